@@ -1,0 +1,48 @@
+"""Options and error handling shared by every subcommand."""
+
+from __future__ import annotations
+
+import functools
+
+import click
+
+from jamii.core.store import Store, StoreError
+
+db_option = click.option(
+    "--db", "db_url", envvar="JAMII_DB", default=None,
+    help="SQLAlchemy URL of the store (default: JAMII_DB, else a SQLite file in JAMII_DATA).")
+data_option = click.option(
+    "--data-dir", envvar="JAMII_DATA", default=None, type=click.Path(file_okay=False),
+    help="Folder for the SQLite store and audio files (default: JAMII_DATA or ~/.local/share/jamii).")
+
+
+def store_options(fn):
+    """Add --db and --data-dir, open the store, and turn store refusals into clean errors."""
+
+    @db_option
+    @data_option
+    @functools.wraps(fn)
+    def wrapper(*args, db_url=None, data_dir=None, **kwargs):
+        try:
+            store = Store.open(db_url, data_dir)
+        except Exception as exc:  # noqa: BLE001 - any failure to open is a user-facing message
+            raise click.ClickException(f"Could not open the store ({exc}). Check --db / JAMII_DB.")
+        try:
+            return fn(*args, store=store, **kwargs)
+        except StoreError as exc:
+            raise click.ClickException(str(exc)) from None
+        finally:
+            store.close()
+
+    return wrapper
+
+
+def not_built(name: str, what: str) -> click.Command:
+    @click.command(name, context_settings={"ignore_unknown_options": True},
+                   help=f"(not built yet) {what}.")
+    @click.argument("args", nargs=-1, type=click.UNPROCESSED)
+    def command(args):
+        raise click.ClickException(
+            f"'jamii {name}' ({what}) is not built yet in this version of jamii; its issue has not landed.")
+
+    return command

@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+import click
+
+from jamii.core.cli._common import store_options
+
+
+@click.command("init")
+@click.option("--no-seeds", is_flag=True, help="Create or migrate the store without the example campaign.")
+@store_options
+def init_command(store, no_seeds: bool) -> None:
+    """Create or migrate the store, and load the example campaign from seeds/."""
+    click.echo(f"Store ready: {_safe_url(store.url)} ({len(store.tables())} tables)")
+    if no_seeds:
+        return
+    from jamii.core.seeding import load_seeds
+
+    report = load_seeds(store)
+    if report.already_loaded:
+        click.echo(f"Seeds already loaded (campaign '{report.campaign}'); nothing added.")
+        return
+    click.echo(f"Loaded seeds: campaign '{report.campaign}', {report.people} people, "
+               f"{report.items} items, {report.reviews} reviews.")
+    for line in report.sign_in_lines:
+        click.echo(f"  {line}")
+
+
+def _safe_url(url: str) -> str:
+    """Never print a database password."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)

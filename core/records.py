@@ -1,0 +1,340 @@
+"""The private records of a jamii deployment (DESIGN section 2), as SQLAlchemy 2 models.
+
+Only `jamii.core.store` opens sessions on these tables. Contact and payment details live in
+`ContributorContact`, the one table no export ever reads, so that keeping PII out of a release
+is a matter of which tables a query touches rather than which columns it remembers to drop.
+
+Kind-specific item fields (prompt, rubric, transcript...) are a JSON `content` document: the
+three kinds share their lifecycle (review, acceptance, consent, pay) but not their shape, and
+`jamii.core.schema` is the one place that says which fields each kind carries.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+ROLES = ("contributor", "reviewer", "organiser")
+ITEM_STATUSES = ("submitted", "accepted", "rejected", "needs_edit")
+VERDICTS = ("approve", "reject", "edit")
+CONSENT_SCOPES = ("open_publication", "model_evaluation", "voice")
+ACTIVITIES = ("item_accepted", "review", "rating", "recording_minute")
+PAYMENT_STATUSES = ("owed", "approved", "paid", "failed")
+COMPENSATION_METHODS = ("mobile_money", "airtime", "voucher", "in_kind", "volunteer")
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {
+        dict[str, Any]: JSON,
+        list[Any]: JSON,
+        datetime: DateTime(timezone=True),
+        Decimal: Numeric(14, 4),
+    }
+
+
+class Campaign(Base):
+    __tablename__ = "campaigns"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    languages: Mapped[list[Any]] = mapped_column(default=list)
+    """BCP-47 tags, normalised."""
+    dialects: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    """Language tag -> list of dialect labels the community defined."""
+    domains: Mapped[list[Any]] = mapped_column(default=list)
+    item_kinds: Mapped[list[Any]] = mapped_column(default=list)
+    targets: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    """Coverage and representation targets, e.g. {"items": {"sw/agriculture": 200},
+    "representation": {"gender:woman": 0.5}}."""
+    acceptance_rule: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    """Parameters of `jamii.core.rules.decide`; empty means Common Voice's rule."""
+    consent_scopes: Mapped[list[Any]] = mapped_column(default=list)
+    """Which consent scopes this campaign asks for."""
+    compensation_options: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    """Methods offered and in-kind goods, e.g. {"methods": [...], "in_kind": ["seed packs"]}."""
+    licence_plan: Mapped[str] = mapped_column(String(64), default="cc-by-4.0")
+    current_consent_version: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Contributor(Base):
+    """A person, known outside the private tables only by `pseudonym`."""
+
+    __tablename__ = "contributors"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pseudonym: Mapped[str] = mapped_column(String(64), unique=True)
+    roles: Mapped[list[Any]] = mapped_column(default=lambda: ["contributor"])
+    invite_code_sha256: Mapped[str | None] = mapped_column(String(64), unique=True)
+    ui_language: Mapped[str | None] = mapped_column(String(35))
+    # self-described profile: every field optional, never required
+    dialect: Mapped[str | None] = mapped_column(String(120))
+    region: Mapped[str | None] = mapped_column(String(120))
+    gender: Mapped[str | None] = mapped_column(String(60))
+    age_band: Mapped[str | None] = mapped_column(String(20))
+    languages_spoken: Mapped[list[Any]] = mapped_column(default=list)
+    compensation_method: Mapped[str | None] = mapped_column(String(32))
+    compensation_choice: Mapped[str | None] = mapped_column(String(120))
+    """Which in-kind good, when the method is in_kind."""
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    withdrawn_at: Mapped[datetime | None]
+
+    contact: Mapped[ContributorContact | None] = relationship(
+        back_populates="contributor", uselist=False
+    )
+
+
+class ContributorContact(Base):
+    """Names, contacts, credentials and payment accounts: never read by any export."""
+
+    __tablename__ = "contributor_contacts"
+
+    contributor_id: Mapped[int] = mapped_column(ForeignKey("contributors.id"), primary_key=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(320))
+    phone: Mapped[str | None] = mapped_column(String(40))
+    payment_account: Mapped[str | None] = mapped_column(String(200))
+    login_name: Mapped[str | None] = mapped_column(String(120), unique=True)
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+
+    contributor: Mapped[Contributor] = relationship(back_populates="contact")
+
+
+class ConsentText(Base):
+    """One version of a campaign's consent text in one language; immutable once accepted."""
+
+    __tablename__ = "consent_texts"
+    __table_args__ = (UniqueConstraint("campaign_id", "version", "language"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"))
+    version: Mapped[str] = mapped_column(String(32))
+    language: Mapped[str] = mapped_column(String(35))
+    text: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64))
+    scopes: Mapped[list[Any]] = mapped_column(default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Consent(Base):
+    __tablename__ = "consents"
+    __table_args__ = (Index("ix_consents_contributor_campaign", "contributor_id", "campaign_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contributor_id: Mapped[int] = mapped_column(ForeignKey("contributors.id"))
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"))
+    consent_text_id: Mapped[int] = mapped_column(ForeignKey("consent_texts.id"))
+    version: Mapped[str] = mapped_column(String(32))
+    text_sha256: Mapped[str] = mapped_column(String(64))
+    scopes: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    """Scope name -> bool, each an explicit choice."""
+    accepted_at: Mapped[datetime] = mapped_column(default=utcnow)
+    withdrawn_at: Mapped[datetime | None]
+
+
+class Item(Base):
+    __tablename__ = "items"
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "content_sha256"),
+        Index("ix_items_campaign_status", "campaign_id", "status"),
+        Index("ix_items_author", "author_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(40), unique=True)
+    """Stable id published in releases; derived from nothing private."""
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"))
+    kind: Mapped[str] = mapped_column(String(32))
+    language: Mapped[str] = mapped_column(String(35))
+    dialect: Mapped[str | None] = mapped_column(String(120))
+    domain: Mapped[str | None] = mapped_column(String(120))
+    author_id: Mapped[int] = mapped_column(ForeignKey("contributors.id"))
+    consent_id: Mapped[int | None] = mapped_column(ForeignKey("consents.id"))
+    status: Mapped[str] = mapped_column(String(16), default="submitted")
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    content: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    content_sha256: Mapped[str] = mapped_column(String(64))
+    """Hash of the normalised content: exact duplicates within a campaign are refused."""
+    client_key: Mapped[str] = mapped_column(String(128), unique=True)
+    """Idempotency key made by the client: the same key stored twice is one item."""
+    provenance: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    pii_cleared_by: Mapped[int | None] = mapped_column(ForeignKey("contributors.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    decided_at: Mapped[datetime | None]
+
+
+class ItemRevision(Base):
+    """Earlier versions of an item, kept when an accepted edit replaces its content."""
+
+    __tablename__ = "item_revisions"
+    __table_args__ = (UniqueConstraint("item_id", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"))
+    version: Mapped[int] = mapped_column(Integer)
+    content: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    edited_by: Mapped[int | None] = mapped_column(ForeignKey("contributors.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Review(Base):
+    __tablename__ = "reviews"
+    __table_args__ = (UniqueConstraint("item_id", "reviewer_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"))
+    item_version: Mapped[int] = mapped_column(Integer)
+    reviewer_id: Mapped[int] = mapped_column(ForeignKey("contributors.id"))
+    verdict: Mapped[str] = mapped_column(String(16))
+    reasons: Mapped[list[Any]] = mapped_column(default=list)
+    suggested_edit: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ModelAnswer(Base):
+    """A model's answer to a contextual item, queued for community rating."""
+
+    __tablename__ = "model_answers"
+    __table_args__ = (UniqueConstraint("item_id", "item_version", "model_id", "answer_sha256"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"))
+    item_version: Mapped[int] = mapped_column(Integer)
+    model_id: Mapped[str] = mapped_column(String(300))
+    answer: Mapped[str] = mapped_column(Text)
+    answer_sha256: Mapped[str] = mapped_column(String(64))
+    run_id: Mapped[str | None] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Rating(Base):
+    __tablename__ = "ratings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    rater_id: Mapped[int] = mapped_column(ForeignKey("contributors.id"))
+    answer_id: Mapped[int] = mapped_column(ForeignKey("model_answers.id"))
+    other_answer_id: Mapped[int | None] = mapped_column(ForeignKey("model_answers.id"))
+    """Set for a pairwise preference between two answers."""
+    preferred: Mapped[str | None] = mapped_column(String(8))
+    """'a', 'b' or 'tie' for a pairwise rating."""
+    scores: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    safety_flag: Mapped[bool] = mapped_column(Boolean, default=False)
+    comment: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class RateCard(Base):
+    """A versioned rate card; entries cite the version in force when the work was done."""
+
+    __tablename__ = "rate_cards"
+    __table_args__ = (UniqueConstraint("campaign_id", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"))
+    version: Mapped[int] = mapped_column(Integer)
+    rates: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    """Activity -> {"amount": "50", "unit": "KES"}; unit is an ISO 4217 currency or an in-kind
+    unit such as "airtime-KES" or "seed pack"."""
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("contributors.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CompensationEntry(Base):
+    """Append-only ledger line. Its status moves only through `PaymentEvent`s."""
+
+    __tablename__ = "compensation_entries"
+    __table_args__ = (
+        Index("ix_comp_contributor", "contributor_id"),
+        UniqueConstraint("activity", "source_key"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contributor_id: Mapped[int] = mapped_column(ForeignKey("contributors.id"))
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"))
+    activity: Mapped[str] = mapped_column(String(32))
+    source_key: Mapped[str] = mapped_column(String(80))
+    """What earned it (item:12, review:40, correction:7...): one entry per activity and source."""
+    item_id: Mapped[int | None] = mapped_column(ForeignKey("items.id"))
+    language: Mapped[str | None] = mapped_column(String(35))
+    rate_card_id: Mapped[int | None] = mapped_column(ForeignKey("rate_cards.id"))
+    quantity: Mapped[Decimal] = mapped_column(default=Decimal(1))
+    amount: Mapped[Decimal]
+    unit: Mapped[str] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(16), default="owed")
+    payout_reference: Mapped[str | None] = mapped_column(String(200))
+    corrects_entry_id: Mapped[int | None] = mapped_column(ForeignKey("compensation_entries.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PaymentEvent(Base):
+    """owed -> approved -> paid / failed, one row per move, with who and why."""
+
+    __tablename__ = "payment_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("compensation_entries.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    reference: Mapped[str | None] = mapped_column(String(200))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("contributors.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Release(Base):
+    __tablename__ = "releases"
+    __table_args__ = (UniqueConstraint("campaign_id", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"))
+    version: Mapped[str] = mapped_column(String(40))
+    licence: Mapped[str] = mapped_column(String(64))
+    item_versions: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    """Public item id -> version included."""
+    withdrawn_ids: Mapped[list[Any]] = mapped_column(default=list)
+    bundle_sha256: Mapped[str | None] = mapped_column(String(64))
+    hub_repo: Mapped[str | None] = mapped_column(String(200))
+    hub_commit: Mapped[str | None] = mapped_column(String(64))
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("contributors.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AuditEvent(Base):
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("contributors.id"))
+    action: Mapped[str] = mapped_column(String(64))
+    record_type: Mapped[str] = mapped_column(String(40))
+    record_id: Mapped[str | None] = mapped_column(String(80))
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,137 @@
+"""Peer review, the acceptance rule, and the pay that review and acceptance earn.
+
+A review, the decision it may trigger and every compensation entry they earn commit in one
+transaction, so the ledger never disagrees with the items.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import and_, exists, func, select
+
+from jamii.core.records import VERDICTS, Campaign, CompensationEntry, Contributor, Item, Review, utcnow
+from jamii.core.rules import AcceptanceRule, decide
+from jamii.core.store._base import Forbidden, StoreError
+from jamii.core.store._items import ItemStore
+from jamii.core.store._people import _current_rate_card, _get
+
+REJECT_REASONS = ("wrong_language", "inaccurate", "harmful", "personal_data", "unclear",
+                  "duplicate", "poor_audio", "other")
+
+
+class ReviewStore(ItemStore):
+    def review_queue(self, campaign_id: int, reviewer_id: int, *, limit: int = 10,
+                     kind: str | None = None) -> list[Item]:
+        """Open items by others that this reviewer has not reviewed, oldest first."""
+        reviewed = exists().where(and_(Review.item_id == Item.id, Review.reviewer_id == reviewer_id))
+        q = (select(Item).where(Item.campaign_id == campaign_id, Item.status == "submitted",
+                                Item.author_id != reviewer_id, ~reviewed)
+             .order_by(Item.id).limit(limit))
+        if kind:
+            q = q.where(Item.kind == kind)
+        with self.read() as s:
+            return list(s.scalars(q))
+
+    def record_review(self, item_id: int, reviewer_id: int, verdict: str, *,
+                      reasons: list[str] | None = None,
+                      suggested_edit: dict[str, Any] | None = None) -> Review:
+        if verdict not in VERDICTS:
+            raise StoreError(f"'{verdict}' is not a verdict: use {', '.join(VERDICTS)}.")
+        reasons = list(reasons or [])
+        if verdict == "reject" and not reasons:
+            raise StoreError("Choose a reason for rejecting, so the author can learn from it.")
+        bad = [r for r in reasons if r not in REJECT_REASONS]
+        if bad:
+            raise StoreError(f"Unknown reason(s) {bad}: use {', '.join(REJECT_REASONS)}.")
+        if verdict == "edit" and not suggested_edit:
+            raise StoreError("Write the edit you suggest before sending it.")
+        with self.write() as s:
+            item = _get(s, Item, item_id)
+            reviewer = _get(s, Contributor, reviewer_id)
+            if item.author_id == reviewer_id:
+                raise Forbidden("Authors never review their own items.")
+            if reviewer.withdrawn_at:
+                raise Forbidden("This account has withdrawn; it cannot review.")
+            if not ({"reviewer", "organiser", "contributor"} & set(reviewer.roles)):
+                raise Forbidden("Only campaign members can review.")
+            if item.status != "submitted":
+                raise StoreError("This item has already been decided; take the next one.")
+            if s.scalar(select(Review.id).where(Review.item_id == item_id,
+                                                Review.reviewer_id == reviewer_id)):
+                raise StoreError("You have already reviewed this item.")
+            review = Review(item_id=item_id, item_version=item.version, reviewer_id=reviewer_id,
+                            verdict=verdict, reasons=reasons, suggested_edit=suggested_edit)
+            s.add(review)
+            s.flush()
+            campaign = s.get(Campaign, item.campaign_id)
+            self._earn(s, campaign, reviewer_id, "review", f"review:{review.id}", item)
+            votes = dict(s.execute(select(Review.verdict, func.count()).where(
+                Review.item_id == item_id, Review.item_version == item.version)
+                .group_by(Review.verdict)).all())
+            outcome = decide(votes.get("approve", 0), votes.get("reject", 0),
+                             AcceptanceRule.from_campaign(campaign.acceptance_rule))
+            if outcome:
+                self._decide(s, campaign, item, outcome)
+            elif verdict == "edit":
+                item.status = "needs_edit"
+        return review
+
+    def _decide(self, session, campaign: Campaign, item: Item, outcome: str) -> None:
+        item.status = outcome
+        item.decided_at = utcnow()
+        if outcome == "accepted":
+            self._earn(session, campaign, item.author_id, "item_accepted", f"item:{item.id}", item)
+            if item.kind == "speech" and item.content.get("duration_s"):
+                minutes = Decimal(str(item.content["duration_s"])) / Decimal(60)
+                self._earn(session, campaign, item.author_id, "recording_minute",
+                           f"audio:{item.id}", item, quantity=minutes)
+
+    @staticmethod
+    def _earn(session, campaign: Campaign, contributor_id: int, activity: str, source_key: str,
+              item: Item | None, quantity: Decimal = Decimal(1)) -> CompensationEntry | None:
+        """Record what the rate card in force says this activity earns (nothing if unpaid)."""
+        card = _current_rate_card(session, campaign.id)
+        rate = (card.rates if card else {}).get(activity)
+        if not rate:
+            return None
+        person = session.get(Contributor, contributor_id)
+        unit = rate["unit"]
+        if person.compensation_method == "volunteer":
+            amount, unit = Decimal(0), f"{unit} (volunteer)"
+        else:
+            amount = (Decimal(rate["amount"]) * quantity).quantize(Decimal("0.0001"))
+        entry = CompensationEntry(
+            contributor_id=contributor_id, campaign_id=campaign.id, activity=activity,
+            source_key=source_key, item_id=item.id if item else None,
+            language=item.language if item else None, rate_card_id=card.id,
+            quantity=quantity.quantize(Decimal("0.0001")), amount=amount, unit=unit)
+        session.add(entry)
+        return entry
+
+    def reviews_of(self, item_id: int) -> list[Review]:
+        with self.read() as s:
+            return list(s.scalars(select(Review).where(Review.item_id == item_id).order_by(Review.id)))
+
+    def accept_edit(self, item_id: int, author_id: int, content: dict[str, Any]) -> Item:
+        """The author takes a suggested edit (or revises): a new version goes back to review."""
+        from jamii.core import items as item_rules
+        from jamii.core.records import ItemRevision
+
+        with self.write() as s:
+            item = _get(s, Item, item_id)
+            if item.author_id != author_id:
+                raise Forbidden("Only the author can revise an item.")
+            if item.status not in ("needs_edit", "submitted"):
+                raise StoreError("Only items still under review can be revised.")
+            cleaned = item_rules.clean_content(item.kind, {**item.content, **content})
+            if cleaned.blocking:
+                raise item_rules.ItemError(cleaned.blocking)
+            s.add(ItemRevision(item_id=item.id, version=item.version, content=item.content,
+                               edited_by=author_id))
+            item.version += 1
+            item.content = cleaned.content
+            item.content_sha256 = item_rules.content_sha256(item.kind, cleaned.content)
+            item.status = "submitted"
+        return item

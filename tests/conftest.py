@@ -1,0 +1,83 @@
+"""Shared fixtures: real stores on SQLite and PostgreSQL, never mocks.
+
+PostgreSQL tests run whenever the server answers (127.0.0.1:5432, trust auth, database
+`test`, or JAMII_TEST_PG_URL); each test gets its own schema, dropped afterwards, so runs never
+collide. With JAMII_REQUIRE_POSTGRES=1 (set by `make test` in CI) a missing server fails the
+run instead of skipping, so CI cannot pass without having run them.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+from sqlalchemy import create_engine, text
+
+PG_BASE = os.environ.get("JAMII_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+def _pg_available() -> bool:
+    try:
+        engine = create_engine(PG_BASE, connect_args={"connect_timeout": 3})
+        with engine.connect() as conn:
+            conn.execute(text("select 1"))
+        engine.dispose()
+        return True
+    except Exception:  # noqa: BLE001
+        return False
+
+
+PG_AVAILABLE = _pg_available()
+
+
+def pg_schema_url() -> tuple[str, callable]:
+    """A fresh schema on the test server, its URL, and a function that drops it."""
+    if not PG_AVAILABLE:
+        if os.environ.get("JAMII_REQUIRE_POSTGRES") == "1":
+            pytest.fail(f"PostgreSQL is required (JAMII_REQUIRE_POSTGRES=1) but {PG_BASE} does not answer")
+        pytest.skip("PostgreSQL server not reachable")
+    schema = f"jamii_t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_BASE)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in PG_BASE else "?"
+    url = f"{PG_BASE}{sep}options=-csearch_path%3D{schema}"
+
+    def drop() -> None:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        admin.dispose()
+
+    return url, drop
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def store_url(request, tmp_path):
+    """The URL of an empty store, once on SQLite and once on PostgreSQL."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'jamii.sqlite3'}"
+    else:
+        url, drop = pg_schema_url()
+        yield url
+        drop()
+
+
+@pytest.fixture
+def store(store_url, tmp_path):
+    """A migrated, empty store on each backend."""
+    from jamii.core.store import Store
+
+    s = Store(store_url, tmp_path / "audio")
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def sqlite_store(tmp_path):
+    """A migrated, empty SQLite store, for tests whose subject is not the backend."""
+    from jamii.core.store import Store
+
+    s = Store(f"sqlite:///{tmp_path / 'jamii.sqlite3'}", tmp_path / "audio")
+    yield s
+    s.close()
