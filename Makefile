@@ -1,0 +1,54 @@
+# jamii: two commands on a fresh machine.
+#   make run   sets up, creates the SQLite store in ./data, loads the seeds, starts the collector
+#   make test  sets up with the test extras and runs every test
+# Everything installs into ./.venv; system packages (chromium for browser tests) come from
+# Debian's archive when missing.
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+JAMII  := $(VENV)/bin/jamii
+PORT   ?= 8501
+export JAMII_DATA ?= $(CURDIR)/data
+export HF_HUB_OFFLINE ?= 1
+export HF_HUB_DISABLE_TELEMETRY ?= 1
+
+.PHONY: run setup setup-test test test-fast browser-deps system-deps dashboard clean help
+
+help:
+	@echo "make run    start the collector on http://localhost:$(PORT) with the example campaign"
+	@echo "make test   run every test (store tests on SQLite and, when it answers, PostgreSQL)"
+
+$(VENV)/.base: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e .
+	touch $@
+
+# torch is pinned to the CPU build (torch==2.13.0) in the [models] extra: see pyproject.toml
+$(VENV)/.test: $(VENV)/.base
+	$(PY) -m pip install --quiet -e '.[models,dev]'
+	touch $@
+
+setup: $(VENV)/.base
+setup-test: $(VENV)/.test system-deps
+
+system-deps:
+	@bash scripts/system-deps.sh
+
+run: setup
+	$(JAMII) init
+	$(JAMII) collect --port $(PORT)
+
+dashboard: setup
+	$(JAMII) dashboard
+
+test: setup-test
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+# the quick loop while editing: no browser, no models, no slow tests
+test-fast: setup-test
+	$(PY) -m pytest -m "not browser and not models and not slow" $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) *.egg-info .pytest_cache
