@@ -34,6 +34,7 @@ _COMMANDS = [
     ("jamii.evaluate._cli", "export_task_command"),
 ]
 _PLANNED = {
+    "import_command": ("import", "import items from a file"),
     "release_command": ("release", "build a release folder"),
     "publish_command": ("publish", "push a release folder to the Hugging Face Hub"),
     "evaluate_command": ("evaluate", "score a local model on a release"),
@@ -45,13 +46,12 @@ _PLANNED = {
 for _module, _attr in _COMMANDS:
     try:
         cli.add_command(getattr(importlib.import_module(_module), _attr))
-    except (ImportError, AttributeError):
-        if _attr in _PLANNED:
-            name, what = _PLANNED[_attr]
-            if name not in cli.commands:
-                cli.add_command(not_built(name, what))
-        else:
+    except ModuleNotFoundError as exc:
+        if exc.name != _module:  # a real import error inside a built command: show it
             raise
+        name, what = _PLANNED.get(_attr, (_attr.removesuffix("_command").replace("_", "-"), _attr))
+        if name not in cli.commands:
+            cli.add_command(not_built(name, what))
 
 
 def main() -> None:
