@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import sys
 
 import click
 
@@ -35,7 +36,7 @@ def users_group() -> None:
 @store_options
 def users_add(store, roles, name, email, phone, pseudonym, login_name, password_stdin, actor) -> None:
     """Add a person and print their invite code (shown once)."""
-    password = click.get_text_stream("stdin").readline().rstrip("\n") if password_stdin else None
+    password = sys.stdin.readline().rstrip("\n") if password_stdin else None
     if password_stdin and not login_name:
         raise click.UsageError("--password-stdin needs --login NAME.")
     if password is not None and len(password) < 10:

@@ -1,0 +1,101 @@
+"""The `jamii` command as an organiser uses it: users, status, payouts, on a real store."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from jamii.core.cli import cli
+from jamii.core.store import Store
+
+
+@pytest.fixture
+def env(tmp_path):
+    url = f"sqlite:///{tmp_path / 'jamii.sqlite3'}"
+    store = Store(url, tmp_path / "audio")
+    runner = CliRunner()
+
+    def run(*args, input=None):
+        return runner.invoke(cli, [*args, "--db", url, "--data-dir", str(tmp_path)],
+                             input=input, catch_exceptions=False)
+
+    yield store, run
+    store.close()
+
+
+def _campaign_with_work(store):
+    org, _ = store.add_contributor(roles=["organiser"], pseudonym="org")
+    camp = store.create_campaign("demo", "Demo", languages=["sw"], consent_scopes=["open_publication"])
+    ct = store.add_consent_text(camp.id, "1", "en", "You agree.", actor_id=org.id)
+    store.set_rate_card(camp.id, {"item_accepted": {"amount": 50, "unit": "KES"},
+                                  "review": {"amount": 10, "unit": "KES"}}, actor_id=org.id)
+    author, _ = store.add_contributor(pseudonym="author", name="Amina Juma", phone="+255712345678")
+    r1, _ = store.add_contributor(roles=["reviewer"], pseudonym="r1")
+    r2, _ = store.add_contributor(roles=["reviewer"], pseudonym="r2")
+    store.accept_consent(author.id, ct.id, {"open_publication": True})
+    item = store.submit_item(campaign_id=camp.id, author_id=author.id, kind="prompt_response",
+                             language="sw", client_key="k1",
+                             content={"prompt": "Mahindi hupandwa lini?", "response": "Mwanzoni mwa mvua."}).item
+    store.record_review(item.id, r1.id, "approve")
+    store.record_review(item.id, r2.id, "approve")
+    return camp, org
+
+
+def test_users_add_list_role_withdraw(env):
+    store, run = env
+    out = run("users", "add", "--role", "organiser", "--pseudonym", "mratibu", "--name", "Neema")
+    assert out.exit_code == 0 and "Invite code:" in out.output
+    code = out.output.rsplit("Invite code:", 1)[1].strip()
+    assert store.sign_in_with_code(code).pseudonym == "mratibu"
+    listed = json.loads(run("users", "list", "--json").output)
+    assert [p["pseudonym"] for p in listed] == ["mratibu"]
+    assert "Neema" not in run("users", "list").output  # names never listed
+    run("users", "add", "--pseudonym", "mchangiaji")
+    assert run("users", "role", "mchangiaji", "--set", "reviewer", "--set", "contributor").exit_code == 0
+    assert store.contributor_by_pseudonym("mchangiaji").roles == ["reviewer", "contributor"]
+    out = run("users", "withdraw", "mchangiaji", "--yes", "--as", "mratibu", "--reason", "asked by phone")
+    assert out.exit_code == 0
+    assert store.contributor_by_pseudonym("mchangiaji").withdrawn_at is not None
+
+
+def test_bad_input_gets_a_clear_message_and_changes_nothing(env):
+    store, run = env
+    out = run("users", "role", "nobody", "--set", "reviewer")
+    assert out.exit_code != 0 and "No contributor with pseudonym 'nobody'" in out.output
+    out = run("status", "--campaign", "missing")
+    assert out.exit_code != 0 and "No campaign 'missing'" in out.output
+    out = run("users", "add", "--login", "x", "--password-stdin", input="short\n")
+    assert out.exit_code != 0 and "at least 10 characters" in out.output
+    assert store.contributors() == []
+
+
+def test_status_counts(env):
+    store, run = env
+    _campaign_with_work(store)
+    data = json.loads(run("status", "--campaign", "demo", "--json").output)
+    assert data["items"] == 1
+    assert data["by_status"] == {"accepted": 1}
+    assert data["by_language"] == {"sw": 1}
+    assert data["contributors"]["reviewers"] == 2
+    assert "prompt_response" in run("status", "--campaign", "demo").output
+
+
+def test_payouts_approve_mark_export(env, tmp_path):
+    store, run = env
+    _campaign_with_work(store)
+    listing = run("payouts", "list", "--campaign", "demo").output
+    assert "owed" in listing and "70.00 KES" in listing  # 50 accepted + 2 x 10 reviews
+    refused = run("payouts", "approve", "--campaign", "demo", "--as", "author")
+    assert refused.exit_code != 0 and "only organisers" in refused.output
+    assert run("payouts", "approve", "--campaign", "demo", "--as", "org").exit_code == 0
+    out = run("payouts", "mark", "--campaign", "demo", "paid", "--as", "org")
+    assert out.exit_code != 0  # a reference is required
+    csv_path = tmp_path / "payout.csv"
+    assert run("payouts", "export", "--campaign", "demo", "--out", str(csv_path), "--as", "org").exit_code == 0
+    text = csv_path.read_text()
+    assert "author" in text and "+255712345678" in text and "50.00" in text
+    assert run("payouts", "mark", "--campaign", "demo", "paid", "--reference", "MPESA-QX1",
+               "--as", "org").exit_code == 0
+    assert {e.status for e in store.ledger(store.campaign("demo").id)} == {"paid"}
