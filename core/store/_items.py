@@ -89,7 +89,7 @@ class ItemStore(PeopleStore):
                 consent = _active_consent(s, author_id, campaign_id)
                 if consent is None and not (provenance or {}).get("source") == "import":
                     raise Forbidden("Accept the campaign's current consent text before contributing.")
-                if kind == "speech" and consent is not None and not consent.scopes.get("voice", True):
+                if kind == "speech" and consent is not None and consent.scopes.get("voice") is not True:
                     raise Forbidden("Your consent does not cover voice recordings: change your "
                                     "consent choices to record speech.")
                 if s.scalar(select(Item.id).where(Item.campaign_id == campaign_id,
