@@ -156,18 +156,11 @@ def test_nothing_is_lost_or_doubled(run):
     assert set(by_key) == EXPECTED_KEYS
 
 
-RACE_BUG = (
-    "core bug (PostgreSQL, READ COMMITTED): when another submission of the same key commits "
-    "between submit_item's client_key check and its content_sha256 check, the content check "
-    "finds that row and raises DuplicateItem instead of returning the stored item "
-    "(deterministic repro: test_store.py::test_double_submit_racing_the_content_check)")
 
 
 @pytest.mark.slow
 @pytest.mark.timeout(240)
 def test_every_racing_submission_gets_its_item_back(run, backend, request):
-    if backend == "postgres":
-        request.applymarker(pytest.mark.xfail(strict=True, reason=RACE_BUG))
     assert run["errors"] == []
     assert len(run["results"]) == SENT, "a submission came back without an item"
     counts: dict[str, int] = {}

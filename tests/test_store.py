@@ -527,17 +527,11 @@ def _race(fn, *args):
     return thread, out
 
 
-SUBMIT_RACE_BUG = (
-    "core bug on PostgreSQL (READ COMMITTED): a second submission of the same client key that "
-    "commits between submit_item's client_key check and its content_sha256 check makes the "
-    "first raise DuplicateItem instead of returning the stored item")
 
 
 def test_double_submit_racing_the_content_check(world, monkeypatch, request, tmp_path):
     """A double click that reached two server processes: both must get the one item back."""
     store = world.store
-    if store.engine.dialect.name == "postgresql":
-        request.applymarker(pytest.mark.xfail(strict=True, reason=SUBMIT_RACE_BUG))
     other = Store(store.url, tmp_path / "audio", create=False)
     args = dict(campaign_id=world.campaign.id, author_id=world.author.id, kind="prompt_response",
                 language="sw", content=pr("race"), client_key="double-click")
@@ -669,18 +663,12 @@ def test_review_queue(world):
     assert [i.id for i in store.review_queue(world.campaign.id, r.id)] == [other.id]
 
 
-REVIEW_RACE_BUG = (
-    "core bug on PostgreSQL (READ COMMITTED): two reviews of one item committing at the same "
-    "time each count only their own vote, so 2 approvals leave the item 'submitted' forever "
-    "(record_review does not lock the item row)")
 
 
 def test_simultaneous_reviews_still_decide_the_item(store, monkeypatch, request, tmp_path):
     """Two reviewers approve the same item at the same moment: it must end up accepted."""
     import jamii.core.store._reviews as reviews
 
-    if store.engine.dialect.name == "postgresql":
-        request.applymarker(pytest.mark.xfail(strict=True, reason=REVIEW_RACE_BUG))
     w = World(store, rates=RATES)
     item = w.submit().item
     other = Store(store.url, tmp_path / "audio", create=False)

@@ -72,10 +72,6 @@ class ItemStore(PeopleStore):
             raise item_rules.ItemError(cleaned.blocking)
         language = _tag(language, "language")
         digest = item_rules.content_sha256(kind, cleaned.content)
-        with self.read() as s:
-            existing = s.scalar(select(Item).where(Item.client_key == client_key))
-            if existing:
-                return Submitted(existing, False)
         try:
             with self.write() as s:
                 existing = s.scalar(select(Item).where(Item.client_key == client_key))
@@ -92,8 +88,11 @@ class ItemStore(PeopleStore):
                 if kind == "speech" and consent is not None and consent.scopes.get("voice") is not True:
                     raise Forbidden("Your consent does not cover voice recordings: change your "
                                     "consent choices to record speech.")
-                if s.scalar(select(Item.id).where(Item.campaign_id == campaign_id,
-                                                  Item.content_sha256 == digest)):
+                same = s.scalar(select(Item).where(Item.campaign_id == campaign_id,
+                                                   Item.content_sha256 == digest))
+                if same is not None and same.client_key == client_key:
+                    return Submitted(same, False)  # our own double click committed meanwhile
+                if same is not None:
                     raise DuplicateItem("This exact item is already in the campaign: write a new one.")
                 item = Item(public_id=new_public_id(), campaign_id=campaign_id, kind=kind,
                             language=language, dialect=dialect or None, domain=domain or None,

@@ -41,7 +41,8 @@ class LedgerStore(ReviewStore):
         if not ids:
             raise StoreError("Select at least one entry.")
         with self.write() as s:
-            entries = list(s.scalars(select(CompensationEntry).where(CompensationEntry.id.in_(ids))))
+            entries = list(s.scalars(select(CompensationEntry).where(
+                CompensationEntry.id.in_(ids)).with_for_update()))
             if len(entries) != len(ids):
                 raise StoreError("Some selected entries do not exist; reload the page.")
             wrong = [e.id for e in entries if e.status not in _MOVES[status]]

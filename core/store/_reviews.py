@@ -48,7 +48,10 @@ class ReviewStore(ItemStore):
         if verdict == "edit" and not suggested_edit:
             raise StoreError("Write the edit you suggest before sending it.")
         with self.write() as s:
-            item = _get(s, Item, item_id)
+            # lock the item: two reviews committing at once must both be counted
+            item = s.get(Item, item_id, with_for_update=True)
+            if item is None:
+                raise StoreError(f"No item with id {item_id}.")
             reviewer = _get(s, Contributor, reviewer_id)
             if item.author_id == reviewer_id:
                 raise Forbidden("Authors never review their own items.")
