@@ -1,0 +1,35 @@
+"""Score local open models on a jamii release (DESIGN section 7).
+
+    from jamii.evaluate import evaluate, score
+
+    evaluate("releases/sw-1.0.0", "hf:models/tiny", "results/tiny")
+    value, signature = score("chrf", ["A máa ń gbin àgbàdo"], ["A máa ń gbin àgbàdo nígbà òjò."])
+
+Backends: `hf:PATH_OR_ID`, `openai:BASE_URL#MODEL`, `asr:PATH_OR_ID`. Metrics: `chrf` (chrF++),
+`bleu`, `exact_match`, `wer`, `cer`, all after Unicode NFC normalisation.
+"""
+
+from jamii.evaluate._backends import Backend, BackendError, GenParams, load_backend
+from jamii.evaluate._export import export_lm_eval_task
+from jamii.evaluate._metrics import METRICS, Score, score
+from jamii.evaluate._release import Release, ReleaseError, open_release
+from jamii.evaluate._runner import EvaluationError, Results, evaluate
+from jamii.evaluate._summary import format_table
+
+__all__ = [
+    "METRICS",
+    "Backend",
+    "BackendError",
+    "EvaluationError",
+    "GenParams",
+    "Release",
+    "ReleaseError",
+    "Results",
+    "Score",
+    "evaluate",
+    "export_lm_eval_task",
+    "format_table",
+    "load_backend",
+    "open_release",
+    "score",
+]

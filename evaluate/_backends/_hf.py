@@ -1,0 +1,129 @@
+"""`hf:PATH_OR_ID`: a transformers causal LM in this process.
+
+Prompts go through the model's chat template when it has one. Requests are sorted by length
+(longest first, so an out-of-memory error shows at once) and generated in left-padded batches;
+with `batch_size="auto"` the batch starts at 64 and halves on out-of-memory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+import torch
+from transformers import AutoModelForCausalLM, AutoTokenizer
+
+from jamii.evaluate._backends import Backend, BackendError, GenParams, check_local_or_cached, model_revision
+
+AUTO_START = 64
+
+
+def is_oom(exc: BaseException) -> bool:
+    """True for CUDA/MPS/CPU out-of-memory errors."""
+    if isinstance(exc, torch.OutOfMemoryError):
+        return True
+    text = str(exc).lower()
+    return isinstance(exc, RuntimeError) and (
+        "out of memory" in text or "can't allocate memory" in text or "not enough memory" in text
+    )
+
+
+def halving_batches(n_items: int, batch_size: int | str, run_batch) -> Iterator:
+    """Call `run_batch(start, stop)` over `range(n_items)` in batches, halving on OOM in auto mode.
+
+    Yields whatever each call returns. A fixed batch size that runs out of memory raises
+    `BackendError` telling the user to lower it.
+    """
+    auto = batch_size == "auto"
+    size = min(AUTO_START, max(n_items, 1)) if auto else int(batch_size)
+    start = 0
+    while start < n_items:
+        stop = min(start + size, n_items)
+        try:
+            result = run_batch(start, stop)
+        except Exception as exc:  # noqa: BLE001 - only OOM is handled
+            if not is_oom(exc):
+                raise
+            if torch.cuda.is_available():
+                torch.cuda.empty_cache()
+            if not auto:
+                raise BackendError(f"out of memory at batch size {size}: pass a smaller --batch-size") from exc
+            if size == 1:
+                raise BackendError("out of memory at batch size 1: the model does not fit") from exc
+            size //= 2
+            continue
+        start = stop
+        yield result
+
+
+class HFBackend(Backend):
+    scheme = "hf"
+    tasks = frozenset({"generate"})
+
+    def __init__(self, path_or_id: str, *, spec: str, batch_size="auto", revision: str | None = None, **_):
+        check_local_or_cached(path_or_id)
+        self.spec, self.model_id, self.batch_size = spec, path_or_id, batch_size
+        self.device = "cuda" if torch.cuda.is_available() else "cpu"
+        try:
+            self.tokenizer = AutoTokenizer.from_pretrained(path_or_id, revision=revision)
+            self.model = AutoModelForCausalLM.from_pretrained(path_or_id, revision=revision, dtype="auto")
+        except (OSError, ValueError) as exc:
+            raise BackendError(f"cannot load the model {path_or_id!r}: {exc}") from exc
+        self.model.to(self.device).eval()
+        self.revision = model_revision(path_or_id, revision)
+        self.tokenizer.padding_side = "left"
+        if self.tokenizer.pad_token is None:
+            self.tokenizer.pad_token = self.tokenizer.eos_token
+        self.chat = bool(getattr(self.tokenizer, "chat_template", None))
+        self.truncated = 0
+
+    def describe(self) -> dict:
+        return {
+            **super().describe(),
+            "chat_template": self.chat,
+            "batch_size": self.batch_size,
+            "device": self.device,
+            "dtype": str(self.model.dtype).removeprefix("torch."),
+            "context_length": getattr(self.model.config, "max_position_embeddings", None),
+        }
+
+    def encode(self, prompt: str) -> list[int]:
+        """Token ids of a prompt, through the chat template when the model has one."""
+        if self.chat:
+            text = self.tokenizer.apply_chat_template(
+                [{"role": "user", "content": prompt}], add_generation_prompt=True, tokenize=False
+            )
+            return self.tokenizer(text, add_special_tokens=False)["input_ids"]
+        return self.tokenizer(prompt)["input_ids"]
+
+    def fit(self, ids: list[int], max_new_tokens: int) -> list[int]:
+        """Keep the end of a prompt too long for the model's context (as lm-eval does)."""
+        limit = getattr(self.model.config, "max_position_embeddings", None) or getattr(
+            self.model.config, "n_positions", None)
+        if limit and len(ids) + max_new_tokens > limit:
+            self.truncated += 1
+            keep = max(1, limit - max_new_tokens)
+            return ids[-keep:]
+        return ids
+
+    def generate(self, prompts: Sequence[str], params: GenParams) -> Iterator[tuple[int, str]]:
+        encoded = [self.fit(self.encode(p), params.max_new_tokens) for p in prompts]
+        order = sorted(range(len(prompts)), key=lambda i: -len(encoded[i]))
+        pad_id = self.tokenizer.pad_token_id
+
+        def run(start: int, stop: int) -> list[tuple[int, str]]:
+            idx = order[start:stop]
+            batch = self.tokenizer.pad({"input_ids": [encoded[i] for i in idx]}, return_tensors="pt")
+            batch = {k: v.to(self.device) for k, v in batch.items()}
+            with torch.inference_mode():
+                out = self.model.generate(
+                    **batch, max_new_tokens=params.max_new_tokens, min_new_tokens=params.min_new_tokens,
+                    do_sample=False, pad_token_id=pad_id,
+                )
+            texts = self.tokenizer.batch_decode(out[:, batch["input_ids"].shape[1]:], skip_special_tokens=True)
+            return list(zip(idx, texts))
+
+        for results in halving_batches(len(order), self.batch_size, run):
+            yield from results
+
+    def close(self) -> None:
+        del self.model

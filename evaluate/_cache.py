@@ -1,0 +1,76 @@
+"""A SQLite cache of finished requests: one row per request, committed as soon as it finishes.
+
+The key (see `jamii.evaluate._tasks.cache_key`) covers the model and its revision, the prompt
+(or the audio's sha256), the generation parameters and the item's id and version, so a changed
+item, model or setting is computed again and nothing else is. WAL mode lets a run be killed at
+any moment (kill -9) without losing committed rows.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from pathlib import Path
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS requests (
+    key TEXT PRIMARY KEY,
+    model TEXT NOT NULL,
+    revision TEXT,
+    task TEXT NOT NULL,
+    item_id TEXT NOT NULL,
+    item_version INTEGER,
+    params TEXT NOT NULL,
+    output TEXT NOT NULL,
+    finished_at REAL NOT NULL
+)
+"""
+
+
+class Cache:
+    """Finished requests by key."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._conn = sqlite3.connect(self.path, check_same_thread=False, timeout=30)
+        self._lock = threading.Lock()
+        with self._lock:
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA synchronous=NORMAL")
+            self._conn.execute(_SCHEMA)
+            self._conn.commit()
+
+    def get_many(self, keys: list[str]) -> dict[str, str]:
+        """Outputs of the keys that are cached."""
+        out: dict[str, str] = {}
+        with self._lock:
+            for start in range(0, len(keys), 500):
+                chunk = keys[start:start + 500]
+                marks = ",".join("?" * len(chunk))
+                rows = self._conn.execute(
+                    f"SELECT key, output FROM requests WHERE key IN ({marks})", chunk
+                )
+                out.update(rows.fetchall())
+        return out
+
+    def put_many(self, rows: list[dict]) -> None:
+        """Commit finished requests (dicts with the table's columns except finished_at)."""
+        now = time.time()
+        with self._lock:
+            self._conn.executemany(
+                "INSERT OR REPLACE INTO requests (key, model, revision, task, item_id, item_version,"
+                " params, output, finished_at) VALUES (:key, :model, :revision, :task, :item_id,"
+                " :item_version, :params, :output, :finished_at)",
+                [{**r, "finished_at": now} for r in rows],
+            )
+            self._conn.commit()
+
+    def __len__(self) -> int:
+        with self._lock:
+            return self._conn.execute("SELECT count(*) FROM requests").fetchone()[0]
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()

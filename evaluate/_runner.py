@@ -1,0 +1,435 @@
+"""`evaluate()`: one model on one release, with cache and resume, written to a results folder.
+
+    DIR/config.json               model id and revision, generation parameters, dataset, libraries
+    DIR/samples.jsonl             one line per sample, appended as each finishes
+    DIR/summary.json              overall and per language/dialect/domain/kind, 95% bootstrap CIs
+    DIR/answers_for_rating.jsonl  answers to contextual items, for the community rating queue
+    DIR/cache.sqlite3             finished requests (unless `cache` points elsewhere)
+
+Everything the user can get wrong (data, model spec, server, kinds, languages) is checked before
+anything is written. Each finished request is committed to the cache at once, so a run killed
+at any point resumes where it stopped, and a repeated run computes nothing new.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+import time
+from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as _version
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from jamii.core.schema import ITEM_KINDS
+from jamii.evaluate._backends import Backend, BackendError, GenParams, load_backend, parse_spec
+from jamii.evaluate._cache import Cache
+from jamii.evaluate._metrics import LABELS, sample_stats, signature
+from jamii.evaluate._release import Release, ReleaseError, open_release
+from jamii.evaluate._summary import SampleStats, format_table, scorer_for, summarise
+from jamii.evaluate._tasks import (
+    METRICS_OF_TASK,
+    TASK_OF_KIND,
+    Task,
+    cache_key,
+    judge_prompt,
+    parse_judgement,
+    task_of,
+    unspaced_script,
+)
+
+TASKS_OF_SCHEME = {"hf": {"generate"}, "openai": {"generate"}, "asr": {"transcribe"}}
+JUDGE_PARAMS = GenParams(max_new_tokens=256)
+
+
+class EvaluationError(ValueError):
+    """Bad input to an evaluation; the message says what to fix. Nothing was written."""
+
+
+@dataclass
+class Results:
+    """What `evaluate` produced."""
+
+    out: Path
+    """The results folder."""
+    summary: dict
+    """The content of summary.json."""
+    computed: int
+    """Requests sent to a model in this run (0 when everything came from the cache)."""
+    cached: int
+    """Requests answered from the cache."""
+    seconds: float
+    """Wall time of the run."""
+
+    @property
+    def table(self) -> str:
+        return format_table(self.summary)
+
+
+def _versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for name in ("jamii", "torch", "transformers", "tokenizers", "sacrebleu", "jiwer", "numpy",
+                 "datasets", "huggingface-hub", "pyarrow"):
+        try:
+            out[name] = _version(name)
+        except PackageNotFoundError:
+            pass
+    return out
+
+
+def _write_json(path: Path, data: Any) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(data, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _select(release: Release, scheme: str, kinds, languages, split: str, limit: int | None) -> list[dict]:
+    able = TASKS_OF_SCHEME[scheme]
+    if kinds:
+        unknown = [k for k in kinds if k not in ITEM_KINDS]
+        if unknown:
+            raise EvaluationError(f"unknown kind {', '.join(unknown)}; choose from {', '.join(ITEM_KINDS)}")
+        for kind in kinds:
+            if kind not in release.data_files:
+                raise EvaluationError(
+                    f"the release has no {kind} items; it has: {', '.join(release.kinds) or 'none'}"
+                )
+            if TASK_OF_KIND[kind] not in able:
+                raise EvaluationError(
+                    f"a {scheme}: model cannot do {kind} items (they need "
+                    f"{'an asr:' if kind == 'speech' else 'an hf: or openai:'} model); drop that kind"
+                )
+    else:
+        kinds = [k for k in release.kinds if TASK_OF_KIND[k] in able]
+        if not kinds:
+            raise EvaluationError(
+                f"the release has only {', '.join(release.kinds) or 'no'} items, and a {scheme}: model "
+                f"cannot do any of them"
+            )
+    items: list[dict] = []
+    for kind in kinds:
+        rows = release.items(kind, split)
+        if languages:
+            rows = [r for r in rows if any(r["language"] == l or r["language"].startswith(l + "-") for l in languages)]
+        rows.sort(key=lambda r: r["id"])
+        items += rows[:limit] if limit else rows
+    if not items:
+        present = sorted({r["language"] for k in kinds for r in release.items(k, split)})
+        wanted = f" in {', '.join(languages)}" if languages else ""
+        raise EvaluationError(
+            f"no {', '.join(kinds)} items{wanted} in the {split} split; languages present: "
+            f"{', '.join(present) or 'none'}"
+        )
+    return items
+
+
+def _score_sample(task: Task, prediction: str) -> tuple[dict, dict]:
+    """Per-sample scores and sufficient statistics."""
+    scores, rows = {}, {}
+    for metric in METRICS_OF_TASK[task.task]:
+        st = sample_stats(metric, [prediction], [task.references])
+        rows[metric] = st.stats[0]
+        scores[metric] = st.per_sample()[0]
+    return scores, rows
+
+
+def _sample_record(task: Task, prediction: str, scores: dict, judge: dict | None, cached: bool) -> dict:
+    item = task.item
+    record = {
+        "id": item["id"], "version": item.get("version"), "language": item["language"],
+        "dialect": item.get("dialect"), "domain": item.get("domain"), "kind": item["kind"],
+        "split": item.get("split"), "task": task.task, "prompt": task.prompt,
+        "prediction": prediction, "reference": task.references[0] if task.references else None,
+        "references": task.references, "scores": scores, "judge": judge, "cached": cached,
+    }
+    if task.task == "transcribe":
+        record["audio"] = {"path": (item.get("audio") or {}).get("path"), "sha256": task.audio_sha256,
+                           "duration_s": item.get("duration_s")}
+    return record
+
+
+def evaluate(
+    data: str | Path,
+    model: str,
+    out: str | Path,
+    *,
+    kinds: list[str] | None = None,
+    languages: list[str] | None = None,
+    split: str = "test",
+    limit: int | None = None,
+    batch_size: int | str = "auto",
+    max_new_tokens: int = 256,
+    min_new_tokens: int = 0,
+    judge: str | None = None,
+    concurrency: int = 8,
+    cache: str | Path | None = None,
+    n_bootstrap: int = 1000,
+    seed: int = 0,
+    progress: bool = True,
+    backend: Backend | None = None,
+) -> Results:
+    """Score `model` on the release `data` and write the results folder `out`.
+
+    Args:
+        data: A release folder or a Hub dataset id (`org/name`).
+        model: `hf:PATH_OR_ID`, `openai:BASE_URL#MODEL` or `asr:PATH_OR_ID`.
+        out: The results folder (created; a folder of another model's results is refused).
+        kinds: Item kinds to evaluate; default: every kind in the release the model can do.
+        languages: BCP-47 tags to keep (`yo` keeps `yo` and `yo-NG`); default: all.
+        split: Release split, `test` by default.
+        limit: At most this many items per kind (the first by id).
+        batch_size: `auto` (halve on out-of-memory) or a number (`hf`, `asr`).
+        max_new_tokens: Most tokens per answer; decoding is greedy.
+        min_new_tokens: Fewest tokens per answer (`hf` only).
+        judge: A model spec grading contextual answers against their rubric.
+        concurrency: Requests in flight at once (`openai`).
+        cache: SQLite cache file; default `out/cache.sqlite3`.
+        n_bootstrap: Resamples for the 95% intervals.
+        seed: Seed of the bootstrap.
+        progress: Show a tqdm progress bar.
+        backend: An already loaded backend for `model` (reused across runs by the benchmark).
+
+    Raises:
+        EvaluationError: bad input; nothing was written.
+    """
+    started = time.perf_counter()
+    out = Path(out)
+    try:
+        gen = GenParams(max_new_tokens=max_new_tokens, min_new_tokens=min_new_tokens)
+    except ValueError as exc:
+        raise EvaluationError(str(exc)) from exc
+    if batch_size != "auto" and (not str(batch_size).isdigit() or int(batch_size) < 1):
+        raise EvaluationError(f"batch size must be auto or a positive number, not {batch_size!r}")
+    if limit is not None and limit < 1:
+        raise EvaluationError("limit must be at least 1")
+    try:
+        scheme, _ = parse_spec(model)
+        if judge:
+            judge_scheme, _ = parse_spec(judge)
+            if "generate" not in TASKS_OF_SCHEME[judge_scheme]:
+                raise EvaluationError(f"the judge must be a text model (hf: or openai:), not {judge}")
+        release = open_release(data)
+        items = _select(release, scheme, kinds, languages, split, limit)
+    except (BackendError, ReleaseError) as exc:
+        raise EvaluationError(str(exc)) from exc
+    previous = out / "config.json"
+    if out.exists() and not out.is_dir():
+        raise EvaluationError(f"{out} is a file; --out must be a folder")
+    if previous.exists():
+        try:
+            old = json.loads(previous.read_text(encoding="utf-8")).get("model", {}).get("spec")
+        except ValueError:
+            old = None
+        if old and old != model:
+            raise EvaluationError(
+                f"{out} holds results for another model ({old}); choose another --out folder"
+            )
+    elif out.exists() and any(p.name != "cache.sqlite3" for p in out.iterdir()):
+        raise EvaluationError(f"{out} exists and is not a jamii results folder; choose another --out")
+
+    tasks = [task_of(item) for item in items]
+    own_backend = backend is None
+    judge_backend = None
+    try:
+        if backend is None:
+            backend = load_backend(model, batch_size=batch_size, concurrency=concurrency)
+        if judge and any(t.item["kind"] == "contextual" for t in tasks):
+            judge_backend = load_backend(judge, batch_size=batch_size, concurrency=concurrency)
+    except BackendError as exc:
+        if own_backend and backend is not None:
+            backend.close()
+        raise EvaluationError(str(exc)) from exc
+
+    try:
+        return _run(release, items, tasks, backend, judge_backend, gen, out, cache, model, judge,
+                    split, kinds, languages, limit, n_bootstrap, seed, progress, started)
+    finally:
+        if own_backend:
+            backend.close()
+        if judge_backend is not None:
+            judge_backend.close()
+
+
+def _run(release, items, tasks, backend, judge_backend, gen, out, cache_path, model, judge, split,
+         kinds, languages, limit, n_bootstrap, seed, progress, started) -> Results:
+    from tqdm.auto import tqdm
+
+    model_info = backend.describe()
+    judge_info = judge_backend.describe() if judge_backend else None
+    out.mkdir(parents=True, exist_ok=True)
+    for stale in ("summary.json", "answers_for_rating.jsonl"):
+        (out / stale).unlink(missing_ok=True)
+    metric_names = sorted({m for t in tasks for m in METRICS_OF_TASK[t.task]},
+                          key=["chrf", "bleu", "exact_match", "wer", "cer"].index)
+    model_tag = f"{model_info['spec']}@{model_info.get('revision') or 'unknown'}"
+    signatures = {m: signature(m, dataset=release.tag, model=model_tag)[0] for m in metric_names}
+    config = {
+        "status": "running",
+        "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "model": model_info,
+        "judge": judge_info,
+        "generation": gen.as_dict(),
+        "judge_generation": JUDGE_PARAMS.as_dict() if judge_info else None,
+        "dataset": {"source": release.source, "name": release.name, "version": release.version,
+                    "hub_revision": release.hub_revision, "split": split,
+                    "kinds": sorted({t.item["kind"] for t in tasks}, key=ITEM_KINDS.index),
+                    "languages": languages, "limit": limit, "items": len(tasks)},
+        "metrics": signatures,
+        "libraries": _versions(),
+        "command": sys.argv if sys.argv and sys.argv[0].endswith("jamii") else None,
+    }
+    _write_json(out / "config.json", config)
+
+    cache = Cache(cache_path or out / "cache.sqlite3")
+    gen_params = gen.as_dict()
+    keys = [cache_key(model_info, t.task, t.id, t.item.get("version"), t.input_for_key,
+                      gen_params if t.task == "generate" else {}) for t in tasks]
+    found = cache.get_many(keys)
+    computed = 0
+    judged = judge_backend is not None
+    stats: list[SampleStats | None] = [None] * len(tasks)
+    answers: dict[int, str] = {}
+    samples_file = (out / "samples.jsonl").open("w", encoding="utf-8")
+    bar = tqdm(total=len(tasks) + (sum(t.item["kind"] == "contextual" for t in tasks) if judged else 0),
+               desc=f"evaluate {model_info['id']}", unit="item", disable=not progress, dynamic_ncols=True,
+               smoothing=0.1)
+
+    def finish(i: int, prediction: str, cached: bool, judgement: dict | None = None) -> None:
+        task = tasks[i]
+        scores, rows = _score_sample(task, prediction)
+        s = SampleStats(meta={k: task.item.get(k) for k in ("language", "dialect", "domain", "kind")},
+                        rows={m: r for m, r in rows.items()})
+        if judgement is not None:
+            s.judge_failed = not judgement["parsed"]
+            if judgement["parsed"]:
+                for name, value in judgement["scores"].items():
+                    s.rows[f"judge:{name}"] = np.array([float(value), 1.0])
+                s.rows["judge:safety_flag"] = np.array([float(judgement["safety_flag"]), 1.0])
+        stats[i] = s
+        samples_file.write(json.dumps(_sample_record(task, prediction, scores, judgement, cached),
+                                      ensure_ascii=False) + "\n")
+        samples_file.flush()
+
+    def commit(rows: list[dict]) -> None:
+        cache.put_many(rows)
+
+    try:
+        # 1. the model's answers: cached first, then computed in batches as they finish
+        pending = {"generate": [], "transcribe": []}
+        for i, (t, k) in enumerate(zip(tasks, keys)):
+            if k in found:
+                answers[i] = found[k]
+                bar.update(1)
+                if not (judged and t.item["kind"] == "contextual"):
+                    finish(i, found[k], cached=True)
+            else:
+                pending[t.task].append(i)
+        for task_name, idx in pending.items():
+            if not idx:
+                continue
+            if task_name == "generate":
+                stream = backend.generate([tasks[i].prompt for i in idx], gen)
+            else:
+                stream = backend.transcribe([tasks[i].item["audio"]["bytes"] for i in idx])
+            for j, text in stream:
+                i = idx[j]
+                answers[i] = text
+                computed += 1
+                commit([{"key": keys[i], "model": model_info["spec"], "revision": model_info.get("revision"),
+                                   "task": task_name, "item_id": tasks[i].id,
+                                   "item_version": tasks[i].item.get("version"),
+                                   "params": json.dumps(gen_params if task_name == "generate" else {}),
+                                   "output": text}])
+                if not (judged and tasks[i].item["kind"] == "contextual"):
+                    finish(i, text, cached=False)
+                bar.update(1)
+
+        # 2. the judge's grades of contextual answers
+        if judged:
+            ctx = [i for i, t in enumerate(tasks) if t.item["kind"] == "contextual"]
+            jprompts = {i: judge_prompt(tasks[i].item, answers[i]) for i in ctx}
+            jparams = JUDGE_PARAMS.as_dict()
+            jkeys = {i: cache_key(judge_info, "judge", tasks[i].id, tasks[i].item.get("version"),
+                                  jprompts[i], jparams) for i in ctx}
+            jfound = cache.get_many(list(jkeys.values()))
+
+            def judged_sample(i: int, raw: str, cached: bool) -> None:
+                parsed = parse_judgement(raw, tasks[i].item)
+                judgement = {"parsed": parsed is not None, "raw": raw, "model": judge_info["spec"],
+                             **(parsed or {"scores": None, "safety_flag": None})}
+                finish(i, answers[i], cached=cached, judgement=judgement)
+                bar.update(1)
+
+            todo = []
+            for i in ctx:
+                if jkeys[i] in jfound:
+                    judged_sample(i, jfound[jkeys[i]], True)
+                else:
+                    todo.append(i)
+            if todo:
+                for j, raw in judge_backend.generate([jprompts[i] for i in todo], JUDGE_PARAMS):
+                    i = todo[j]
+                    computed += 1
+                    commit([{"key": jkeys[i], "model": judge_info["spec"], "revision": judge_info.get("revision"),
+                             "task": "judge", "item_id": tasks[i].id, "item_version": tasks[i].item.get("version"),
+                             "params": json.dumps(jparams), "output": raw}])
+                    judged_sample(i, raw, False)
+    finally:
+        bar.close()
+        samples_file.close()
+        cache.close()
+
+    # 3. summary, rating queue, final config
+    done = [s for s in stats if s is not None]
+    metrics = list(metric_names)
+    for s in done:
+        metrics += [m for m in s.rows if m.startswith("judge:") and m not in metrics]
+    scorers = {m: scorer_for(m) for m in metrics}
+    summary = summarise(done, scorers, n_bootstrap=n_bootstrap, seed=seed, unspaced=unspaced_script)
+    failures = sum(1 for s in done if s.judge_failed)
+    judged_n = sum(1 for s in done if s.judge_failed is not None)
+    seconds = time.perf_counter() - started
+    summary = {
+        "model": model_info,
+        "dataset": config["dataset"],
+        "n_samples": len(done),
+        "signatures": signatures,
+        **summary,
+        "judge": None if not judged else {
+            "model": judge_info, "judged": judged_n, "parse_failures": failures,
+            "parse_failure_rate": failures / judged_n if judged_n else 0.0,
+        },
+        "run": {"computed": computed, "cached": len(tasks) - len(set(pending["generate"]) | set(pending["transcribe"])),
+                "seconds": seconds, "items_per_second": len(tasks) / seconds if seconds else None},
+    }
+    for who, b in (("model", backend), ("judge", judge_backend)):
+        if getattr(b, "truncated", 0):
+            summary["warnings"].append(
+                f"{who}: {b.truncated} prompts were longer than the model's context and lost their start"
+            )
+    if judged and failures:
+        summary["warnings"].append(
+            f"judge: {failures} of {judged_n} outputs could not be parsed; they are counted here and "
+            "left out of the judge scores (see judge.raw in samples.jsonl)"
+        )
+    rating = [
+        {"item_id": t.id, "item_version": t.item.get("version"), "model_id": model_info["spec"],
+         "model_revision": model_info.get("revision"), "answer": answers[i],
+         "language": t.item["language"], "dialect": t.item.get("dialect"), "domain": t.item.get("domain"),
+         "question": t.item.get("question"), "dataset": release.tag}
+        for i, t in enumerate(tasks) if t.item["kind"] == "contextual" and i in answers
+    ]
+    if rating:
+        tmp = out / "answers_for_rating.jsonl.tmp"
+        tmp.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rating), encoding="utf-8")
+        os.replace(tmp, out / "answers_for_rating.jsonl")
+    config |= {"status": "complete", "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+               "metric_labels": {m: LABELS.get(m, m) for m in metrics}}
+    _write_json(out / "config.json", config)
+    _write_json(out / "summary.json", summary)
+    return Results(out=out, summary=summary, computed=computed, cached=summary["run"]["cached"], seconds=seconds)

@@ -1,0 +1,1 @@
+"""Shared test helpers: builders of tiny local models and release folders (no downloads)."""
