@@ -10,6 +10,7 @@ The same seeds give byte-identical files.
 
 from __future__ import annotations
 
+import functools
 import json
 import random
 from pathlib import Path
@@ -29,7 +30,7 @@ CHAT_TEMPLATE = (
 )
 
 
-def corpus(n: int = 3000, seed: int = 0) -> list[str]:
+def corpus(n: int = 1500, seed: int = 0) -> list[str]:
     """Seeded random sentences in three languages (for training the tokenizer)."""
     rng = random.Random(seed)
     out = []
@@ -39,10 +40,9 @@ def corpus(n: int = 3000, seed: int = 0) -> list[str]:
     return out
 
 
-def train_tokenizer(vocab_size: int = 800, seed: int = 0):
-    """A byte-level BPE tokenizer trained on `corpus()`, wrapped for transformers."""
+@functools.cache
+def _bpe_json(vocab_size: int, seed: int) -> str:
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import PreTrainedTokenizerFast
 
     tok = Tokenizer(models.BPE())
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
@@ -54,8 +54,16 @@ def train_tokenizer(vocab_size: int = 800, seed: int = 0):
         show_progress=False,
     )
     tok.train_from_iterator(corpus(seed=seed), trainer=trainer)
+    return tok.to_str()
+
+
+def train_tokenizer(vocab_size: int = 800, seed: int = 0):
+    """A byte-level BPE tokenizer trained on `corpus()`, wrapped for transformers."""
+    from tokenizers import Tokenizer
+    from transformers import PreTrainedTokenizerFast
+
     return PreTrainedTokenizerFast(
-        tokenizer_object=tok, eos_token="<|endoftext|>", bos_token="<|endoftext|>",
+        tokenizer_object=Tokenizer.from_str(_bpe_json(vocab_size, seed)), eos_token="<|endoftext|>", bos_token="<|endoftext|>",
         pad_token="<|pad|>", model_max_length=1024,
     )
 

@@ -1,0 +1,46 @@
+"""Pytest fixtures for the evaluate tests: tiny models built once per session, release folders.
+
+Import the fixtures you need in a test module: `from support.evaluate_fixtures import tiny_lm`.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from support.release_fixture import SAMPLE_ROWS, write_release
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+@pytest.fixture(scope="session")
+def tiny_lm(tmp_path_factory):
+    """Folder of a tiny GPT-2 with a chat template."""
+    from support.tiny_models import build_tiny_gpt2
+
+    return build_tiny_gpt2(tmp_path_factory.mktemp("models") / "tiny-gpt2-chat", chat=True)
+
+
+@pytest.fixture(scope="session")
+def tiny_lm_plain(tmp_path_factory):
+    """Folder of a tiny GPT-2 without a chat template (a base model)."""
+    from support.tiny_models import build_tiny_gpt2
+
+    return build_tiny_gpt2(tmp_path_factory.mktemp("models") / "tiny-gpt2", chat=False, seed=1)
+
+
+@pytest.fixture(scope="session")
+def tiny_asr(tmp_path_factory):
+    """Folder of a tiny wav2vec2 CTC model with a character vocabulary."""
+    from support.tiny_models import build_tiny_wav2vec2
+
+    return build_tiny_wav2vec2(tmp_path_factory.mktemp("models") / "tiny-wav2vec2")
+
+
+@pytest.fixture
+def release(tmp_path):
+    """A release folder with Swahili, Yoruba and Amharic items of every kind."""
+    return write_release(tmp_path / "release", SAMPLE_ROWS)
