@@ -4,7 +4,7 @@
     TASKDIR/<task>.yaml             every generation item
     TASKDIR/<task>_<lang>.yaml      one task per language (lm-eval has no per-language breakdown)
     TASKDIR/utils.py                loads data/ relative to itself; chrF++ as jamii computes it
-    TASKDIR/data/<split>.jsonl      id, version, kind, language, dialect, domain, prompt, references
+    TASKDIR/data/<split>.parquet    id, version, kind, language, dialect, domain, prompt, references
 
 Run with `lm_eval --model hf --model_args pretrained=... --include_path TASKDIR --tasks <task>`.
 The prompts are the ones `jamii evaluate` sends (`jamii.evaluate._tasks.prompt_of`), and the
@@ -14,17 +14,25 @@ chrF++ aggregation uses sacrebleu with `word_order=2` after NFC, as jamii does: 
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
 import tempfile
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import yaml
 
 from jamii.core.schema import SPLITS
 from jamii.evaluate._release import ReleaseError, open_release
 from jamii.evaluate._tasks import GENERATION_KINDS, prompt_of
+
+DOC_SCHEMA = pa.schema([
+    ("id", pa.string()), ("version", pa.int32()), ("kind", pa.string()), ("language", pa.string()),
+    ("dialect", pa.string()), ("domain", pa.string()), ("prompt", pa.string()),
+    ("references", pa.list_(pa.string())),
+])
+"""Columns of the exported documents (typed, so an all-null column in one split still loads)."""
 
 UTILS_PY = '''"""Helpers of the jamii task: the data loader and chrF++ (written by `jamii export-task`)."""
 
@@ -40,8 +48,8 @@ SPLITS = {splits!r}
 
 def load(language=None, **_):
     """The task's data, read from data/ beside this file; `language` keeps one language."""
-    files = {{s: os.path.join(HERE, "data", s + ".jsonl") for s in SPLITS}}
-    ds = datasets.load_dataset("json", data_files=files)
+    files = {{s: os.path.join(HERE, "data", s + ".parquet") for s in SPLITS}}
+    ds = datasets.load_dataset("parquet", data_files=files)
     if language:
         ds = ds.filter(lambda d: d["language"] == language or d["language"].startswith(language + "-"))
     return ds
@@ -135,14 +143,12 @@ def export_lm_eval_task(
         (tmp / "data").mkdir()
         for split in splits:
             rows = sorted(docs[split], key=lambda d: d["id"])
-            (tmp / "data" / f"{split}.jsonl").write_text(
-                "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8"
-            )
+            pq.write_table(pa.Table.from_pylist(rows, schema=DOC_SCHEMA), tmp / "data" / f"{split}.parquet")
         (tmp / "utils.py").write_text(UTILS_PY.format(splits=splits), encoding="utf-8")
         gen = {"until": [], "max_gen_toks": int(max_new_tokens), "do_sample": False, "temperature": 0.0}
         gen.update(generation_kwargs or {})
         template = {
-            "dataset_path": "json",
+            "dataset_path": "parquet",
             "custom_dataset": "!function utils.load",
             "output_type": "generate_until",
             "test_split": "test" if "test" in splits else splits[0],
