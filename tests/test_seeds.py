@@ -1,0 +1,278 @@
+"""The seeds: what a new user sees after `jamii init`, on SQLite and PostgreSQL.
+
+The seeds are loaded into a real store through the store's own API; these tests then read the
+store the way the collector would (sign in, consent, campaign, review queue, earnings).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import shutil
+from decimal import Decimal
+
+import pytest
+import soundfile
+import yaml
+from click.testing import CliRunner
+
+from jamii.core.cli import cli
+from jamii.core.seeding import SeedError, client_key, default_folder, load_seeds, read_seeds
+from jamii.core.store import Store
+
+SLUG = "mazao-na-afya"
+NEWCOMER_CODE = "DEMO-MWAN-AJUM"
+CODES = {
+    "DEMO-ORGA-NISR": "demo-mratibu",
+    "DEMO-REVI-EWER": "demo-mkaguzi",
+    "DEMO-REVI-EWSN": "demo-muongorori",
+    "DEMO-ZAWA-DI01": "demo-zawadi",
+    "DEMO-TEND-AI02": "demo-tendai",
+    "DEMO-BARA-KA03": "demo-baraka",
+    NEWCOMER_CODE: "demo-mwanajumuiya",
+}
+
+
+@pytest.fixture
+def seeded(store):
+    report = load_seeds(store)
+    return store, report, store.campaign(SLUG)
+
+
+def _counts(store: Store, campaign_id: int) -> dict:
+    return {
+        "people": len(store.contributors()),
+        "items": len(store.items(campaign_id)),
+        "reviews": sum(len(store.reviews_of(i.id)) for i in store.items(campaign_id)),
+        "ledger": len(store.ledger(campaign_id)),
+        "consent_texts": len(store.consent_texts(campaign_id)),
+        "consents": sum(store.active_consent(p.id, campaign_id) is not None
+                        for p in store.contributors()),
+        "rate_cards": store.rate_card(campaign_id).version,
+    }
+
+
+def test_the_campaign_a_new_user_sees(seeded):
+    store, report, camp = seeded
+    assert report.campaign == SLUG and not report.already_loaded
+    assert camp.languages == ["sw", "sn"]
+    assert set(camp.domains) == {"agriculture", "health"}
+    assert set(camp.item_kinds) == {"prompt_response", "contextual", "speech"}
+    assert "Kiunguja" in camp.dialects["sw"] and "Manyika" in camp.dialects["sn"]
+    assert camp.consent_scopes == ["open_publication", "model_evaluation", "voice"]
+    assert camp.targets["representation"]["gender:woman"] == 0.5
+    assert camp.licence_plan == "cc-by-4.0"
+    assert "seed pack" in camp.compensation_options["in_kind"]
+    rates = store.rate_card(camp.id).rates
+    assert rates["item_accepted"] == {"amount": "50", "unit": "KES"}
+    assert set(rates) == {"item_accepted", "review", "rating", "recording_minute"}
+    # every kind in both languages and both domains
+    items = store.items(camp.id)
+    assert {i.kind for i in items} == {"prompt_response", "contextual", "speech"}
+    assert {(i.language, i.domain) for i in items} >= {
+        ("sw", "agriculture"), ("sw", "health"), ("sn", "agriculture"), ("sn", "health")}
+    for i in items:
+        assert i.provenance["source"] == "seed" and i.provenance["seed_id"]
+    ctx = [i for i in items if i.kind == "contextual"]
+    for i in ctx:
+        assert [c["name"] for c in i.content["rubric"]] == ["usefulness", "relevance", "accuracy", "safety"]
+        assert all(len(c["anchors"]) == 5 for c in i.content["rubric"])
+        assert i.content["red_flags"] and i.content["reference_answers"]
+
+
+def test_consent_texts_in_english_and_swahili(seeded):
+    store, _, camp = seeded
+    texts = store.consent_texts(camp.id)
+    assert {(t.version, t.language) for t in texts} == {("1", "en"), ("1", "sw")}
+    assert camp.current_consent_version == "1"
+    sw = store.consent_text(camp.id, "sw")
+    en = store.consent_text(camp.id, "en")
+    assert sw.language == "sw" and "Ukijiondoa" in sw.text and "CC BY 4.0" in sw.text
+    assert en.language == "en" and "cannot be recalled" in en.text
+    assert set(sw.scopes) == {"open_publication", "model_evaluation", "voice"}
+    # a Shona reader gets English (no Shona text yet), as the README says
+    assert store.consent_text(camp.id, "sn").language == "en"
+
+
+def test_invite_codes_sign_in_and_the_newcomer_meets_the_consent_step(seeded):
+    store, report, camp = seeded
+    for code, pseudonym in CODES.items():
+        person = store.sign_in_with_code(code)
+        assert person is not None and person.pseudonym == pseudonym
+        assert store.sign_in_with_code(code.lower().replace("-", "")).id == person.id
+        assert any(code in line for line in report.sign_in_lines)
+    assert "organiser" in store.sign_in_with_code("DEMO-ORGA-NISR").roles
+    newcomer = store.sign_in_with_code(NEWCOMER_CODE)
+    assert store.active_consent(newcomer.id, camp.id) is None
+    for code in set(CODES) - {NEWCOMER_CODE}:
+        assert store.active_consent(store.sign_in_with_code(code).id, camp.id) is not None
+    # the newcomer accepts the Swahili text, then can contribute like anyone
+    ct = store.consent_text(camp.id, "sw")
+    store.accept_consent(newcomer.id, ct.id, {s: True for s in ct.scopes})
+    sub = store.submit_item(campaign_id=camp.id, author_id=newcomer.id, kind="prompt_response",
+                            language="sw", domain="agriculture", client_key="newcomer-1",
+                            content={"prompt": "Mbegu za mahindi zipandwe kina gani?",
+                                     "response": "Kina cha sentimita tano hivi."})
+    assert sub.created
+
+
+def test_open_items_wait_in_the_newcomers_review_queue(seeded):
+    store, _, camp = seeded
+    by_status: dict[str, int] = {}
+    for i in store.items(camp.id):
+        by_status[i.status] = by_status.get(i.status, 0) + 1
+    assert by_status["accepted"] >= 3 and by_status["rejected"] == 1 and by_status["submitted"] >= 5
+    newcomer = store.sign_in_with_code(NEWCOMER_CODE)
+    queue = store.review_queue(camp.id, newcomer.id, limit=100)
+    assert len(queue) == by_status["submitted"]
+    assert {i.language for i in queue} == {"sw", "sn"}
+    assert "speech" in {i.kind for i in queue}
+    # a reviewer sees open items except their own and those they already reviewed
+    reviewer = store.sign_in_with_code("DEMO-REVI-EWER")
+    theirs = store.review_queue(camp.id, reviewer.id, limit=100)
+    assert theirs and len(theirs) < len(queue)
+    # reviewing from the queue works the real way
+    first = queue[0]
+    store.record_review(first.id, newcomer.id, "approve")
+    assert first.id not in {i.id for i in store.review_queue(camp.id, newcomer.id, limit=100)}
+
+
+def test_decisions_were_made_by_reviews_and_paid_from_the_ledger(seeded):
+    store, _, camp = seeded
+    ledger = store.ledger(camp.id)
+    rejected = store.items(camp.id, status="rejected")
+    assert len(rejected) == 1
+    assert {r.verdict for r in store.reviews_of(rejected[0].id)} == {"reject"}
+    assert "inaccurate" in store.reviews_of(rejected[0].id)[0].reasons
+    for item in store.items(camp.id, status="accepted"):
+        votes = [r.verdict for r in store.reviews_of(item.id)]
+        assert votes.count("approve") >= 2
+        earned = [e for e in ledger if e.item_id == item.id and e.activity == "item_accepted"]
+        assert len(earned) == 1 and earned[0].contributor_id == item.author_id
+        assert earned[0].amount == Decimal(50) and earned[0].unit == "KES"
+        if item.kind == "speech":
+            minutes = [e for e in ledger if e.item_id == item.id and e.activity == "recording_minute"]
+            assert len(minutes) == 1 and minutes[0].amount > 0
+    no_pay = [e for e in ledger if e.activity == "item_accepted"
+              and e.item_id in {i.id for i in rejected}]
+    assert no_pay == []
+    # every review earned an entry; the volunteer organiser's are recorded at zero
+    reviews = [r for i in store.items(camp.id) for r in store.reviews_of(i.id)]
+    assert len([e for e in ledger if e.activity == "review"]) == len(reviews)
+    organiser = store.contributor_by_pseudonym("demo-mratibu")
+    assert all(e.amount == 0 for e in store.earnings(organiser.id))
+    tendai = store.contributor_by_pseudonym("demo-tendai")
+    assert tendai.compensation_method == "in_kind" and tendai.compensation_choice == "seed pack"
+    assert any(e.activity == "item_accepted" for e in store.earnings(tendai.id))
+
+
+def test_speech_audio_is_content_addressed_synthetic_and_decodes(seeded):
+    store, _, camp = seeded
+    speech = store.items(camp.id, kind="speech")
+    assert len(speech) >= 2
+    for item in speech:
+        digest = item.content["audio_sha256"]
+        path = store.audio_path(digest)
+        assert path.is_file()
+        data = path.read_bytes()
+        assert hashlib.sha256(data).hexdigest() == digest
+        samples, rate = soundfile.read(io.BytesIO(data))
+        assert rate == item.content["sample_rate"] == 16000 and samples.ndim == 1
+        assert 2.0 <= item.content["duration_s"] <= 6.0
+        assert abs(len(samples) / rate - item.content["duration_s"]) < 0.01
+        assert item.provenance["synthetic"] is True
+        assert item.provenance["generator"].startswith("espeak-ng ")
+        assert item.language == "sw" and item.content["transcript"]
+    # the committed clips stay small
+    total = sum(p.stat().st_size for p in (default_folder() / "audio").glob("*.wav"))
+    assert total < 310_000
+
+
+def test_loading_twice_adds_nothing(seeded):
+    store, first, camp = seeded
+    before = _counts(store, camp.id)
+    again = load_seeds(store)
+    assert again.already_loaded
+    assert (again.people, again.items, again.reviews, again.consents, again.consent_texts) == (0, 0, 0, 0, 0)
+    assert again.sign_in_lines == first.sign_in_lines
+    assert _counts(store, camp.id) == before
+
+
+def test_an_interrupted_load_is_finished_by_the_next(store, tmp_path):
+    """A load stopped after the people and campaign (simulated by a seed folder without items'
+    reviews) is completed by a full load, with nothing doubled."""
+    partial = tmp_path / "seeds"
+    shutil.copytree(default_folder(), partial, ignore=shutil.ignore_patterns("__pycache__", "*.py"))
+    data = yaml.safe_load((partial / "items.yaml").read_text(encoding="utf-8"))
+    for it in data["items"]:
+        it.pop("reviews", None)
+    data["items"] = data["items"][:5]
+    (partial / "items.yaml").write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    first = load_seeds(store, partial)
+    assert first.items == 5 and first.reviews == 0
+    full = load_seeds(store, default_folder())
+    camp = store.campaign(SLUG)
+    assert not full.already_loaded and full.people == 0 and full.items == len(read_seeds().items) - 5
+    assert len(store.items(camp.id)) == len(read_seeds().items)
+    assert len(store.items(camp.id, status="accepted")) >= 3
+    assert load_seeds(store).already_loaded
+
+
+def test_a_typo_names_the_file_and_the_entry_and_writes_nothing(sqlite_store, tmp_path):
+    bad = tmp_path / "seeds"
+    shutil.copytree(default_folder(), bad, ignore=shutil.ignore_patterns("__pycache__", "*.py"))
+    text = (bad / "items.yaml").read_text(encoding="utf-8")
+    text = text.replace("      prompt: Ni njia gani za kujikinga", "      promt: Ni njia gani za kujikinga", 1)
+    text = text.replace("verdict: reject, reasons: [inaccurate]}", "verdict: reject}", 1)
+    (bad / "items.yaml").write_text(text, encoding="utf-8")
+    with pytest.raises(SeedError) as err:
+        load_seeds(sqlite_store, bad)
+    msg = str(err.value)
+    assert "items.yaml" in msg and "'sw-pr-malaria-kinga'" in msg
+    assert "unknown field 'promt'" in msg and "did you mean 'prompt'" in msg
+    assert "'sw-pr-can-kupanda', review 1" in msg and "needs reasons" in msg
+    assert sqlite_store.campaigns() == [] and sqlite_store.contributors() == []
+
+    people = (default_folder() / "people.yaml").read_text(encoding="utf-8")
+    (bad / "items.yaml").write_text((default_folder() / "items.yaml").read_text(encoding="utf-8"),
+                                    encoding="utf-8")
+    (bad / "people.yaml").write_text(people.replace("compensation_method: airtime",
+                                                    "compensation_method: airtme", 1), encoding="utf-8")
+    with pytest.raises(SeedError, match=r"people.yaml, person 3 'demo-muongorori', profile: "
+                                        r"compensation_method 'airtme'"):
+        load_seeds(sqlite_store, bad)
+    (bad / "people.yaml").write_text(people, encoding="utf-8")
+    (bad / "campaign.yaml").write_text("campaign: [unclosed\n", encoding="utf-8")
+    with pytest.raises(SeedError, match=r"campaign.yaml: not valid YAML at line"):
+        load_seeds(sqlite_store, bad)
+    assert sqlite_store.contributors() == []
+
+
+def test_seed_ids_are_the_idempotency_keys(seeded):
+    store, _, camp = seeded
+    for seed in read_seeds().items:
+        assert store.item(store.items(camp.id)[0].id)  # store is readable
+        found = [i for i in store.items(camp.id) if i.client_key == client_key(SLUG, seed.id)]
+        assert len(found) == 1 and found[0].provenance["seed_id"] == seed.id
+
+
+def test_jamii_init_prints_the_sign_in_lines(tmp_path):
+    runner = CliRunner()
+    url = f"sqlite:///{tmp_path / 'jamii.sqlite3'}"
+    args = ["init", "--db", url, "--data-dir", str(tmp_path)]
+    out = runner.invoke(cli, args, catch_exceptions=False)
+    assert out.exit_code == 0, out.output
+    assert f"campaign '{SLUG}'" in out.output
+    for code in CODES:
+        assert code in out.output
+    assert "organiser" in out.output and "before real use" in out.output
+    again = runner.invoke(cli, args, catch_exceptions=False)
+    assert again.exit_code == 0 and "already loaded" in again.output
+    store = Store(url, tmp_path / "audio")
+    try:
+        camp = store.campaign(SLUG)
+        assert len(store.items(camp.id)) == len(read_seeds().items)
+        for item in store.items(camp.id, kind="speech"):
+            assert store.audio_path(item.content["audio_sha256"]).is_file()
+    finally:
+        store.close()
