@@ -57,6 +57,7 @@ class OpenAIBackend(Backend):
         self.session.mount("https://", HTTPAdapter(max_retries=retry, pool_maxsize=self.concurrency))
         self.api = "chat"
         self.revision = None
+        self.served_as = None
         self._check()
 
     # -- startup checks -------------------------------------------------------------------
@@ -87,6 +88,10 @@ class OpenAIBackend(Backend):
             r = self._post(api, "ok", max_tokens=1, check=False)
             if r.ok:
                 self.api = api
+                try:
+                    self.served_as = r.json().get("model")
+                except ValueError:
+                    self.served_as = None
                 return
             errors.append(f"{api}: HTTP {r.status_code} {_detail(r)}")
             if r.status_code == 404 and "model" not in _detail(r).lower():
@@ -123,7 +128,7 @@ class OpenAIBackend(Backend):
         return choice.get("text") or ""
 
     def describe(self) -> dict:
-        return {**super().describe(), "base_url": self.base, "api": self.api,
+        return {**super().describe(), "base_url": self.base, "api": self.api, "served_as": self.served_as,
                 "concurrency": self.concurrency}
 
     def generate(self, prompts: Sequence[str], params: GenParams) -> Iterator[tuple[int, str]]:
