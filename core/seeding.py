@@ -471,7 +471,7 @@ def _read_campaign(folder: Path, problems: _Problems):
             if activity not in ACTIVITIES:
                 continue
             w = f"{where}.{activity}"
-            if not _keys(rate, w, problems, {"amount", "unit"}):
+            if not _keys(rate, w, problems, {"amount", "unit"}, {"in_kind"}):
                 continue
             try:
                 amount = Decimal(str(rate["amount"]))
@@ -482,7 +482,9 @@ def _read_campaign(folder: Path, problems: _Problems):
                 continue
             unit = _text(rate.get("unit"), w, "unit", problems)
             if unit:
-                card[activity] = {"amount": str(amount), "unit": unit}
+                # in-kind conversions are checked by the store's set_rate_card
+                card[activity] = {"amount": str(amount), "unit": unit,
+                                  **({"in_kind": rate["in_kind"]} if rate.get("in_kind") else {})}
 
     rubrics: dict[str, list[dict[str, Any]]] = {}
     raw = data.get("rubrics") or {}

@@ -99,3 +99,27 @@ def test_payouts_approve_mark_export(env, tmp_path):
     assert run("payouts", "mark", "--campaign", "demo", "paid", "--reference", "MPESA-QX1",
                "--as", "org").exit_code == 0
     assert {e.status for e in store.ledger(store.campaign("demo").id)} == {"paid"}
+
+
+def test_pay_follows_the_method_each_person_chose(tmp_path):
+    """Airtime keeps its money value, in-kind goods are counted in goods, volunteers get zero."""
+    store = Store(f"sqlite:///{tmp_path / 'pay.sqlite3'}", tmp_path / "audio")
+    camp = store.create_campaign("pay", "Pay", languages=["sn"], consent_scopes=["open_publication"])
+    ct = store.add_consent_text(camp.id, "1", "en", "You agree.")
+    store.set_rate_card(camp.id, {"item_accepted": {"amount": 50, "unit": "KES",
+                                                    "in_kind": {"seed pack": "0.2"}}}, actor_id=None)
+    reviewers = [store.add_contributor(pseudonym=f"r{i}")[0] for i in range(2)]
+    expected = {"mobile_money": ("50.0000", "KES"), "airtime": ("50.0000", "KES airtime"),
+                "in_kind": ("0.2000", "seed pack"), "volunteer": ("0.0000", "KES (volunteer)")}
+    for method, (amount, unit) in expected.items():
+        person, _ = store.add_contributor(compensation_method=method,
+                                          compensation_choice="seed pack" if method == "in_kind" else None)
+        store.accept_consent(person.id, ct.id, {"open_publication": True})
+        item = store.submit_item(campaign_id=camp.id, author_id=person.id, kind="prompt_response",
+                                 language="sn", client_key=method,
+                                 content={"prompt": f"Mubvunzo {method}", "response": "Mhinduro."}).item
+        for r in reviewers:
+            store.record_review(item.id, r.id, "approve")
+        [entry] = store.earnings(person.id)
+        assert (str(entry.amount), entry.unit) == (amount, unit)
+    store.close()

@@ -64,7 +64,7 @@ def test_the_campaign_a_new_user_sees(seeded):
     assert camp.licence_plan == "cc-by-4.0"
     assert "seed pack" in camp.compensation_options["in_kind"]
     rates = store.rate_card(camp.id).rates
-    assert rates["item_accepted"] == {"amount": "50", "unit": "KES"}
+    assert rates["item_accepted"] == {"amount": "50", "unit": "KES", "in_kind": {"seed pack": "0.25"}}
     assert set(rates) == {"item_accepted", "review", "rating", "recording_minute"}
     # every kind in both languages and both domains
     items = store.items(camp.id)
@@ -149,7 +149,11 @@ def test_decisions_were_made_by_reviews_and_paid_from_the_ledger(seeded):
         assert votes.count("approve") >= 2
         earned = [e for e in ledger if e.item_id == item.id and e.activity == "item_accepted"]
         assert len(earned) == 1 and earned[0].contributor_id == item.author_id
-        assert earned[0].amount == Decimal(50) and earned[0].unit == "KES"
+        author = store.contributor(item.author_id)
+        if author.compensation_method == "in_kind":  # paid in the good the rate card names
+            assert (earned[0].amount, earned[0].unit) == (Decimal("0.25"), "seed pack")
+        else:
+            assert (earned[0].amount, earned[0].unit) == (Decimal(50), "KES")
         if item.kind == "speech":
             minutes = [e for e in ledger if e.item_id == item.id and e.activity == "recording_minute"]
             assert len(minutes) == 1 and minutes[0].amount > 0

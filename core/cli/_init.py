@@ -18,9 +18,9 @@ def init_command(store, no_seeds: bool) -> None:
     report = load_seeds(store)
     if report.already_loaded:
         click.echo(f"Seeds already loaded (campaign '{report.campaign}'); nothing added.")
-        return
-    click.echo(f"Loaded seeds: campaign '{report.campaign}', {report.people} people, "
-               f"{report.items} items, {report.reviews} reviews.")
+    else:
+        click.echo(f"Loaded seeds: campaign '{report.campaign}', {report.people} people, "
+                   f"{report.items} items, {report.reviews} reviews.")
     for line in report.sign_in_lines:
         click.echo(f"  {line}")
 

@@ -121,6 +121,16 @@ class PeopleStore(StoreBase):
                 raise StoreError(f"The rate for {activity} needs a unit: a currency such as KES "
                                  "or an in-kind unit such as 'airtime' or 'seed pack'.")
             clean[activity] = {"amount": str(amount), "unit": unit}
+            in_kind = rate.get("in_kind") or {}
+            if not isinstance(in_kind, dict):
+                raise StoreError(f"in_kind for {activity} must map a good to its quantity, "
+                                 "e.g. {'seed pack': 0.2}.")
+            try:
+                goods = {str(g).strip(): str(Decimal(str(q))) for g, q in in_kind.items()}
+            except InvalidOperation:
+                raise StoreError(f"Each in-kind quantity for {activity} must be a number.") from None
+            if goods:
+                clean[activity]["in_kind"] = goods
         with self.write() as s:
             _get(s, Campaign, campaign_id)
             last = s.scalar(select(RateCard.version).where(RateCard.campaign_id == campaign_id)

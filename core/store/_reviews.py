@@ -21,16 +21,40 @@ REJECT_REASONS = ("wrong_language", "inaccurate", "harmful", "personal_data", "u
                   "duplicate", "poor_audio", "other")
 
 
+def _priced(rate: dict, method: str | None, choice: str | None,
+            quantity: Decimal) -> tuple[Decimal, str]:
+    """Amount and unit in the form the person chose to be paid in.
+
+    Money paid as airtime or vouchers keeps its currency value and says how it is paid
+    ("KES airtime"); an in-kind good is counted in that good when the rate card gives a
+    conversion (e.g. 0.2 seed pack per accepted item), else in its money value; volunteers
+    get a zero entry so their work is still on the record.
+    """
+    unit = rate["unit"]
+    amount = Decimal(rate["amount"]) * quantity
+    if method == "volunteer":
+        amount, unit = Decimal(0), f"{unit} (volunteer)"
+    elif method in ("airtime", "voucher"):
+        unit = f"{unit} {method}"
+    elif method == "in_kind":
+        per_unit = (rate.get("in_kind") or {}).get(choice or "")
+        if per_unit is not None:
+            amount, unit = Decimal(str(per_unit)) * quantity, choice
+        else:
+            unit = f"{unit} in {choice or 'goods'}"
+    return amount.quantize(Decimal("0.0001")), unit
+
+
 class ReviewStore(ItemStore):
     def review_queue(self, campaign_id: int, reviewer_id: int, *, limit: int = 10,
                      kind: str | None = None) -> list[Item]:
         """Open items by others that this reviewer has not reviewed, oldest first."""
         reviewed = exists().where(and_(Review.item_id == Item.id, Review.reviewer_id == reviewer_id))
         q = (select(Item).where(Item.campaign_id == campaign_id, Item.status == "submitted",
-                                Item.author_id != reviewer_id, ~reviewed)
-             .order_by(Item.id).limit(limit))
+                                Item.author_id != reviewer_id, ~reviewed))
         if kind:
             q = q.where(Item.kind == kind)
+        q = q.order_by(Item.id).limit(limit)
         with self.read() as s:
             return list(s.scalars(q))
 
@@ -100,11 +124,7 @@ class ReviewStore(ItemStore):
         if not rate:
             return None
         person = session.get(Contributor, contributor_id)
-        unit = rate["unit"]
-        if person.compensation_method == "volunteer":
-            amount, unit = Decimal(0), f"{unit} (volunteer)"
-        else:
-            amount = (Decimal(rate["amount"]) * quantity).quantize(Decimal("0.0001"))
+        amount, unit = _priced(rate, person.compensation_method, person.compensation_choice, quantity)
         entry = CompensationEntry(
             contributor_id=contributor_id, campaign_id=campaign.id, activity=activity,
             source_key=source_key, item_id=item.id if item else None,
