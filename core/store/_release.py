@@ -1,9 +1,260 @@
-"""Queries the release builder needs: the publishable rows, read once, PII-free."""
+"""Queries the release builder needs: the publishable rows, read once, PII-free.
+
+Nothing here reads `contributor_contacts`: a release is built only from pseudonyms, consent
+records and self-described profiles, so names, contacts and payment accounts cannot leak into
+one by a forgotten column. Every figure about people is an aggregate; counts per person never
+leave the store.
+"""
 
 from __future__ import annotations
 
-from jamii.core.store._base import StoreBase
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import aliased
+
+from jamii.core.records import (
+    Campaign,
+    CompensationEntry,
+    Consent,
+    ConsentText,
+    Contributor,
+    Item,
+    RateCard,
+    Release,
+    Review,
+)
+from jamii.core.store._base import NotFound, StoreBase, StoreError
+
+_SEP = "\x1f"
+"""Separator of aggregated pseudonyms: a control character no pseudonym can contain."""
+
+PROFILE_FIELDS = ("gender", "age_band", "region", "dialect")
+"""Self-described fields that releases summarise, as counts of people."""
+
+
+@dataclass(frozen=True)
+class CandidateRow:
+    """One accepted item with what the gates need to judge it; no personal data."""
+
+    item_id: int
+    public_id: str
+    kind: str
+    language: str
+    dialect: str | None
+    domain: str | None
+    version: int
+    content: dict[str, Any]
+    created_at: datetime | None
+    pii_cleared: bool
+    author_id: int
+    author: str
+    author_withdrawn: bool
+    consent_version: str | None
+    consent_withdrawn: bool
+    open_publication: bool
+    voice: bool
+    reviewers: tuple[str, ...]
+    source: str | None
+    """Where the item came from: "collector", "import"... (its provenance's source)."""
 
 
 class ReleaseQueries(StoreBase):
-    pass
+    # --- the rows -------------------------------------------------------------------------
+    def release_campaign(self, slug_or_id: str | int) -> Campaign:
+        with self.read() as s:
+            if isinstance(slug_or_id, int):
+                found = s.get(Campaign, slug_or_id)
+            else:
+                found = s.scalar(select(Campaign).where(Campaign.slug == slug_or_id))
+            if found is None:
+                names = ", ".join(s.scalars(select(Campaign.slug))) or "none yet"
+                raise NotFound(f"No campaign '{slug_or_id}'. Campaigns in this store: {names}.")
+            return found
+
+    def release_candidates(self, campaign_id: int, *, batch_size: int = 5000
+                           ) -> Iterator[list[CandidateRow]]:
+        """Every accepted item of the campaign, ordered by kind, language and id, in batches.
+
+        One query joins the author's pseudonym and withdrawal, the consent the item was given
+        under (its version, scopes and withdrawal) and the pseudonyms of the peers who reviewed
+        the released version. Items whose consent or author the gates refuse are still
+        returned, so that the release can say how many left and why.
+        """
+        author = aliased(Contributor)
+        reviewer = aliased(Contributor)
+        reviewers = (
+            select(func.aggregate_strings(reviewer.pseudonym, _SEP))
+            .select_from(Review).join(reviewer, reviewer.id == Review.reviewer_id)
+            .where(Review.item_id == Item.id, Review.item_version == Item.version)
+            .scalar_subquery()
+        )
+        query = (
+            select(
+                Item.id, Item.public_id, Item.kind, Item.language, Item.dialect, Item.domain,
+                Item.version, Item.content, Item.created_at, Item.pii_cleared_by.is_not(None),
+                Item.author_id, author.pseudonym, author.withdrawn_at.is_not(None),
+                Consent.version, Consent.withdrawn_at.is_not(None),
+                Consent.scopes["open_publication"].as_boolean(),
+                Consent.scopes["voice"].as_boolean(),
+                reviewers,
+                Item.provenance["source"].as_string(),
+            )
+            .join(author, author.id == Item.author_id)
+            .outerjoin(Consent, Consent.id == Item.consent_id)
+            .where(Item.campaign_id == campaign_id, Item.status == "accepted")
+            .order_by(Item.kind, Item.language, Item.id)
+        )
+        with self.engine.connect() as conn:
+            result = conn.execution_options(stream_results=True, yield_per=batch_size).execute(query)
+            for part in result.partitions(batch_size):
+                yield [
+                    CandidateRow(
+                        r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], bool(r[9]), r[10],
+                        r[11], bool(r[12]), r[13], bool(r[14]) if r[13] is not None else False,
+                        r[15] is True, r[16] is True,
+                        tuple(sorted(r[17].split(_SEP))) if r[17] else (), r[18],
+                    )
+                    for r in part
+                ]
+
+    def release_audio(self, digest: str) -> bytes:
+        """The bytes of a content-addressed recording."""
+        path = Path(self.audio_dir) / digest[:2] / f"{digest}.wav"
+        if not path.exists():
+            raise StoreError(f"The recording {digest} is missing from {self.audio_dir}.")
+        return path.read_bytes()
+
+    # --- facts about the campaign ---------------------------------------------------------
+    def release_status_counts(self, campaign_id: int) -> dict[str, int]:
+        """Items by status, for the datasheet's account of what was not accepted."""
+        with self.read() as s:
+            rows = s.execute(select(Item.status, func.count()).where(Item.campaign_id == campaign_id)
+                             .group_by(Item.status)).all()
+        return {status: n for status, n in rows}
+
+    def release_consent_texts(self, campaign_id: int) -> list[ConsentText]:
+        with self.read() as s:
+            return list(s.scalars(select(ConsentText).where(ConsentText.campaign_id == campaign_id)
+                                  .order_by(ConsentText.version, ConsentText.language)))
+
+    def release_rate_cards(self, campaign_id: int) -> list[RateCard]:
+        with self.read() as s:
+            return list(s.scalars(select(RateCard).where(RateCard.campaign_id == campaign_id)
+                                  .order_by(RateCard.version)))
+
+    def release_compensation_totals(self, campaign_id: int) -> list[dict[str, Any]]:
+        """Totals by activity, language, unit and status, with how many people share each.
+
+        The number of people lets the release suppress a total that would reveal what one or
+        a few people earned.
+        """
+        e = CompensationEntry
+        with self.read() as s:
+            rows = s.execute(
+                select(e.activity, e.language, e.unit, e.status, func.sum(e.amount),
+                       func.sum(e.quantity), func.count(func.distinct(e.contributor_id)))
+                .where(e.campaign_id == campaign_id)
+                .group_by(e.activity, e.language, e.unit, e.status)
+                .order_by(e.activity, e.language, e.unit, e.status)).all()
+        return [
+            {"activity": a, "language": lang, "unit": u, "status": st,
+             "amount": Decimal(str(amt or 0)), "quantity": Decimal(str(q or 0)), "people": int(p)}
+            for a, lang, u, st, amt, q, p in rows
+        ]
+
+    def release_profile_counts(self, contributor_ids: Iterable[int]) -> dict[str, Any]:
+        """Counts of people by each self-described field (None = not said); never a list of people."""
+        ids = sorted(set(contributor_ids))
+        counts: dict[str, Counter] = {f: Counter() for f in PROFILE_FIELDS}
+        languages: Counter = Counter()
+        with self.read() as s:
+            for start in range(0, len(ids), 500):
+                chunk = ids[start:start + 500]
+                for row in s.execute(select(Contributor.gender, Contributor.age_band,
+                                            Contributor.region, Contributor.dialect,
+                                            Contributor.languages_spoken)
+                                     .where(Contributor.id.in_(chunk))):
+                    for name, value in zip(PROFILE_FIELDS, row[:4]):
+                        counts[name][value or None] += 1
+                    for tag in row[4] or []:
+                        languages[tag] += 1
+        return {"people": len(ids), **{k: dict(v) for k, v in counts.items()},
+                "languages_spoken": dict(languages)}
+
+    def release_review_counts(self, campaign_id: int) -> Iterator[tuple[int, str, int]]:
+        """(item id, verdict, votes) for every reviewed item version, ordered by item.
+
+        Enough for Krippendorff's alpha from value counts, without a reviewer-by-item matrix.
+        """
+        query = (
+            select(Review.item_id, Review.verdict, func.count())
+            .join(Item, Item.id == Review.item_id)
+            .where(Item.campaign_id == campaign_id, Review.item_version == Item.version)
+            .group_by(Review.item_id, Review.verdict)
+            .order_by(Review.item_id)
+        )
+        with self.engine.connect() as conn:
+            result = conn.execution_options(stream_results=True, yield_per=20000).execute(query)
+            for row in result:
+                yield int(row[0]), row[1], int(row[2])
+
+    def release_reviewer_ids(self, campaign_id: int) -> list[int]:
+        with self.read() as s:
+            return list(s.scalars(select(func.distinct(Review.reviewer_id))
+                                  .join(Item, Item.id == Review.item_id)
+                                  .where(Item.campaign_id == campaign_id)))
+
+    def release_withdrawn_people(self, campaign_id: int) -> int:
+        """How many people who contributed to the campaign have withdrawn (a count only)."""
+        with self.read() as s:
+            return int(s.scalar(
+                select(func.count(func.distinct(Item.author_id)))
+                .join(Contributor, Contributor.id == Item.author_id)
+                .where(Item.campaign_id == campaign_id, Contributor.withdrawn_at.is_not(None))) or 0)
+
+    # --- release records ------------------------------------------------------------------
+    def releases(self, campaign_id: int) -> list[Release]:
+        with self.read() as s:
+            return list(s.scalars(select(Release).where(Release.campaign_id == campaign_id)
+                                  .order_by(Release.created_at, Release.id)))
+
+    def record_release(self, campaign_id: int, version: str, licence: str, *,
+                       item_versions: dict[str, int], withdrawn_ids: list[str],
+                       bundle_sha256: str, actor_id: int | None = None) -> Release:
+        with self.write() as s:
+            if s.scalar(select(Release.id).where(Release.campaign_id == campaign_id,
+                                                 Release.version == version)):
+                raise StoreError(f"Release {version} exists already: choose a new version number.")
+            release = Release(campaign_id=campaign_id, version=version, licence=licence,
+                              item_versions=item_versions, withdrawn_ids=withdrawn_ids,
+                              bundle_sha256=bundle_sha256, created_by=actor_id)
+            s.add(release)
+            s.flush()
+            self._audit(s, actor_id, "release.build", "release", release.id, version=version,
+                        items=len(item_versions), withdrawn=len(withdrawn_ids),
+                        bundle_sha256=bundle_sha256)
+        return release
+
+    def release_exists(self, campaign_id: int, version: str) -> bool:
+        with self.read() as s:
+            return s.scalar(select(Release.id).where(Release.campaign_id == campaign_id,
+                                                     Release.version == version)) is not None
+
+    def record_publication(self, campaign_id: int, version: str, hub_repo: str,
+                           hub_commit: str | None, *, actor_id: int | None = None) -> None:
+        with self.write() as s:
+            release = s.scalar(select(Release).where(Release.campaign_id == campaign_id,
+                                                     Release.version == version))
+            if release is None:
+                raise NotFound(f"No release {version} of this campaign.")
+            release.hub_repo = hub_repo
+            release.hub_commit = hub_commit
+            self._audit(s, actor_id, "release.publish", "release", release.id,
+                        hub_repo=hub_repo, hub_commit=hub_commit)

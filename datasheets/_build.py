@@ -1,0 +1,174 @@
+"""`build_release`: gates, files and validation, into a temporary folder renamed into place
+only when everything passed; the Release record is written last."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+import jinja2
+
+from jamii.core.store import Store
+from jamii.datasheets import _answers, _bundle, _card, _croissant, _datasheet, _licenses, _statement
+from jamii.datasheets._collect import collect, gather_facts
+from jamii.datasheets._context import Context
+from jamii.datasheets._gates import language_problem
+
+_SEMVER = re.compile(r"^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?$")
+
+
+class ReleaseRefused(Exception):
+    """The release was not built; `reasons` lists every gate that failed."""
+
+    def __init__(self, reasons: list[str]):
+        self.reasons = reasons
+        super().__init__("release refused:\n" + "\n".join(f"- {r}" for r in reasons))
+
+
+@dataclass
+class ReleaseResult:
+    folder: Path
+    version: str
+    items: int
+    files: dict[tuple[str, str], int]
+    removed: dict[str, int]
+    bundle_sha256: str
+    changes: dict[str, int] = field(default_factory=dict)
+
+
+def _env() -> jinja2.Environment:
+    return jinja2.Environment(loader=jinja2.PackageLoader("jamii.datasheets", "templates"),
+                              autoescape=False, keep_trailing_newline=True,
+                              undefined=jinja2.StrictUndefined)
+
+
+def bundle_sha256(root: Path) -> str:
+    """sha256 over every file's relative path and sha256, in path order."""
+    h = hashlib.sha256()
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        rel = path.relative_to(root).as_posix()
+        h.update(f"{rel}\0{_croissant.sha256_file(path)}\n".encode())
+    return h.hexdigest()
+
+
+def _validate_loads(root: Path, kinds: list[str]) -> list[str]:
+    """`datasets.load_dataset(root, kind)` for every config, into a throwaway cache."""
+    import datasets
+
+    problems = []
+    cache = tempfile.mkdtemp(prefix="jamii-release-cache-")
+    try:
+        for kind in kinds:
+            try:
+                loaded = datasets.load_dataset(str(root), kind, cache_dir=cache)
+                if not sum(len(part) for part in loaded.values()):
+                    problems.append(f"load_dataset({kind}) loads no rows")
+            except Exception as exc:  # noqa: BLE001 - any failure to load is a refusal
+                problems.append(f"datasets.load_dataset fails on config '{kind}': {exc}")
+    finally:
+        shutil.rmtree(cache, ignore_errors=True)
+    return problems
+
+
+def template_for(store: Store, campaign: str | int, *, markdown: bool = False) -> str:
+    """The answers file, pre-filled with what the records say (figures as of now)."""
+    camp = store.release_campaign(campaign)
+    tmp = Path(tempfile.mkdtemp(prefix="jamii-template-"))
+    try:
+        found = collect(store, camp, tmp, exclude_flagged=True)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    ctx = Context(found, gather_facts(store, camp, found), _licenses.LICENCES["cc-by-4.0"], {},
+                  "0.0.0", date.today())
+    return _answers.template(_datasheet.record_answers(ctx), markdown=markdown, campaign=camp.slug,
+                             defaults={"about.pretty_name": camp.name})
+
+
+def build_release(store: Store, campaign: str | int, version: str, out: str | Path, *,
+                  licence: str | None = None, answers: str | Path | dict | None = None,
+                  exclude_flagged: bool = False, actor_id: int | None = None,
+                  validate: bool = True) -> ReleaseResult:
+    """Build the release folder `out` (DESIGN section 6) or raise ReleaseRefused with every reason."""
+    out = Path(out)
+    reasons: list[str] = []
+    camp = store.release_campaign(campaign)
+    lic = _licenses.resolve(licence or camp.licence_plan)
+    if isinstance(lic, str):
+        reasons.append(lic)
+        lic = _licenses.LICENCES[_licenses.DEFAULT_LICENCE]
+    if not _SEMVER.match(version or ""):
+        reasons.append(f"version '{version}' is not a semantic version such as 1.0.0")
+    elif store.release_exists(camp.id, version):
+        reasons.append(f"release {version} of '{camp.slug}' exists already: choose a new version")
+    if out.exists():
+        reasons.append(f"{out} exists already: choose a new folder (a release is never overwritten)")
+    for tag in camp.languages or []:
+        problem = language_problem(tag)
+        if problem:
+            reasons.append(f"campaign language: {problem}")
+    try:
+        given = answers if isinstance(answers, dict) else _answers.load(answers)
+    except _answers.AnswersError as exc:
+        reasons.append(str(exc))
+        given = {}
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=out.parent))
+    try:
+        found = collect(store, camp, tmp, exclude_flagged=exclude_flagged)
+        facts = gather_facts(store, camp, found)
+        ctx = Context(found, facts, lic, given, version, date.today())
+        recorded = set(_datasheet.record_answers(ctx))
+        reasons += _datasheet.missing_answers(recorded, given, needs_benefit=lic.needs_benefit)
+        for tag, problem in sorted(found.bad_languages.items()):
+            reasons.append(f"items in language '{tag}': {problem}")
+        if found.pii_blocking:
+            by_item: dict[str, list[str]] = {}
+            for item_id, hit in found.pii_blocking:
+                by_item.setdefault(item_id, []).append(f"{hit.kind} in {hit.field} ({hit.masked})")
+            for item_id, hits in sorted(by_item.items()):
+                reasons.append(f"item {item_id} may hold personal data: {'; '.join(hits)}. "
+                               "Have an organiser check and clear it, or pass --exclude-flagged")
+        if not found.total:
+            reasons.append("no item passes the gates: nothing to release")
+        if reasons:
+            raise ReleaseRefused(reasons)
+
+        env = _env()
+        (tmp / "README.md").write_text(_card.render(ctx, env), "utf-8")
+        (tmp / "DATASHEET.md").write_text(_datasheet.render(ctx, env), "utf-8")
+        (tmp / "DATA_STATEMENT.md").write_text(_statement.render(ctx, env), "utf-8")
+        _bundle.write_licence(ctx, tmp)
+        _bundle.write_consent(ctx, tmp)
+        _bundle.write_compensation(ctx, tmp, env)
+        delta = _bundle.changes(ctx)
+        _bundle.write_changelog(ctx, tmp, delta)
+        _bundle.write_citation(ctx, tmp)
+        import json
+
+        (tmp / "croissant.json").write_text(
+            json.dumps(_croissant.build(ctx, tmp), indent=2, ensure_ascii=False), "utf-8")
+
+        if validate:
+            problems = _card.card_problems((tmp / "README.md").read_text("utf-8"))
+            problems += _croissant.problems(tmp / "croissant.json")
+            problems += _validate_loads(tmp, found.kinds())
+            if problems:
+                raise ReleaseRefused(problems)
+
+        digest = bundle_sha256(tmp)
+        os.replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    store.record_release(camp.id, version, lic.id, item_versions=found.item_versions,
+                         withdrawn_ids=_bundle.withdrawn_ids(ctx), bundle_sha256=digest,
+                         actor_id=actor_id)
+    return ReleaseResult(out, version, found.total, dict(found.files), ctx.removed(), digest,
+                         {k: len(v) for k, v in delta.items()})

@@ -1,0 +1,130 @@
+"""The release's other files: LICENSE, BENEFIT.md, CHANGELOG.md, CITATION.cff, consent/ and
+compensation.md."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import yaml
+
+from jamii.datasheets._collect import MIN_GROUP
+
+if TYPE_CHECKING:
+    from jamii.datasheets._context import Context
+
+LIST_LIMIT = 1000
+"""Added and changed ids are listed in full up to this many; withdrawn ids always are."""
+
+
+def write_licence(ctx: "Context", root: Path) -> None:
+    (root / "LICENSE").write_text(ctx.licence.text(), "utf-8")
+    if ctx.licence.needs_benefit:
+        (root / "BENEFIT.md").write_text(
+            "# Benefit owed to the community (NOODL section 3.3)\n\n"
+            "Recipients outside developing countries must give or transfer the following "
+            "benefit or value to the community before using this dataset:\n\n"
+            f"{ctx.answers['about.benefit_statement'].strip()}\n", "utf-8")
+
+
+def _safe_name(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", text) or "_"
+
+
+def write_consent(ctx: "Context", root: Path) -> None:
+    folder = root / "consent"
+    folder.mkdir()
+    lines = ["# Consent texts", "",
+             "Every version of the consent text contributors read, verbatim, in each language.",
+             "Contributors could withdraw at any time in the collector; their items then leave",
+             "every later release.", "", "| version | language | scopes asked | sha256 | file |",
+             "|---|---|---|---|---|"]
+    for ct in ctx.facts.consent_texts:
+        name = f"v{_safe_name(ct.version)}/{_safe_name(ct.language)}.md"
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(ct.text, "utf-8")
+        lines.append(f"| {ct.version} | `{ct.language}` | {', '.join(ct.scopes)} | `{ct.sha256}` | [{name}]({name}) |")
+    (folder / "README.md").write_text("\n".join(lines) + "\n", "utf-8")
+
+
+def write_compensation(ctx: "Context", root: Path, env) -> None:
+    text = env.get_template("compensation.md.j2").render(ctx=ctx, min_group=MIN_GROUP)
+    (root / "compensation.md").write_text(text, "utf-8")
+
+
+def changes(ctx: "Context") -> dict[str, list[str]]:
+    """Added, changed, withdrawn and otherwise removed ids since the previous release."""
+    previous = ctx.facts.previous[-1] if ctx.facts.previous else None
+    before: dict[str, int] = dict(previous.item_versions) if previous else {}
+    now = ctx.found.item_versions
+    withdrawn_now = set(ctx.found.removed.get("withdrawn", []))
+    gone = sorted(set(before) - set(now))
+    return {
+        "added": sorted(set(now) - set(before)),
+        "changed": sorted(k for k in now if k in before and before[k] != now[k]),
+        "withdrawn": [k for k in gone if k in withdrawn_now],
+        "removed": [k for k in gone if k not in withdrawn_now],
+    }
+
+
+def withdrawn_ids(ctx: "Context") -> list[str]:
+    """Every id withdrawn so far that an earlier release published (for the Release record)."""
+    published = set()
+    for r in ctx.facts.previous:
+        published.update(r.item_versions)
+    return sorted(published & set(ctx.found.removed.get("withdrawn", [])))
+
+
+def write_changelog(ctx: "Context", root: Path, delta: dict[str, list[str]]) -> None:
+    previous = ctx.facts.previous[-1] if ctx.facts.previous else None
+    since = f"since {previous.version}" if previous else "first release"
+    lines = ["# Changelog", "", f"## {ctx.version} ({ctx.released.isoformat()}, {since})", "",
+             f"{ctx.found.total:,} items, licence {ctx.licence.name}.", ""]
+    labels = {"added": "Added", "changed": "Changed (new item version)",
+              "withdrawn": "Withdrawn (the author withdrew consent)",
+              "removed": "Removed (no longer passes a release gate)"}
+    for key, label in labels.items():
+        ids = delta[key]
+        lines.append(f"### {label}: {len(ids):,}")
+        lines.append("")
+        limit = None if key == "withdrawn" else LIST_LIMIT
+        shown = ids if limit is None else ids[:limit]
+        lines += [f"- `{i}`" for i in shown]
+        if len(ids) > len(shown):
+            lines.append(f"- ... and {len(ids) - len(shown):,} more")
+        lines.append("")
+    reasons = ctx.removed()
+    if reasons:
+        lines += ["### Left out of this version, by reason", ""]
+        lines += [f"- {k.replace('_', ' ')}: {n:,}" for k, n in reasons.items()]
+        lines.append("")
+    for r in reversed(ctx.facts.previous):
+        lines += [f"## {r.version} ({r.created_at.date().isoformat() if r.created_at else ''})", "",
+                  f"{len(r.item_versions):,} items, licence {r.licence}; "
+                  f"{len(r.withdrawn_ids):,} withdrawn ids recorded.", ""]
+    (root / "CHANGELOG.md").write_text("\n".join(lines), "utf-8")
+
+
+def write_citation(ctx: "Context", root: Path) -> None:
+    authors = ctx.answers.get("about.citation_authors") or ctx.curators
+    doc = {
+        "cff-version": "1.2.0",
+        "message": "If you use this dataset, please cite it as below.",
+        "type": "dataset",
+        "title": ctx.title,
+        "version": ctx.version,
+        "date-released": ctx.released.isoformat(),
+        "authors": [{"name": a.strip()} for a in authors.split(";") if a.strip()],
+        "url": ctx.url,
+        "license": ctx.licence.spdx or "other",
+        "abstract": ctx.campaign.description or ctx.title,
+        "keywords": ["low-resource languages", "benchmark", "community-collected"]
+                    + [lang["tag"] for lang in ctx.languages()],
+    }
+    if not ctx.licence.spdx:
+        doc.pop("license")
+        doc["license-url"] = ctx.licence.url
+    (root / "CITATION.cff").write_text(
+        yaml.safe_dump(doc, sort_keys=False, allow_unicode=True), "utf-8")

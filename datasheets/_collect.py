@@ -1,0 +1,271 @@
+"""Read the campaign through the store once: write the parquet parts, and gather every figure
+the documents need. Nothing here decides whether the release may go out; it only records what
+the gates found."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from jamii.core.records import Campaign
+from jamii.core.rules import AcceptanceRule
+from jamii.core.schema import ITEM_KINDS, KIND_COLUMNS, SPLITS
+from jamii.datasheets import _gates
+from jamii.datasheets._parquet import PartWriter
+from jamii.datasheets._splits import split_of
+
+MIN_GROUP = 5
+"""Common Voice's rule of five: a count of fewer people than this is never published."""
+
+
+@dataclass
+class Collected:
+    """What one pass over the candidate items found and wrote."""
+
+    counts: Counter = field(default_factory=Counter)
+    """(kind, split, language, dialect) -> items released."""
+    domains: Counter = field(default_factory=Counter)
+    task_types: Counter = field(default_factory=Counter)
+    sources: Counter = field(default_factory=Counter)
+    item_versions: dict[str, int] = field(default_factory=dict)
+    author_ids: set[int] = field(default_factory=set)
+    reviewers: set[str] = field(default_factory=set)
+    dialect_authors: dict[tuple[str, str], set[int]] = field(default_factory=lambda: defaultdict(set))
+    first: datetime | None = None
+    last: datetime | None = None
+    removed: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+    """Reason -> public ids left out: withdrawn, no_publication_consent, no_voice_consent,
+    pii_excluded, duplicate_exact, duplicate_near."""
+    pii_blocking: list[tuple[str, _gates.PiiFinding]] = field(default_factory=list)
+    pii_cleared: int = 0
+    bad_languages: dict[str, str] = field(default_factory=dict)
+    audio_seconds: float = 0.0
+    sample_rates: Counter = field(default_factory=Counter)
+    files: dict[tuple[str, str], int] = field(default_factory=dict)
+    """(kind, split) -> rows in that parquet file."""
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    def kinds(self) -> list[str]:
+        return [k for k in ITEM_KINDS if any(c[0] == k for c in self.counts)]
+
+    def languages(self) -> list[str]:
+        return sorted({c[2] for c in self.counts})
+
+
+def _regions(campaign: Campaign) -> list[str]:
+    out = []
+    for tag in campaign.languages or []:
+        parts = tag.split("-")
+        out += [p for p in parts[1:] if len(p) == 2 and p.isalpha()]
+    return out
+
+
+def _row(store, row, split: str, content: dict[str, Any]) -> dict[str, Any]:
+    out = {
+        "id": row.public_id, "version": row.version, "kind": row.kind, "language": row.language,
+        "dialect": row.dialect, "domain": row.domain, "split": split, "author": row.author,
+        "reviewers": list(row.reviewers), "consent_version": row.consent_version,
+    }
+    for name, _, _ in KIND_COLUMNS[row.kind]:
+        out[name] = content.get(name)
+    if row.kind == "contextual":
+        out["rubric"] = [
+            {"name": c.get("name", ""), "description": c.get("description", ""),
+             "anchors": list(c.get("anchors") or [])}
+            for c in content.get("rubric") or []
+        ]
+        for name in ("reference_answers", "red_flags"):
+            out[name] = list(content.get(name) or [])
+    if row.kind == "speech":
+        out["audio"] = {"bytes": store.release_audio(content["audio_sha256"]),
+                        "path": f"{row.public_id}.wav"}
+    return out
+
+
+def collect(store, campaign: Campaign, root: Path, *, exclude_flagged: bool,
+            batch_size: int = 5000) -> Collected:
+    """Stream the accepted items, judge each one, and write those that pass into `root`."""
+    found = Collected()
+    writers: dict[tuple[str, str], PartWriter] = {}
+    regions = _regions(campaign)
+    dedup = _gates.Deduper()
+    known_languages: dict[str, str | None] = {}
+    try:
+        for kind in campaign.item_kinds or []:
+            if kind in KIND_COLUMNS:
+                for split in SPLITS:
+                    writers[(kind, split)] = PartWriter(root, kind, split)
+        for batch in store.release_candidates(campaign.id, batch_size=batch_size):
+            passing = []
+            for row in batch:
+                if row.author_withdrawn or row.consent_withdrawn:
+                    found.removed["withdrawn"].append(row.public_id)
+                    continue
+                if not row.open_publication:
+                    found.removed["no_publication_consent"].append(row.public_id)
+                    continue
+                if row.kind == "speech" and not row.voice:
+                    found.removed["no_voice_consent"].append(row.public_id)
+                    continue
+                if row.language not in known_languages:
+                    known_languages[row.language] = _gates.language_problem(row.language)
+                if known_languages[row.language]:
+                    found.bad_languages[row.language] = known_languages[row.language]
+                content = _gates.nfc(row.content)
+                hits = _gates.scan_pii(_gates.item_texts(row.kind, content), regions)
+                if hits:
+                    if row.pii_cleared:
+                        found.pii_cleared += 1
+                    elif exclude_flagged:
+                        found.removed["pii_excluded"].append(row.public_id)
+                        continue
+                    else:
+                        found.pii_blocking += [(row.public_id, h) for h in hits]
+                        continue
+                passing.append((row, content))
+            # duplicates, one partition (kind, language) at a time: rows come sorted that way
+            groups: dict[tuple[str, str], list] = defaultdict(list)
+            for row, content in passing:
+                groups[(row.kind, row.language)].append((row, content))
+            columns: dict[tuple[str, str], dict[str, list]] = {}
+            for part, members in groups.items():
+                verdicts = dedup.check(part, [r.public_id for r, _ in members],
+                                       [_gates.dedup_text(r.kind, c) for r, c in members])
+                for (row, content), verdict in zip(members, verdicts):
+                    if verdict is not None:
+                        found.removed[f"duplicate_{verdict[0]}"].append(row.public_id)
+                        continue
+                    split = split_of(row.public_id)
+                    out = _row(store, row, split, content)
+                    cols = columns.setdefault((row.kind, split), defaultdict(list))
+                    for k, v in out.items():
+                        cols[k].append(v)
+                    _tally(found, row, split, content)
+            for key, cols in columns.items():
+                if key not in writers:
+                    writers[key] = PartWriter(root, *key)
+                writers[key].write(cols)
+    finally:
+        for w in writers.values():
+            w.close()
+    # a split with no rows gets no file: `load_dataset` refuses a split without data
+    for w in writers.values():
+        if not w.rows:
+            w.path.unlink()
+    found.files = {key: w.rows for key, w in writers.items() if w.rows}
+    return found
+
+
+def _tally(found: Collected, row, split: str, content: dict[str, Any]) -> None:
+    found.counts[(row.kind, split, row.language, row.dialect)] += 1
+    found.domains[row.domain] += 1
+    found.sources[row.source or "collector"] += 1
+    if row.kind == "prompt_response":
+        found.task_types[content.get("task_type") or "instruction"] += 1
+    if row.kind == "speech":
+        found.audio_seconds += float(content.get("duration_s") or 0)
+        found.sample_rates[content.get("sample_rate")] += 1
+    found.item_versions[row.public_id] = row.version
+    found.author_ids.add(row.author_id)
+    found.reviewers.update(row.reviewers)
+    if row.dialect:
+        found.dialect_authors[(row.language, row.dialect)].add(row.author_id)
+    if row.created_at is not None:
+        found.first = row.created_at if found.first is None else min(found.first, row.created_at)
+        found.last = row.created_at if found.last is None else max(found.last, row.created_at)
+
+
+# --------------------------------------------------------------------------- facts
+
+
+@dataclass
+class Facts:
+    """Everything the documents say about the campaign beyond the rows themselves."""
+
+    campaign: Campaign
+    status_counts: dict[str, int]
+    rule: AcceptanceRule
+    agreement: dict[str, Any]
+    authors: dict[str, Any]
+    reviewers: dict[str, Any]
+    compensation: list[dict[str, Any]]
+    rate_cards: list[Any]
+    consent_texts: list[Any]
+    previous: list[Any]
+    withdrawn_people: int
+
+
+def suppress(counts: dict[Any, int]) -> dict[str, str | int]:
+    """Counts of people by group with every group under five shown as "fewer than 5".
+
+    When only one group is hidden, the next smallest is hidden too, so that no hidden count
+    can be worked out from the total.
+    """
+    items = sorted(((("not said" if k is None else str(k)), v) for k, v in counts.items()),
+                   key=lambda kv: (kv[1], kv[0]))
+    hidden = {k for k, v in items if v < MIN_GROUP}
+    if len(hidden) == 1 and len(items) > 1:
+        hidden.add(next(k for k, _ in items if k not in hidden))
+    return {k: (f"fewer than {MIN_GROUP}" if k in hidden else v)
+            for k, v in sorted(items, key=lambda kv: (-kv[1], kv[0]))}
+
+
+def agreement(store, campaign_id: int) -> dict[str, Any]:
+    """Krippendorff's alpha (nominal) over the verdicts of each reviewed item version, and rates."""
+    import krippendorff
+
+    verdicts = ("approve", "reject", "edit")
+    rows: list[list[int]] = []
+    current, counts = None, [0, 0, 0]
+    totals = Counter()
+    for item_id, verdict, n in store.release_review_counts(campaign_id):
+        if item_id != current:
+            if current is not None:
+                rows.append(counts)
+            current, counts = item_id, [0, 0, 0]
+        if verdict in verdicts:
+            counts[verdicts.index(verdict)] += n
+        totals[verdict] += n
+    if current is not None:
+        rows.append(counts)
+    matrix = np.asarray(rows, dtype=float).reshape(-1, 3)
+    pairable = matrix[matrix.sum(axis=1) >= 2]
+    alpha = None
+    if len(pairable) and (pairable.sum(axis=0) > 0).sum() > 1:
+        alpha = float(krippendorff.alpha(value_counts=pairable, level_of_measurement="nominal"))
+    votes = sum(totals.values())
+    return {
+        "alpha": alpha,
+        "items_reviewed": int(len(matrix)),
+        "items_with_two_or_more_votes": int(len(pairable)),
+        "votes": votes,
+        "mean_votes_per_item": float(matrix.sum() / len(matrix)) if len(matrix) else 0.0,
+        "approval_rate": totals["approve"] / votes if votes else None,
+        "rejection_rate": totals["reject"] / votes if votes else None,
+        "edit_rate": totals["edit"] / votes if votes else None,
+    }
+
+
+def gather_facts(store, campaign: Campaign, found: Collected) -> Facts:
+    reviewer_ids = store.release_reviewer_ids(campaign.id)
+    return Facts(
+        campaign=campaign,
+        status_counts=store.release_status_counts(campaign.id),
+        rule=AcceptanceRule.from_campaign(campaign.acceptance_rule),
+        agreement=agreement(store, campaign.id),
+        authors=store.release_profile_counts(found.author_ids),
+        reviewers=store.release_profile_counts(reviewer_ids),
+        compensation=store.release_compensation_totals(campaign.id),
+        rate_cards=store.release_rate_cards(campaign.id),
+        consent_texts=store.release_consent_texts(campaign.id),
+        previous=store.releases(campaign.id),
+        withdrawn_people=store.release_withdrawn_people(campaign.id),
+    )

@@ -1,0 +1,159 @@
+"""The one view of a release that every document reads: rows found, facts, licence, answers.
+
+Tables here are already safe to publish: people appear only as counts of five or more, and
+compensation only as totals by activity and language shared by five or more people.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from jamii.core.langtags import display_name, iso639
+from jamii.datasheets._collect import MIN_GROUP, Collected, Facts, suppress
+from jamii.datasheets._licenses import Licence
+
+KIND_NAMES = {
+    "prompt_response": "prompt and reference response",
+    "contextual": "contextual question with scenario, persona, reference answers and rubric",
+    "speech": "speech recording with transcript",
+}
+ACTIVITY_NAMES = {
+    "item_accepted": "accepted item", "review": "peer review", "rating": "rating of a model answer",
+    "recording_minute": "minute of accepted recording",
+}
+
+
+@dataclass
+class Context:
+    found: Collected
+    facts: Facts
+    licence: Licence
+    answers: dict[str, str]
+    version: str
+    released: date
+
+    # --- names ------------------------------------------------------------------------------
+    @property
+    def campaign(self):
+        return self.facts.campaign
+
+    @property
+    def title(self) -> str:
+        return self.answers.get("about.pretty_name") or self.campaign.name
+
+    @property
+    def name(self) -> str:
+        return self.campaign.slug
+
+    @property
+    def curators(self) -> str:
+        return self.answers.get("about.curators", "")
+
+    @property
+    def url(self) -> str:
+        return self.answers.get("about.url") or f"https://huggingface.co/datasets/{self.campaign.slug}"
+
+    # --- rows -------------------------------------------------------------------------------
+    def by(self, *positions: int) -> dict[tuple, int]:
+        out: Counter = Counter()
+        for key, n in self.found.counts.items():
+            out[tuple(key[p] for p in positions)] += n
+        return dict(sorted(out.items(), key=lambda kv: tuple(str(x) for x in kv[0])))
+
+    def languages(self) -> list[dict[str, Any]]:
+        out = []
+        for tag in self.found.languages():
+            dialects = {d or "(not given)": n for (d,), n in self._dialects(tag).items()}
+            speakers = {
+                d: (n if n >= MIN_GROUP else f"fewer than {MIN_GROUP}")
+                for (lang, d), ids in sorted(self.found.dialect_authors.items()) if lang == tag
+                for n in [len(ids)]
+            }
+            out.append({"tag": tag, "iso": iso639(tag), "name": display_name(tag),
+                        "count": sum(dialects.values()), "dialects": dialects,
+                        "dialect_speakers": speakers})
+        return out
+
+    def _dialects(self, tag: str) -> dict[tuple, int]:
+        out: Counter = Counter()
+        for (kind, split, lang, dialect), n in self.found.counts.items():
+            if lang == tag:
+                out[(dialect,)] += n
+        return dict(sorted(out.items(), key=lambda kv: str(kv[0])))
+
+    def removed(self) -> dict[str, int]:
+        return {k: len(v) for k, v in sorted(self.found.removed.items()) if v}
+
+    # --- people -----------------------------------------------------------------------------
+    def demographics(self, who: str) -> dict[str, dict[str, str | int]]:
+        profile = self.facts.authors if who == "authors" else self.facts.reviewers
+        return {name: suppress(profile.get(name) or {})
+                for name in ("gender", "age_band", "region", "dialect")}
+
+    def people(self, who: str) -> int | str:
+        n = (self.facts.authors if who == "authors" else self.facts.reviewers)["people"]
+        return n if n >= MIN_GROUP or n == 0 else f"fewer than {MIN_GROUP}"
+
+    # --- money ------------------------------------------------------------------------------
+    def rates(self) -> list[dict[str, Any]]:
+        out = []
+        for card in self.facts.rate_cards:
+            for activity, rate in sorted(card.rates.items()):
+                out.append({"version": card.version, "activity": ACTIVITY_NAMES.get(activity, activity),
+                            "amount": rate["amount"], "unit": rate["unit"],
+                            "since": card.created_at.date().isoformat() if card.created_at else ""})
+        return out
+
+    def compensation(self) -> list[dict[str, Any]]:
+        """Totals by activity, language and unit (all statuses but failed), people >= 5 only."""
+        cells: dict[tuple, dict[str, Any]] = {}
+        for row in self.facts.compensation:
+            if row["status"] == "failed":
+                continue
+            key = (row["activity"], row["language"] or "", row["unit"])
+            cell = cells.setdefault(key, {"amount": Decimal(0), "quantity": Decimal(0),
+                                          "paid": Decimal(0), "people": 0})
+            cell["amount"] += row["amount"]
+            cell["quantity"] += row["quantity"]
+            if row["status"] == "paid":
+                cell["paid"] += row["amount"]
+            cell["people"] = max(cell["people"], row["people"])
+        out = []
+        for (activity, language, unit), cell in sorted(cells.items()):
+            shown = cell["people"] >= MIN_GROUP
+            out.append({
+                "activity": ACTIVITY_NAMES.get(activity, activity), "language": language or "any",
+                "unit": unit,
+                "quantity": _num(cell["quantity"]) if shown else "suppressed",
+                "amount": _num(cell["amount"]) if shown else "suppressed",
+                "paid": _num(cell["paid"]) if shown else "suppressed",
+                "people": cell["people"] if shown else f"fewer than {MIN_GROUP}",
+            })
+        return out
+
+    # --- review -----------------------------------------------------------------------------
+    def agreement_text(self) -> str:
+        a = self.facts.agreement
+        if not a["votes"]:
+            return "No peer reviews are recorded for this campaign."
+        alpha = "not computable (too few items with two or more votes)" if a["alpha"] is None \
+            else f"{a['alpha']:.3f}"
+        return (
+            f"{a['votes']:,} review votes on {a['items_reviewed']:,} item versions "
+            f"(mean {a['mean_votes_per_item']:.2f} votes per item). Approvals "
+            f"{_pct(a['approval_rate'])}, rejections {_pct(a['rejection_rate'])}, suggested edits "
+            f"{_pct(a['edit_rate'])} of votes. Krippendorff's alpha (nominal, over the "
+            f"{a['items_with_two_or_more_votes']:,} item versions with two or more votes): {alpha}."
+        )
+
+
+def _num(value: Decimal) -> str:
+    return f"{value.quantize(Decimal('0.01')):,}"
+
+
+def _pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{100 * value:.1f}%"
