@@ -16,13 +16,14 @@ from jamii.core.settings import Settings, load_settings
 from jamii.core.store._collector import CollectorQueries
 from jamii.core.store._release import ReleaseQueries
 from jamii.core.store._base import Forbidden, NotFound, StoreError, make_engine, migrate
+from jamii.core.store._imports import ImportQueries
 from jamii.core.store._items import DuplicateItem, Submitted
 from jamii.core.store._ledger import LedgerStore
 from jamii.core.store._people import new_invite_code
 from jamii.core.store._reviews import REJECT_REASONS
 
 
-class Store(CollectorQueries, ReleaseQueries, LedgerStore):
+class Store(CollectorQueries, ReleaseQueries, ImportQueries, LedgerStore):
     @classmethod
     def open(cls, db_url: str | None = None, data_dir: str | Path | None = None) -> "Store":
         settings: Settings = load_settings(db_url, data_dir)
