@@ -1,0 +1,238 @@
+"""`jamii release` and `jamii publish` on stores seeded with planted trouble."""
+
+from __future__ import annotations
+
+import json
+import unicodedata
+from pathlib import Path
+
+import datasets
+import pyarrow.parquet as pq
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from jamii.core.schema import arrow_schema
+from jamii.datasheets import ReleaseRefused, build_release, publish_release
+from jamii.datasheets._gates import Deduper, reference_minhash
+from jamii.datasheets._splits import split_of
+from tests.support.release_store import ANSWERS, build_release_store
+
+
+def _all_text(folder: Path) -> str:
+    """Every file of the folder as text; parquet files decoded row by row (they are compressed)."""
+    parts = []
+    for path in sorted(folder.rglob("*")):
+        if not path.is_file():
+            continue
+        if path.suffix == ".parquet":
+            rows = pq.read_table(path).to_pylist()
+            for row in rows:
+                if isinstance(row.get("audio"), dict):
+                    row["audio"] = row["audio"].get("path")
+            parts.append(json.dumps(rows, ensure_ascii=False, default=str))
+        else:
+            parts.append(path.read_bytes().decode("utf-8", errors="replace"))
+    return "\n".join(parts)
+
+
+def _released_ids(folder: Path) -> set[str]:
+    return {r["id"] for p in folder.rglob("*.parquet") for r in pq.read_table(p, columns=["id"]).to_pylist()}
+
+
+def test_release_refuses_with_every_reason_and_writes_nothing(store, tmp_path):
+    planted = build_release_store(store)
+    out = tmp_path / "v1"
+    with pytest.raises(ReleaseRefused) as refused:
+        build_release(store, "mazao", "1.0", out, licence="cc-by-nc-4.0", answers={})
+    text = "\n".join(refused.value.reasons)
+    assert "cc-by-nc-4.0" in text and "semantic version" in text
+    assert planted.ids["pii-prompt"] in text and planted.ids["pii-answer"] in text
+    assert "motivation.purpose" in text and "about.curators" in text
+    for secret in planted.pii:  # refusal messages mask what they found
+        assert secret not in text
+    assert not out.exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".v1")]
+    assert store.releases(planted.campaign_id) == []
+
+
+def test_release_folder_contents_and_what_it_never_holds(store, tmp_path):
+    planted = build_release_store(store)
+    out = tmp_path / "v1"
+    result = build_release(store, "mazao", "1.0.0", out, answers=ANSWERS, exclude_flagged=True)
+
+    for name in ("README.md", "DATASHEET.md", "DATA_STATEMENT.md", "croissant.json", "LICENSE",
+                 "CHANGELOG.md", "CITATION.cff", "compensation.md", "consent/v1/en.md", "consent/v1/sw.md"):
+        assert (out / name).is_file(), name
+    ids = _released_ids(out)
+    for gone in ("withdrawn", "no-consent", "pii-prompt", "pii-answer", "dup-exact", "dup-near"):
+        assert planted.ids[gone] not in ids, gone
+    for kept in ("ok-0", "ok-2", "nfd", "contextual", "speech"):
+        assert planted.ids[kept] in ids, kept
+    assert result.removed["withdrawn"] == 2 and result.removed["pii_excluded"] == 2
+
+    everything = _all_text(out)
+    for secret in planted.never:
+        assert secret not in everything, secret
+
+    # every config loads; columns are the schema's; speech is Audio; text is NFC; splits by hash
+    meta = yaml.safe_load((out / "README.md").read_text().split("---")[1])
+    for config in meta["configs"]:
+        kind = config["config_name"]
+        loaded = datasets.load_dataset(str(out), kind, cache_dir=str(tmp_path / "cache"))
+        for split, part in loaded.items():
+            assert part.column_names == arrow_schema(kind).names
+            for row in part.select_columns(["id", "split"]):
+                assert row["split"] == split == split_of(row["id"])
+        if kind == "speech":
+            assert isinstance(loaded["test"].features["audio"], datasets.Audio)
+    rows = [r for p in out.rglob("prompt_response/*.parquet") for r in pq.read_table(p).to_pylist()]
+    nfd_row = next(r for r in rows if r["id"] == planted.ids["nfd"])
+    assert nfd_row["prompt"] == unicodedata.normalize("NFC", nfd_row["prompt"]) and "café" in nfd_row["prompt"]
+    assert all(r["author"].startswith("mchangiaji-") and r["consent_version"] == "1" for r in rows)
+
+    # the dialect with three speakers is never counted; groups under five are suppressed
+    statement = (out / "DATA_STATEMENT.md").read_text()
+    assert "Kimvita (3 items, speakers: fewer than 5)" in statement
+    assert "Kimvita: 3" not in statement
+    compensation = (out / "compensation.md").read_text()
+    assert "50" in compensation and "mchangiaji" not in compensation
+    datasheet = (out / "DATASHEET.md").read_text()
+    assert "TODO" not in datasheet and "Krippendorff's alpha" in datasheet
+    assert (out / "consent/v1/sw.md").read_text().startswith("Ninakubali")
+
+    doc = json.loads((out / "croissant.json").read_text())
+    assert doc["name"] == "mazao" and doc["version"] == "1.0.0"
+    assert all(fo.get("sha256") for fo in doc["distribution"])
+    assert meta["license"] == "cc-by-4.0" and meta["language"] == ["sw"]
+
+    (release,) = store.releases(planted.campaign_id)
+    assert release.bundle_sha256 == result.bundle_sha256
+    assert set(release.item_versions) == ids
+
+
+def test_second_release_keeps_splits_and_lists_withdrawals(sqlite_store, tmp_path):
+    planted = build_release_store(sqlite_store)
+    first = tmp_path / "v1"
+    build_release(sqlite_store, "mazao", "1.0.0", first, answers=ANSWERS, exclude_flagged=True)
+    splits_before = {r["id"]: r["split"] for p in first.rglob("*.parquet")
+                     for r in pq.read_table(p, columns=["id", "split"]).to_pylist()}
+    leaver = sqlite_store.item(planted.ids["ok-0"]).author_id
+    sqlite_store.withdraw(leaver, actor_id=planted.organiser_id)
+    second = tmp_path / "v2"
+    result = build_release(sqlite_store, "mazao", "1.1.0", second, answers=ANSWERS, exclude_flagged=True)
+    after = {r["id"]: r["split"] for p in second.rglob("*.parquet")
+             for r in pq.read_table(p, columns=["id", "split"]).to_pylist()}
+    assert planted.ids["ok-0"] not in after
+    assert all(splits_before[i] == s for i, s in after.items() if i in splits_before)
+    # the exact duplicate of the withdrawn item is no longer a duplicate: it comes in
+    assert set(after) - set(splits_before) == {planted.ids["dup-exact"]}
+    changelog = (second / "CHANGELOG.md").read_text()
+    assert planted.ids["ok-0"] in changelog and "## 1.0.0" in changelog
+    assert result.changes["withdrawn"] >= 1 and result.changes["added"] == 1
+    release = sqlite_store.releases(planted.campaign_id)[-1]
+    assert planted.ids["ok-0"] in release.withdrawn_ids
+    with pytest.raises(ReleaseRefused, match="exists already"):
+        build_release(sqlite_store, "mazao", "1.1.0", tmp_path / "v3", answers=ANSWERS,
+                      exclude_flagged=True)
+
+
+def test_noodl_needs_a_benefit_statement_and_is_not_dpg(sqlite_store, tmp_path):
+    build_release_store(sqlite_store)
+    with pytest.raises(ReleaseRefused, match="benefit_statement"):
+        build_release(sqlite_store, "mazao", "1.0.0", tmp_path / "a", licence="noodl-1.0",
+                      answers=ANSWERS, exclude_flagged=True)
+    answers = {**ANSWERS, "about.benefit_statement": "Fund one community language workshop a year."}
+    out = tmp_path / "b"
+    build_release(sqlite_store, "mazao", "1.0.0", out, licence="noodl-1.0", answers=answers,
+                  exclude_flagged=True)
+    meta = yaml.safe_load((out / "README.md").read_text().split("---")[1])
+    assert meta["license"] == "other" and meta["license_name"] == "noodl-1.0"
+    assert meta["license_link"] == "LICENSE"
+    assert "workshop" in (out / "BENEFIT.md").read_text()
+    assert "not DPG-eligible" in (out / "DATASHEET.md").read_text()
+
+
+def test_organiser_clearance_lets_flagged_items_through(sqlite_store, tmp_path):
+    from sqlalchemy import update
+
+    from jamii.core.records import Item
+
+    planted = build_release_store(sqlite_store)
+    with sqlite_store.write() as s:
+        s.execute(update(Item).where(Item.public_id.in_([planted.ids["pii-prompt"], planted.ids["pii-answer"]]))
+                  .values(pii_cleared_by=planted.organiser_id))
+    out = tmp_path / "v1"
+    build_release(sqlite_store, "mazao", "1.0.0", out, answers=ANSWERS)
+    assert planted.ids["pii-prompt"] in _released_ids(out)
+
+
+def test_deduper_signatures_equal_datasketch_and_catch_near_duplicates():
+    texts = ["Mbolea gani inafaa kwa mahindi wakati wa mvua nyingi?",
+             "mbolea GANI inafaa kwa mahindi, wakati wa mvua nyingi!",
+             "Mbolea gani inafaa kwa mahindi wakati wa mvua nyingi sana?",
+             "Mtoto ana homa kali usiku, nifanye nini?"]
+    d = Deduper()
+    sigs = d.signatures(texts)
+    for text, sig in zip(texts, sigs):
+        assert (reference_minhash(text).hashvalues == sig).all()
+    verdicts = d.check(("prompt_response", "sw"), ["a", "b", "c", "d"], texts)
+    assert verdicts == [None, ("exact", "a"), ("near", "a"), None]
+
+
+def test_cli_template_release_and_publish_dry_run(sqlite_store, tmp_path):
+    from jamii.core.cli import cli
+
+    build_release_store(sqlite_store)
+    runner = CliRunner()
+    db = ["--db", sqlite_store.url, "--data-dir", str(sqlite_store.audio_dir.parent)]
+    template = tmp_path / "answers.yaml"
+    res = runner.invoke(cli, ["release", "--campaign", "mazao", "--template", "--answers", str(template), *db])
+    assert res.exit_code == 0, res.output
+    filled = yaml.safe_load(template.read_text())
+    assert filled["motivation.purpose"] == "TODO"
+    assert "composition.count" in filled
+    md = tmp_path / "answers.md"
+    res = runner.invoke(cli, ["release", "-c", "mazao", "--template", "--answers", str(md), *db])
+    assert res.exit_code == 0 and "## motivation.purpose" in md.read_text()
+
+    res = runner.invoke(cli, ["release", "-c", "mazao", "--version", "1.0.0", "--out",
+                              str(tmp_path / "x"), "--answers", str(template), *db])
+    assert res.exit_code == 1 and "motivation.purpose" in res.output and not (tmp_path / "x").exists()
+
+    template.write_text(yaml.safe_dump(ANSWERS, allow_unicode=True))
+    out = tmp_path / "rel"
+    res = runner.invoke(cli, ["release", "-c", "mazao", "--version", "1.0.0", "--out", str(out),
+                              "--answers", str(template), "--exclude-flagged", *db])
+    assert res.exit_code == 0, res.output
+    res = runner.invoke(cli, ["publish", str(out), "--repo-id", "jamii-test/mazao", "--dry-run"])
+    assert res.exit_code == 0, res.output
+    assert "data/prompt_response/test-00000-of-00001.parquet" in res.output
+    assert "README.md" in res.output and "tag v1.0.0" in res.output
+
+
+def test_publish_calls_the_hub_in_order(sqlite_store, tmp_path):
+    build_release_store(sqlite_store)
+    out = tmp_path / "rel"
+    build_release(sqlite_store, "mazao", "1.0.0", out, answers=ANSWERS, exclude_flagged=True)
+    calls = []
+
+    class FakeApi:
+        def create_repo(self, repo_id, **kw):
+            calls.append(("create_repo", repo_id, kw))
+
+        def update_repo_settings(self, repo_id, **kw):
+            calls.append(("update_repo_settings", repo_id, kw))
+
+        def upload_folder(self, **kw):
+            calls.append(("upload_folder", kw["repo_id"], kw))
+            return type("Commit", (), {"oid": "abc123", "commit_url": "https://hub/commit/abc123"})()
+
+        def create_tag(self, repo_id, **kw):
+            calls.append(("create_tag", repo_id, kw))
+
+    plan = publish_release(out, "jamii-test/mazao", private=True, gated=True, api=FakeApi())
+    assert [c[0] for c in calls] == ["create_repo", "update_repo_settings", "upload_folder", "create_tag"]
+    assert calls[0][2]["private"] is True and calls[2][2]["repo_type"] == "dataset"
+    assert calls[3][2]["tag"] == "v1.0.0" and calls[3][2]["revision"] == "abc123"
+    assert plan.commit_url.endswith("abc123")
