@@ -613,7 +613,7 @@ def import_file(store, path: str | Path, *, campaign: str | int, kind: str,
                 task_type: str | None = None, rubric: list[Any] | None = None,
                 accepted: bool = False, skip_invalid: bool = False, author: str | None = None,
                 split: str | None = None, dry_run: bool = False,
-                batch_size: int = 500) -> ImportReport:
+                source_license: str | None = None, batch_size: int = 500) -> ImportReport:
     """Validate every row of `path`, then store the valid ones (see the module docstring).
 
     Args:
@@ -630,6 +630,10 @@ def import_file(store, path: str | Path, *, campaign: str | int, kind: str,
         author: pseudonym of an existing contributor to credit; default an "import-..." one.
         split: for a `datasets` folder with several splits, import only this one.
         dry_run: judge every row, write nothing.
+        source_license: the licence under which the source may be republished (for example
+            cc-by-sa-4.0). Imported rows have no contributor consent behind them, so only rows
+            imported with a licence can ever be released; without one they serve evaluation
+            inside the community only.
 
     Raises:
         SourceError: the source or the options cannot be used at all (one message).
@@ -670,6 +674,10 @@ def import_file(store, path: str | Path, *, campaign: str | int, kind: str,
         raise SourceError("A rubric applies to contextual items only.")
     if task_type is not None and kind != "prompt_response":
         raise SourceError("A task type applies to prompt_response items only.")
+    if source_license is not None and not source_license.strip():
+        raise SourceError("--source-license is empty: name the licence the source is published "
+                          "under, for example cc-by-sa-4.0.")
+    source_license = source_license.strip() if source_license else None
     author_person = store.contributor_by_pseudonym(author) if author else None
 
     rows = read_rows(path, split=split)
@@ -733,7 +741,7 @@ def import_file(store, path: str | Path, *, campaign: str | int, kind: str,
             "kind": kind, "language": item.language, "dialect": item.dialect,
             "domain": item.domain, "content": item.content,
             "client_key": _client_key(digest, item.source.key),
-            "provenance": _provenance(path.name, digest, item.source),
+            "provenance": _provenance(path.name, digest, item.source, source_license),
         })
     outcome = store.submit_items_bulk(campaign_id=found.id, author_id=person.id, items=items,
                                       accepted=accepted, batch_size=batch_size)
@@ -750,8 +758,11 @@ def _client_key(source_digest: str, row_key: str) -> str:
     return "import:" + hashlib.sha256(f"{source_digest}:{row_key}".encode()).hexdigest()
 
 
-def _provenance(name: str, digest: str, src: SourceRow) -> dict[str, Any]:
+def _provenance(name: str, digest: str, src: SourceRow,
+                source_license: str | None = None) -> dict[str, Any]:
     out: dict[str, Any] = {"source": "import", "file": name, "sha256": digest, "row": src.row}
+    if source_license:
+        out["license"] = source_license
     if src.split is not None:
         out.update(split=src.split, index=src.index)
     return out

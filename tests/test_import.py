@@ -343,6 +343,20 @@ def test_accepted_rows_carry_name_and_sha256_and_earn_nothing(store, tmp_path):
         ("flores_en_sw.jsonl", _sha256(path))}
     assert {store.contributor(i.author_id).pseudonym for i in items} == {"flores-team"}
     assert store.ledger(camp.id) == []  # imported work was not paid through jamii
+    assert all("license" not in i.provenance for i in items)  # no licence given: never released
+
+
+def test_source_license_is_recorded_for_the_release(sqlite_store, tmp_path):
+    camp = _campaign(sqlite_store)
+    path = DATA / "flores_en_sw.jsonl"
+    args = ("-c", "kilimo", "-k", "prompt_response", "--accepted", "--language", "sw",
+            "--map", "prompt=translation.en", "--map", "response=translation.sw")
+    blank = _run(sqlite_store, tmp_path, path, *args, "--source-license", " ")
+    assert blank.exit_code != 0 and "--source-license is empty" in blank.output
+    assert sqlite_store.items(camp.id) == []
+    out = _run(sqlite_store, tmp_path, path, *args, "--source-license", "cc-by-sa-4.0")
+    assert out.exit_code == 0, out.output
+    assert {i.provenance["license"] for i in sqlite_store.items(camp.id)} == {"cc-by-sa-4.0"}
 
 
 def test_pii_is_a_warning_not_a_refusal(sqlite_store, tmp_path):

@@ -47,11 +47,15 @@ def _parse_map(_ctx, _param, values: tuple[str, ...]) -> dict[str, str]:
 @click.option("--author", default=None,
               help="Pseudonym of an existing contributor to credit (default: an import-... "
                    "one per file).")
+@click.option("--source-license", default=None, metavar="LICENSE",
+              help="Licence the source may be republished under (e.g. cc-by-sa-4.0). Without it "
+                   "the imported rows are used for evaluation but never released.")
 @click.option("--dry-run", is_flag=True, help="Check every row and report; write nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @store_options
 def import_command(store, file, campaign, kind, mapping, language, dialect, domain, task_type,
-                   rubric_file, split, accepted, skip_invalid, author, dry_run, as_json) -> None:
+                   rubric_file, split, accepted, skip_invalid, author, source_license, dry_run,
+                   as_json) -> None:
     """Import items from FILE: CSV, TSV, JSONL, JSON, parquet or a datasets folder.
 
     Every row is checked first. Without --skip-invalid, one invalid row means nothing is
@@ -72,7 +76,7 @@ def import_command(store, file, campaign, kind, mapping, language, dialect, doma
                              language=language, dialect=dialect, domain=domain,
                              task_type=task_type, rubric=rubric, accepted=accepted,
                              skip_invalid=skip_invalid, author=author, split=split,
-                             dry_run=dry_run)
+                             dry_run=dry_run, source_license=source_license)
     except SourceError as exc:
         raise click.ClickException(str(exc)) from None
     if as_json:
