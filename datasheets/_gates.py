@@ -69,10 +69,11 @@ def _mask(text: str) -> str:
 
 def scan_pii(texts: dict[str, str], regions: Sequence[str] = ()) -> list[PiiFinding]:
     """Scan every text of an item in one `find_pii` call, mapping each hit back to its field."""
-    fields = [(k, v) for k, v in texts.items() if isinstance(v, str) and v]
-    joined = _FIELD_GAP.join(v for _, v in fields)
-    if not joined or not _may_hold_pii(joined):
+    # only the fields that could hold a hit are scanned, each once, in one call
+    fields = [(k, v) for k, v in texts.items() if isinstance(v, str) and v and _may_hold_pii(v)]
+    if not fields:
         return []
+    joined = _FIELD_GAP.join(v for _, v in fields)
     hits = checks.find_pii(joined, regions)
     if not hits:
         return []
