@@ -1,0 +1,113 @@
+"""The collector's Streamlit entrypoint: `jamii collect` runs `streamlit run` on this file.
+
+One `st.navigation` holds every page (so links and `AppTest.switch_page` resolve), with its own
+menu hidden; the sidebar menu lists only the pages this viewer may open, and before any page
+runs the entrypoint checks access again from the store. A contributor who types an organiser
+page's URL, or edits session state, gets a refusal, never the page.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from jamii.collector import session, ui
+from jamii.collector.i18n import autonym, available_languages
+
+HERE = Path(__file__).resolve().parent
+
+st.set_page_config(page_title="jamii", page_icon=":material/forum:", layout="centered",
+                   initial_sidebar_state="auto")
+
+
+ui.clear_current()
+store, viewer = ui.build_current()  # roles and consent re-read from the store on every run
+tr = viewer.tr
+
+MENU_GROUPS = (
+    ("nav.group_contribute", ("write", "contextual", "speech", "review")),
+    ("nav.group_me", ("consent", "profile", "mine")),
+    ("nav.group_organise", ("org_campaigns", "org_people", "org_payouts", "org_audit")),
+)
+ICONS = {
+    "sign_in": ":material/login:", "consent": ":material/handshake:",
+    "profile": ":material/person:", "mine": ":material/inventory_2:",
+    "write": ":material/edit_note:", "contextual": ":material/diversity_3:",
+    "speech": ":material/mic:", "review": ":material/fact_check:",
+    "org_campaigns": ":material/campaign:", "org_people": ":material/group:",
+    "org_payouts": ":material/payments:", "org_audit": ":material/history:",
+}
+
+home = session.home_page(viewer)
+pages = {
+    pid: st.Page(str(HERE / "pages" / f"{pid}.py"), title=tr(f"nav.{pid}"), icon=ICONS[pid],
+                 url_path=pid.replace("_", "-"), default=(pid == home))
+    for pid in session.PAGES
+}
+by_path = {p.url_path: pid for pid, p in pages.items()}
+current = st.navigation(list(pages.values()), position="hidden")
+current_id = by_path.get(current.url_path, home)
+
+
+def _set_language() -> None:
+    chosen = st.session_state.get("ui_lang_select")
+    if not chosen:
+        return
+    st.session_state[session.LANG_KEY] = chosen
+    st.query_params["lang"] = chosen
+    if viewer.signed_in:
+        store.update_profile(viewer.id, ui_language=chosen)
+
+
+def _set_campaign() -> None:
+    st.session_state[session.CAMPAIGN_KEY] = st.session_state.get("campaign_select")
+
+
+def _sign_out() -> None:
+    for key in list(st.session_state.keys()):
+        if key not in (session.LANG_KEY,):
+            del st.session_state[key]
+
+
+with st.sidebar:
+    st.markdown(f"### {tr('app.name')}")
+    if viewer.campaign is not None:
+        st.caption(viewer.campaign.name)
+    visible = set(session.visible_pages(viewer))
+    for group_key, ids in MENU_GROUPS:
+        shown = [pid for pid in ids if pid in visible]
+        if not shown:
+            continue
+        st.caption(tr(group_key))
+        for pid in shown:
+            st.page_link(pages[pid], label=tr(f"nav.{pid}"), icon=ICONS[pid])
+    st.divider()
+    languages = available_languages()
+    st.selectbox(tr("app.language"), languages, index=languages.index(tr.language),
+                 format_func=autonym, key="ui_lang_select", on_change=_set_language)
+    campaigns = store.campaigns() if viewer.signed_in else []
+    if len(campaigns) > 1:
+        ids = [c.id for c in campaigns]
+        st.selectbox(tr("app.campaign"), ids, index=ids.index(viewer.campaign.id),
+                     format_func=lambda cid: next(c.name for c in campaigns if c.id == cid),
+                     key="campaign_select", on_change=_set_campaign)
+    if viewer.signed_in:
+        st.caption(tr("app.signed_in_as", pseudonym=viewer.person.pseudonym))
+        st.button(tr("app.sign_out"), key="sign_out", on_click=_sign_out,
+                  icon=":material/logout:")
+
+if current_id == "sign_in" and viewer.signed_in:
+    st.switch_page(pages[home])
+reason = session.refusal(current_id, viewer)
+if reason:
+    st.error(tr(reason), icon=":material/block:")
+    target = "sign_in" if not viewer.signed_in else home
+    st.page_link(pages[target], label=tr(f"nav.{target}"), icon=ICONS[target])
+    st.stop()
+ui.show_flash()
+ui.set_current(store, viewer)
+try:
+    current.run()
+finally:
+    ui.clear_current()

@@ -1,0 +1,87 @@
+"""Organiser: invite people, change roles, set a password, record a withdrawal."""
+
+import streamlit as st
+
+from jamii.collector import ui
+from jamii.core.records import ROLES
+from jamii.core.store import StoreError
+
+store, viewer, tr = ui.guard("org_people")
+st.title(tr("nav.org_people"))
+
+people = store.people_overview(viewer.campaign.id if viewer.campaign else None)
+st.dataframe(
+    [{tr("admin.pseudonym"): p["pseudonym"], tr("admin.roles"): ", ".join(tr(f"role.{r}") for r in p["roles"]),
+      tr("admin.items"): p["items"], tr("admin.withdrawn"): "✔" if p["withdrawn"] else ""} for p in people],
+    hide_index=True, width="stretch")
+
+st.subheader(tr("admin.invite_title"))
+with st.form("op_invite_form"):
+    roles = st.multiselect(tr("admin.roles"), ROLES, default=["contributor"], key="op_roles",
+                           format_func=lambda r: tr(f"role.{r}"))
+    name = st.text_input(tr("admin.contact_name"), key="op_name", max_chars=200)
+    phone = st.text_input(tr("admin.contact_phone"), key="op_phone", max_chars=40)
+    invite = st.form_submit_button(tr("admin.invite"), type="primary")
+if invite:
+    if not roles:
+        st.error(tr("admin.need_role"))
+    else:
+        try:
+            person, code = store.add_contributor(roles=roles, name=(name or "").strip() or None,
+                                                 phone=(phone or "").strip() or None, actor_id=viewer.id)
+        except StoreError as exc:
+            st.error(str(exc))
+        else:
+            st.success(tr("admin.invited", pseudonym=person.pseudonym))
+            st.code(code, language=None)
+            st.caption(tr("admin.code_once"))
+
+by_pseudonym = {p["pseudonym"]: p for p in people}
+st.subheader(tr("admin.change_title"))
+who = st.selectbox(tr("admin.person"), list(by_pseudonym), index=None, key="op_person")
+if who:
+    p = by_pseudonym[who]
+    with st.form("op_roles_form"):
+        new_roles = st.multiselect(tr("admin.roles"), ROLES, default=p["roles"], key=f"op_roles_{p['id']}",
+                                   format_func=lambda r: tr(f"role.{r}"))
+        save_roles = st.form_submit_button(tr("admin.save_roles"))
+    if save_roles:
+        if not new_roles:
+            st.error(tr("admin.need_role"))
+        elif p["id"] == viewer.id and "organiser" not in new_roles:
+            st.error(tr("admin.keep_own_organiser"))
+        else:
+            try:
+                store.set_roles(p["id"], new_roles, actor_id=viewer.id)
+            except StoreError as exc:
+                st.error(str(exc))
+            else:
+                ui.flash([("success", tr("admin.saved"))])
+                st.rerun()
+    with st.form("op_password_form"):
+        login = st.text_input(tr("sign_in.login"), key=f"op_login_{p['id']}", max_chars=120)
+        password = st.text_input(tr("sign_in.password"), type="password", key=f"op_pw_{p['id']}")
+        set_pw = st.form_submit_button(tr("admin.set_password"))
+    if set_pw:
+        if not (login or "").strip():
+            st.error(tr("sign_in.empty_password"))
+        else:
+            try:
+                store.set_password(p["id"], login.strip(), password or "", actor_id=viewer.id)
+            except StoreError as exc:
+                st.error(tr("admin.password_refused", reason=str(exc)))
+            else:
+                st.success(tr("admin.password_set"))
+    if not p["withdrawn"]:
+        with st.form("op_withdraw_form"):
+            st.caption(tr("admin.withdraw_help"))
+            reason = st.text_input(tr("mine.withdraw_reason"), key=f"op_wr_{p['id']}", max_chars=500)
+            sure = st.checkbox(tr("admin.withdraw_confirm", pseudonym=who), key=f"op_ws_{p['id']}")
+            go = st.form_submit_button(tr("mine.withdraw_button"))
+        if go:
+            if not sure:
+                st.error(tr("mine.withdraw_tick"))
+            else:
+                store.withdraw(p["id"], actor_id=viewer.id, reason=(reason or "").strip())
+                ui.flash([("success", tr("admin.withdrawn_done", pseudonym=who))])
+                st.rerun()

@@ -1,0 +1,43 @@
+"""Record speech: record, listen back, write what was said, send."""
+
+import streamlit as st
+
+from jamii.collector import forms, ui, widgets
+
+store, viewer, tr = ui.guard("speech")
+FORM = "sp"
+KEYS = {"transcript": "sp_transcript", "prompt_text": "sp_prompt_text"}
+ALL_KEYS = [*KEYS.values(), "sp_audio"]
+widgets.reset_if_requested(FORM, ALL_KEYS)
+
+widgets.kind_intro(tr, "speech", viewer)
+if not viewer.scope("voice"):
+    st.warning(tr("speech.no_voice_consent"))
+    st.page_link("pages/consent.py", label=tr("nav.consent"), icon=":material/handshake:")
+    st.stop()
+
+forms.submission_key(st.session_state, FORM)
+language = widgets.item_language(tr, viewer, "sp_language")
+
+recording = st.audio_input(tr("speech.record"), key="sp_audio", sample_rate=16000,
+                           help=tr("speech.record_help"))
+clip = forms.check_clip(recording.getvalue() if recording is not None else None)
+if clip is not None:
+    if clip.problems:
+        for p in clip.problems:
+            st.error(forms.problem_text(tr, p))
+    else:
+        st.caption(tr("speech.listen_back", seconds=f"{clip.duration_s:.1f}"))
+
+with st.form("sp_form"):
+    st.text_area(tr("field.prompt_text"), key=KEYS["prompt_text"], help=tr("speech.prompt_help"))
+    st.text_area(tr("field.transcript"), key=KEYS["transcript"], help=tr("speech.transcript_help"))
+    dialect, domain = widgets.dialect_and_domain(tr, viewer, language, FORM)
+    confirmed = widgets.confirm_box(tr, FORM)
+    sent = st.form_submit_button(tr("contribute.submit"), type="primary", width="stretch")
+
+if sent:
+    outcome = forms.submit_speech(store, st.session_state, FORM, viewer=viewer, language=language,
+                                  clip=clip, values=widgets.values_of(KEYS), dialect=dialect,
+                                  domain=domain, confirmed=confirmed)
+    widgets.handle_outcome(tr, FORM, outcome, ALL_KEYS)

@@ -1,0 +1,34 @@
+"""Contribute a prompt and its reference response."""
+
+import streamlit as st
+
+from jamii.collector import forms, widgets
+from jamii.collector import ui
+from jamii.core.schema import TASK_TYPES
+
+store, viewer, tr = ui.guard("write")
+FORM = "pr"
+KEYS = {"prompt": "pr_prompt", "response": "pr_response", "task_type": "pr_task_type"}
+widgets.reset_if_requested(FORM, KEYS.values())
+
+widgets.kind_intro(tr, "prompt_response", viewer)
+forms.submission_key(st.session_state, FORM)  # made when the form is first shown
+language = widgets.item_language(tr, viewer, "pr_language")
+
+with st.form("pr_form"):
+    st.selectbox(tr("field.task_type"), TASK_TYPES, key=KEYS["task_type"],
+                 format_func=lambda v: tr(f"task_type.{v}", default=v))
+    st.text_area(tr("field.prompt"), key=KEYS["prompt"], placeholder=tr("write.prompt_hint"),
+                 height=120)
+    st.text_area(tr("field.response"), key=KEYS["response"], placeholder=tr("write.response_hint"),
+                 height=160)
+    dialect, domain = widgets.dialect_and_domain(tr, viewer, language, FORM)
+    confirmed = widgets.confirm_box(tr, FORM)
+    sent = st.form_submit_button(tr("contribute.submit"), type="primary", width="stretch")
+
+if sent:
+    outcome = forms.submit_item(store, st.session_state, FORM, viewer=viewer,
+                                kind="prompt_response", language=language,
+                                values=widgets.values_of(KEYS), dialect=dialect, domain=domain,
+                                confirmed=confirmed)
+    widgets.handle_outcome(tr, FORM, outcome, KEYS.values())

@@ -1,0 +1,136 @@
+"""Peer review: the next item for a reviewer, a verdict turned into a store call, outcomes.
+
+The store enforces the rules (never one's own item, never twice, decided items are closed, the
+campaign's acceptance rule); this module checks the form, keeps a double click from counting
+as an error, and words the result.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from jamii.collector.forms import field_label
+from jamii.collector.i18n import Translator
+from jamii.core import checks
+from jamii.core import items as item_rules
+from jamii.core.records import Item, Review
+from jamii.core.rules import AcceptanceRule
+from jamii.core.store import REJECT_REASONS, Forbidden, StoreError
+
+VERDICTS = ("approve", "reject", "edit")
+
+
+def next_item(store, campaign_id: int, reviewer_id: int, kind: str | None = None) -> Item | None:
+    queue = store.review_queue(campaign_id, reviewer_id, limit=1, kind=kind)
+    return queue[0] if queue else None
+
+
+def still_open(store, item_id: int | None, reviewer_id: int, campaign_id: int) -> Item | None:
+    """The item, if this reviewer may still review it (open, not theirs, not yet reviewed)."""
+    if not item_id:
+        return None
+    try:
+        item = store.item(int(item_id))
+    except (StoreError, ValueError, TypeError):
+        return None
+    if item.campaign_id != campaign_id or item.status != "submitted" or item.author_id == reviewer_id:
+        return None
+    if any(r.reviewer_id == reviewer_id for r in store.reviews_of(item.id)):
+        return None
+    return item
+
+
+def editable_fields(kind: str) -> list[str]:
+    """Text fields a reviewer may suggest a new wording for."""
+    fields = list(item_rules.TEXT_FIELDS.get(kind, {}))
+    if kind == "contextual":
+        fields.append("reference_answers")
+    return fields
+
+
+def item_fields(item: Item) -> list[tuple[str, Any]]:
+    """(field, value) pairs to show a reviewer, in reading order; lists stay lists."""
+    c = item.content or {}
+    order = {
+        "prompt_response": ("prompt", "response"),
+        "contextual": ("scenario", "persona", "question", "reference_answers", "red_flags"),
+        "speech": ("prompt_text", "transcript"),
+    }.get(item.kind, ())
+    return [(name, c[name]) for name in order if c.get(name)]
+
+
+@dataclass
+class ReviewOutcome:
+    status: str
+    """recorded | already | blocked | closed | refused"""
+    problems: list[checks.Problem] = field(default_factory=list)
+    message: str = ""
+    review: Review | None = None
+
+
+def submit_review(store, *, item_id: int, reviewer_id: int, verdict: str,
+                  reason: str | None = None, edit_field: str | None = None,
+                  edit_text: str | None = None, item_kind: str | None = None) -> ReviewOutcome:
+    """Record one verdict. Missing reason or edit text blocks with a field problem."""
+    if verdict not in VERDICTS:
+        return ReviewOutcome("blocked", [checks.Problem("verdict", "empty", "Choose a verdict.", True)])
+    reasons: list[str] = []
+    suggested: dict[str, Any] | None = None
+    if verdict == "reject":
+        if reason not in REJECT_REASONS:
+            return ReviewOutcome("blocked", [checks.Problem(
+                "reason", "empty", "Choose a reason for rejecting.", True)])
+        reasons = [reason]
+    if verdict == "edit":
+        found = checks.check_text("suggested_edit", edit_text, required=True)
+        if found:
+            return ReviewOutcome("blocked", found)
+        name = edit_field or (editable_fields(item_kind or "")[:1] or ["text"])[0]
+        text = checks.normalise_text(edit_text)
+        suggested = {name: [text] if name == "reference_answers" else text}
+    try:
+        review = store.record_review(item_id, reviewer_id, verdict, reasons=reasons,
+                                     suggested_edit=suggested)
+    except Forbidden as exc:
+        return ReviewOutcome("refused", message=str(exc))
+    except StoreError as exc:
+        mine = [r for r in store.reviews_of(item_id) if r.reviewer_id == reviewer_id]
+        if mine:  # a double click: the first click's review is the one that counts
+            return ReviewOutcome("already", review=mine[0])
+        return ReviewOutcome("closed", message=str(exc))
+    return ReviewOutcome("recorded", review=review)
+
+
+def review_messages(tr: Translator, outcome: ReviewOutcome) -> list[tuple[str, str]]:
+    from jamii.collector.forms import problem_text
+
+    if outcome.status == "recorded":
+        return [("success", tr("review.recorded"))]
+    if outcome.status == "already":
+        return [("info", tr("review.already"))]
+    if outcome.status == "blocked":
+        return [("error", problem_text(tr, p)) for p in outcome.problems]
+    if outcome.status == "closed":
+        return [("info", tr("review.closed"))]
+    return [("error", tr("review.refused", reason=outcome.message))]
+
+
+def rule_text(tr: Translator, acceptance_rule: dict | None) -> str:
+    rule = AcceptanceRule.from_campaign(acceptance_rule)
+    return tr("review.rule", min_votes=rule.min_votes, tie=rule.tie_reject_at)
+
+
+def outcome_summary(tr: Translator, item: Item, reviews: list[Review]) -> list[str]:
+    """What the author sees: votes, reasons and suggested edits (reviewers stay anonymous)."""
+    lines = []
+    approvals = sum(r.verdict == "approve" for r in reviews)
+    rejections = sum(r.verdict == "reject" for r in reviews)
+    lines.append(tr("mine.votes", approvals=approvals, rejections=rejections))
+    for r in reviews:
+        for reason in r.reasons or []:
+            lines.append(tr("mine.reason", reason=tr(f"reason.{reason}", default=reason)))
+        for name, value in (r.suggested_edit or {}).items():
+            text = value[0] if isinstance(value, list) and value else value
+            lines.append(tr("mine.suggested", field=field_label(tr, name), text=str(text)))
+    return lines

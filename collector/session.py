@@ -1,0 +1,149 @@
+"""Who is signed in, what they may open, and in which language: plain logic, no Streamlit.
+
+Session state keeps only the signed-in person's id (`contributor_id`) plus harmless choices
+(interface language, selected campaign, form drafts). Roles, withdrawal and consent are read
+from the store again on every run, so editing session state cannot grant anything: a
+contributor who sets `roles` or any other key still gets a contributor's pages.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, MutableMapping
+
+from jamii.collector.i18n import Translator, resolve_language
+from jamii.core.records import Campaign, Consent, Contributor
+from jamii.core.store import NotFound
+
+SESSION_KEY = "contributor_id"
+CAMPAIGN_KEY = "campaign_id"
+LANG_KEY = "ui_lang"
+
+# page id -> what it needs (checked on the server before the page runs, and again by the page)
+PUBLIC, SIGNED_IN, CONSENTED, REVIEWER, ORGANISER = (
+    "public", "signed_in", "consented", "reviewer", "organiser")
+PAGES: dict[str, str] = {
+    "sign_in": PUBLIC,
+    "consent": SIGNED_IN,
+    "profile": SIGNED_IN,
+    "mine": SIGNED_IN,
+    "write": CONSENTED,
+    "contextual": CONSENTED,
+    "speech": CONSENTED,
+    "review": REVIEWER,
+    "org_campaigns": ORGANISER,
+    "org_people": ORGANISER,
+    "org_payouts": ORGANISER,
+    "org_audit": ORGANISER,
+}
+KIND_PAGES = {"write": "prompt_response", "contextual": "contextual", "speech": "speech"}
+
+
+@dataclass
+class Viewer:
+    """The request's view of the world, rebuilt from the store on every run."""
+
+    person: Contributor | None
+    campaign: Campaign | None
+    consent: Consent | None
+    tr: Translator
+
+    @property
+    def signed_in(self) -> bool:
+        return self.person is not None
+
+    @property
+    def id(self) -> int | None:
+        return self.person.id if self.person else None
+
+    @property
+    def roles(self) -> frozenset[str]:
+        return frozenset(self.person.roles) if self.person else frozenset()
+
+    @property
+    def withdrawn(self) -> bool:
+        return bool(self.person and self.person.withdrawn_at)
+
+    @property
+    def consented(self) -> bool:
+        return self.consent is not None and not self.withdrawn
+
+    def scope(self, name: str) -> bool:
+        return bool(self.consent and self.consent.scopes.get(name) is True)
+
+
+def refusal(page_id: str, viewer: Viewer) -> str | None:
+    """None when the viewer may open the page, else the catalogue key of the reason."""
+    need = PAGES.get(page_id)
+    if need is None:
+        return "access.unknown_page"
+    if need == PUBLIC:
+        return None
+    if not viewer.signed_in:
+        return "access.sign_in_first"
+    if need == SIGNED_IN:
+        return None
+    if viewer.withdrawn:
+        return "access.withdrawn"
+    if need == ORGANISER:
+        return None if "organiser" in viewer.roles else "access.organisers_only"
+    if viewer.campaign is None:
+        return "access.no_campaign"
+    if need == REVIEWER and not ({"reviewer", "organiser"} & viewer.roles):
+        return "access.reviewers_only"
+    if not viewer.consented:
+        return "access.consent_first"
+    if page_id in KIND_PAGES and KIND_PAGES[page_id] not in (viewer.campaign.item_kinds or []):
+        return "access.kind_not_collected"
+    return None
+
+
+def visible_pages(viewer: Viewer) -> list[str]:
+    """The pages worth a link in the menu for this viewer, in menu order."""
+    if not viewer.signed_in:
+        return ["sign_in"]
+    return [p for p in PAGES if p != "sign_in" and refusal(p, viewer) is None]
+
+
+def home_page(viewer: Viewer) -> str:
+    """Where a viewer lands: sign-in, then consent until given, then writing."""
+    if not viewer.signed_in:
+        return "sign_in"
+    if viewer.withdrawn or viewer.campaign is None:
+        return "mine"
+    if not viewer.consented:
+        return "consent"
+    for page in ("write", "contextual", "speech", "review"):
+        if refusal(page, viewer) is None:
+            return page
+    return "mine"
+
+
+def build_viewer(store, state: MutableMapping[str, Any], query_lang: str | None = None) -> Viewer:
+    """Read the signed-in person, their campaign and consent from the store, and the language."""
+    person = None
+    raw_id = state.get(SESSION_KEY)
+    if raw_id is not None:
+        try:
+            person = store.contributor(int(raw_id))
+        except (NotFound, TypeError, ValueError):
+            state.pop(SESSION_KEY, None)  # a stale or forged id signs out, it never signs in
+    campaigns = store.campaigns()
+    campaign = None
+    if campaigns:
+        chosen = state.get(CAMPAIGN_KEY)
+        campaign = next((c for c in campaigns if c.id == chosen), campaigns[0])
+    consent = store.active_consent(person.id, campaign.id) if person and campaign else None
+    language = resolve_language(query_lang, state.get(LANG_KEY),
+                                person.ui_language if person else None)
+    return Viewer(person=person, campaign=campaign, consent=consent, tr=Translator(language))
+
+
+def sign_in(store, *, code: str | None = None, login: str | None = None,
+            password: str | None = None) -> Contributor | None:
+    """The person an invite code or a login and password belong to, else None."""
+    if code and code.strip():
+        return store.sign_in_with_code(code.strip())
+    if login and login.strip() and password:
+        return store.sign_in_with_password(login.strip(), password)
+    return None

@@ -1,0 +1,111 @@
+"""Small Streamlit helpers shared by the pages: the per-run viewer, the access guard, messages.
+
+`app.py` rebuilds the viewer from the store at the top of every run and hands it to the page
+through a thread-local (each Streamlit session runs its script in its own thread), so nothing
+a page relies on for access comes from session state.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Iterable
+
+import streamlit as st
+
+from jamii.collector import session
+from jamii.collector.i18n import Translator, direction_css
+
+_local = threading.local()
+FLASH_KEY = "_flash"
+
+
+@st.cache_resource(show_spinner=False)
+def get_store():
+    """One store (one connection pool) per server process, from JAMII_DB / JAMII_DATA."""
+    from jamii.core.store import Store
+
+    return Store.open()
+
+
+def build_current() -> tuple[Any, session.Viewer]:
+    """Read the viewer from the store for this run (roles, consent, language)."""
+    store = get_store()
+    viewer = session.build_viewer(store, st.session_state, st.query_params.get("lang"))
+    st.html(direction_css(viewer.tr))
+    return store, viewer
+
+
+def set_current(store, viewer: session.Viewer) -> None:
+    _local.store = store
+    _local.viewer = viewer
+
+
+def clear_current() -> None:
+    _local.__dict__.clear()
+
+
+def current() -> tuple[Any, session.Viewer]:
+    """The viewer the entrypoint built for this run.
+
+    Streamlit runs a page file on its own (without app.py) when it treats the app as a legacy
+    `pages/` folder app, which happens on a server's first run and in AppTest; the viewer is
+    then built here the same way, from the store, so access is checked all the same.
+    """
+    store = getattr(_local, "store", None)
+    viewer = getattr(_local, "viewer", None)
+    if store is None or viewer is None:
+        store, viewer = build_current()
+    return store, viewer
+
+
+def guard(page_id: str) -> tuple[Any, session.Viewer, Translator]:
+    """Every page starts here: refuse (and stop) unless the viewer may open it."""
+    store, viewer = current()
+    reason = session.refusal(page_id, viewer)
+    if reason:
+        refuse(viewer.tr, reason)
+    return store, viewer, viewer.tr
+
+
+def refuse(tr: Translator, reason_key: str) -> None:
+    st.error(tr(reason_key), icon=":material/block:")
+    st.stop()
+
+
+def show_text(text: Any, label: str | None = None) -> None:
+    """Show user-written text exactly as typed: never interpreted as Markdown or HTML."""
+    if label:
+        st.caption(label)
+    st.text(str(text) if text is not None else "")
+
+
+def say(messages: Iterable[tuple[str, str]]) -> None:
+    for level, text in messages:
+        getattr(st, level)(text)
+
+
+def flash(messages: Iterable[tuple[str, str]]) -> None:
+    """Keep messages for the next run (after st.rerun), shown once by `show_flash`."""
+    st.session_state.setdefault(FLASH_KEY, []).extend(list(messages))
+
+
+def show_flash() -> None:
+    say(st.session_state.pop(FLASH_KEY, []))
+
+
+def clear_widgets(keys: Iterable[str]) -> None:
+    """Empty a form's widgets: call before they are drawn (at the top of the next run)."""
+    for key in keys:
+        st.session_state.pop(key, None)
+
+
+def reset_requested(form: str) -> bool:
+    return bool(st.session_state.pop(f"_reset:{form}", False))
+
+
+def request_reset(form: str) -> None:
+    st.session_state[f"_reset:{form}"] = True
+
+
+def options_with_labels(tr: Translator, prefix: str, values: Iterable[str]) -> dict[str, str]:
+    return {v: tr(f"{prefix}.{v}", default=v) for v in values}
