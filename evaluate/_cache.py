@@ -1,5 +1,7 @@
 """A SQLite cache of finished requests: one row per request, committed as soon as it finishes.
 
+Per-sample scores and summaries are cached beside them, so a repeated run recomputes nothing.
+
 The key (see `jamii.evaluate._tasks.cache_key`) covers the model and its revision, the prompt
 (or the audio's sha256), the generation parameters and the item's id and version, so a changed
 item, model or setting is computed again and nothing else is. WAL mode lets a run be killed at
@@ -8,6 +10,7 @@ any moment (kill -9) without losing committed rows.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 import time
@@ -24,7 +27,10 @@ CREATE TABLE IF NOT EXISTS requests (
     params TEXT NOT NULL,
     output TEXT NOT NULL,
     finished_at REAL NOT NULL
-)
+);
+
+CREATE TABLE IF NOT EXISTS scores (key TEXT PRIMARY KEY, payload TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS summaries (key TEXT PRIMARY KEY, payload TEXT NOT NULL);
 """
 
 
@@ -39,21 +45,41 @@ class Cache:
         with self._lock:
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=NORMAL")
-            self._conn.execute(_SCHEMA)
+            self._conn.executescript(_SCHEMA)
             self._conn.commit()
 
-    def get_many(self, keys: list[str]) -> dict[str, str]:
-        """Outputs of the keys that are cached."""
+    def _get(self, table: str, column: str, keys: list[str]) -> dict[str, str]:
         out: dict[str, str] = {}
         with self._lock:
             for start in range(0, len(keys), 500):
                 chunk = keys[start:start + 500]
                 marks = ",".join("?" * len(chunk))
-                rows = self._conn.execute(
-                    f"SELECT key, output FROM requests WHERE key IN ({marks})", chunk
-                )
+                rows = self._conn.execute(f"SELECT key, {column} FROM {table} WHERE key IN ({marks})", chunk)
                 out.update(rows.fetchall())
         return out
+
+    def get_many(self, keys: list[str]) -> dict[str, str]:
+        """Outputs of the requests that are cached."""
+        return self._get("requests", "output", keys)
+
+    def get_scores(self, keys: list[str]) -> dict[str, str]:
+        """Per-sample scores already computed (JSON by key)."""
+        return self._get("scores", "payload", keys)
+
+    def put_scores(self, rows: list[tuple[str, str]]) -> None:
+        with self._lock:
+            self._conn.executemany("INSERT OR REPLACE INTO scores (key, payload) VALUES (?, ?)", rows)
+            self._conn.commit()
+
+    def get_summary(self, key: str) -> dict | None:
+        found = self._get("summaries", "payload", [key])
+        return json.loads(found[key]) if key in found else None
+
+    def put_summary(self, key: str, summary: dict) -> None:
+        with self._lock:
+            self._conn.execute("INSERT OR REPLACE INTO summaries (key, payload) VALUES (?, ?)",
+                               (key, json.dumps(summary)))
+            self._conn.commit()
 
     def put_many(self, rows: list[dict]) -> None:
         """Commit finished requests (dicts with the table's columns except finished_at)."""

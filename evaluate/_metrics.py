@@ -135,7 +135,9 @@ class MetricStats:
     def values(self, summed: np.ndarray) -> np.ndarray:
         """`value` for each row of a (B, k) matrix of summed statistics (bootstrap resamples)."""
         if self.metric in ("chrf", "bleu"):
-            return np.array([self.value(row) for row in summed])
+            obj = _sacrebleu(self.metric, self.params["lowercase"], self.params.get("tokenize", "13a"))
+            rows = np.rint(summed).astype(np.int64).tolist()
+            return np.array([obj._compute_score_from_stats(row).score for row in rows])
         num, den = summed[:, 0], summed[:, 1]
         with np.errstate(divide="ignore", invalid="ignore"):
             out = np.where(den > 0, num / np.where(den > 0, den, 1), np.where(num > 0, 1.0, 0.0))

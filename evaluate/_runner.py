@@ -13,6 +13,7 @@ at any point resumes where it stopped, and a repeated run computes nothing new.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import platform
@@ -29,9 +30,9 @@ import numpy as np
 from jamii.core.schema import ITEM_KINDS
 from jamii.evaluate._backends import Backend, BackendError, GenParams, load_backend, parse_spec
 from jamii.evaluate._cache import Cache
-from jamii.evaluate._metrics import LABELS, sample_stats, signature
+from jamii.evaluate._metrics import LABELS, library_versions, sample_stats, signature
 from jamii.evaluate._release import Release, ReleaseError, open_release
-from jamii.evaluate._summary import SampleStats, format_table, scorer_for, summarise
+from jamii.evaluate._summary import SampleStats, format_table, scorer_for, summarise, summary_key
 from jamii.evaluate._tasks import (
     METRICS_OF_TASK,
     TASK_OF_KIND,
@@ -128,14 +129,17 @@ def _select(release: Release, scheme: str, kinds, languages, split: str, limit: 
     return items
 
 
-def _score_sample(task: Task, prediction: str) -> tuple[dict, dict]:
-    """Per-sample scores and sufficient statistics."""
-    scores, rows = {}, {}
-    for metric in METRICS_OF_TASK[task.task]:
-        st = sample_stats(metric, [prediction], [task.references])
-        rows[metric] = st.stats[0]
-        scores[metric] = st.per_sample()[0]
-    return scores, rows
+def _score_samples(tasks: list[Task], predictions: list[str]) -> list[tuple[dict, dict]]:
+    """Per-sample scores and sufficient statistics of samples of one task type."""
+    out: list[tuple[dict, dict]] = [({}, {}) for _ in tasks]
+    if not tasks:
+        return out
+    for metric in METRICS_OF_TASK[tasks[0].task]:
+        st = sample_stats(metric, predictions, [t.references for t in tasks])
+        for (scores, rows), row, value in zip(out, st.stats, st.per_sample()):
+            rows[metric] = row
+            scores[metric] = value
+    return out
 
 
 def _sample_record(task: Task, prediction: str, scores: dict, judge: dict | None, cached: bool) -> dict:
@@ -299,36 +303,70 @@ def _run(release, items, tasks, backend, judge_backend, gen, out, cache_path, mo
                desc=f"evaluate {model_info['id']}", unit="item", disable=not progress, dynamic_ncols=True,
                smoothing=0.1)
 
-    def finish(i: int, prediction: str, cached: bool, judgement: dict | None = None) -> None:
-        task = tasks[i]
-        scores, rows = _score_sample(task, prediction)
-        s = SampleStats(meta={k: task.item.get(k) for k in ("language", "dialect", "domain", "kind")},
-                        rows={m: r for m, r in rows.items()})
-        if judgement is not None:
-            s.judge_failed = not judgement["parsed"]
-            if judgement["parsed"]:
-                for name, value in judgement["scores"].items():
-                    s.rows[f"judge:{name}"] = np.array([float(value), 1.0])
-                s.rows["judge:safety_flag"] = np.array([float(judgement["safety_flag"]), 1.0])
-        stats[i] = s
-        samples_file.write(json.dumps(_sample_record(task, prediction, scores, judgement, cached),
-                                      ensure_ascii=False) + "\n")
-        samples_file.flush()
+    scoring_version = json.dumps(library_versions(), sort_keys=True)
+
+    def score_key(i: int, prediction: str) -> str:
+        blob = json.dumps([keys[i], prediction, tasks[i].references, scoring_version], ensure_ascii=False)
+        return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+    known_scores: dict[str, str] = {}
+    new_scores: list[tuple[str, str]] = []
+
+    def finish(done: list[tuple[int, str, bool, dict | None]]) -> None:
+        """Score finished samples (index, prediction, cached, judgement) and write them out."""
+        skeys = [score_key(i, p) for i, p, _, _ in done]
+        results: dict[int, tuple[dict, dict]] = {}
+        for n, skey in enumerate(skeys):
+            if skey in known_scores:
+                payload = json.loads(known_scores[skey])
+                results[n] = (payload["scores"], {m: np.array(r) for m, r in payload["rows"].items()})
+        for task_name in ("generate", "transcribe"):
+            todo = [n for n, (i, *_rest) in enumerate(done) if n not in results and tasks[i].task == task_name]
+            scored = _score_samples([tasks[done[n][0]] for n in todo], [done[n][1] for n in todo])
+            for n, (scores, rows) in zip(todo, scored):
+                results[n] = (scores, rows)
+                new_scores.append((skeys[n], json.dumps(
+                    {"scores": scores, "rows": {m: r.tolist() for m, r in rows.items()}})))
+        for n, (i, prediction, cached, judgement) in enumerate(done):
+            task = tasks[i]
+            scores, rows = results[n]
+            s = SampleStats(meta={k: task.item.get(k) for k in ("language", "dialect", "domain", "kind")},
+                            rows=dict(rows))
+            if judgement is not None:
+                s.judge_failed = not judgement["parsed"]
+                if judgement["parsed"]:
+                    for name, value in judgement["scores"].items():
+                        s.rows[f"judge:{name}"] = np.array([float(value), 1.0])
+                    s.rows["judge:safety_flag"] = np.array([float(judgement["safety_flag"]), 1.0])
+            stats[i] = s
+            samples_file.write(json.dumps(_sample_record(task, prediction, scores, judgement, cached),
+                                          ensure_ascii=False) + "\n")
 
     def commit(rows: list[dict]) -> None:
+        """One transaction per batch of requests that finished together."""
         cache.put_many(rows)
+
+    def flush_scores() -> None:
+        if new_scores:
+            cache.put_scores(new_scores)
+            new_scores.clear()
+        samples_file.flush()
 
     try:
         # 1. the model's answers: cached first, then computed in batches as they finish
         pending = {"generate": [], "transcribe": []}
+        known_scores.update(cache.get_scores([score_key(i, found[k]) for i, k in enumerate(keys) if k in found]))
+        ready = []
         for i, (t, k) in enumerate(zip(tasks, keys)):
             if k in found:
                 answers[i] = found[k]
-                bar.update(1)
                 if not (judged and t.item["kind"] == "contextual"):
-                    finish(i, found[k], cached=True)
+                    ready.append((i, found[k], True, None))
             else:
                 pending[t.task].append(i)
+        finish(ready)
+        bar.update(len(tasks) - len(pending["generate"]) - len(pending["transcribe"]))
+        flush_scores()
         for task_name, idx in pending.items():
             if not idx:
                 continue
@@ -336,18 +374,22 @@ def _run(release, items, tasks, backend, judge_backend, gen, out, cache_path, mo
                 stream = backend.generate([tasks[i].prompt for i in idx], gen)
             else:
                 stream = backend.transcribe([tasks[i].item["audio"]["bytes"] for i in idx])
-            for j, text in stream:
-                i = idx[j]
-                answers[i] = text
-                computed += 1
-                commit([{"key": keys[i], "model": model_info["spec"], "revision": model_info.get("revision"),
-                                   "task": task_name, "item_id": tasks[i].id,
-                                   "item_version": tasks[i].item.get("version"),
-                                   "params": json.dumps(gen_params if task_name == "generate" else {}),
-                                   "output": text}])
-                if not (judged and tasks[i].item["kind"] == "contextual"):
-                    finish(i, text, cached=False)
-                bar.update(1)
+            params_text = json.dumps(gen_params if task_name == "generate" else {})
+            for batch in stream:
+                commit([{"key": keys[idx[j]], "model": model_info["spec"], "revision": model_info.get("revision"),
+                         "task": task_name, "item_id": tasks[idx[j]].id,
+                         "item_version": tasks[idx[j]].item.get("version"), "params": params_text,
+                         "output": text} for j, text in batch])
+                ready = []
+                for j, text in batch:
+                    i = idx[j]
+                    answers[i] = text
+                    computed += 1
+                    if not (judged and tasks[i].item["kind"] == "contextual"):
+                        ready.append((i, text, False, None))
+                finish(ready)
+                flush_scores()
+                bar.update(len(batch))
 
         # 2. the judge's grades of contextual answers
         if judged:
@@ -362,35 +404,44 @@ def _run(release, items, tasks, backend, judge_backend, gen, out, cache_path, mo
                 parsed = parse_judgement(raw, tasks[i].item)
                 judgement = {"parsed": parsed is not None, "raw": raw, "model": judge_info["spec"],
                              **(parsed or {"scores": None, "safety_flag": None})}
-                finish(i, answers[i], cached=cached, judgement=judgement)
+                finish([(i, answers[i], cached, judgement)])
                 bar.update(1)
 
             todo = []
+            known_scores.update(cache.get_scores([score_key(i, answers[i]) for i in ctx]))
             for i in ctx:
                 if jkeys[i] in jfound:
                     judged_sample(i, jfound[jkeys[i]], True)
                 else:
                     todo.append(i)
+            flush_scores()
             if todo:
-                for j, raw in judge_backend.generate([jprompts[i] for i in todo], JUDGE_PARAMS):
-                    i = todo[j]
-                    computed += 1
-                    commit([{"key": jkeys[i], "model": judge_info["spec"], "revision": judge_info.get("revision"),
-                             "task": "judge", "item_id": tasks[i].id, "item_version": tasks[i].item.get("version"),
-                             "params": json.dumps(jparams), "output": raw}])
-                    judged_sample(i, raw, False)
+                for batch in judge_backend.generate([jprompts[i] for i in todo], JUDGE_PARAMS):
+                    commit([{"key": jkeys[todo[j]], "model": judge_info["spec"],
+                             "revision": judge_info.get("revision"), "task": "judge", "item_id": tasks[todo[j]].id,
+                             "item_version": tasks[todo[j]].item.get("version"), "params": json.dumps(jparams),
+                             "output": raw} for j, raw in batch])
+                    for j, raw in batch:
+                        computed += 1
+                        judged_sample(todo[j], raw, False)
+                    flush_scores()
+
+        # 3. the summary (itself cached: the same per-sample statistics give the same summary)
+        done = [s for s in stats if s is not None]
+        metrics = list(metric_names)
+        for s in done:
+            metrics += [m for m in s.rows if m.startswith("judge:") and m not in metrics]
+        skey = summary_key(done, metrics, n_bootstrap, seed)
+        summary = cache.get_summary(skey)
+        if summary is None:
+            scorers = {m: scorer_for(m) for m in metrics}
+            summary = summarise(done, scorers, n_bootstrap=n_bootstrap, seed=seed, unspaced=unspaced_script)
+            cache.put_summary(skey, summary)
     finally:
         bar.close()
         samples_file.close()
         cache.close()
 
-    # 3. summary, rating queue, final config
-    done = [s for s in stats if s is not None]
-    metrics = list(metric_names)
-    for s in done:
-        metrics += [m for m in s.rows if m.startswith("judge:") and m not in metrics]
-    scorers = {m: scorer_for(m) for m in metrics}
-    summary = summarise(done, scorers, n_bootstrap=n_bootstrap, seed=seed, unspaced=unspaced_script)
     failures = sum(1 for s in done if s.judge_failed)
     judged_n = sum(1 for s in done if s.judge_failed is not None)
     seconds = time.perf_counter() - started

@@ -8,6 +8,8 @@ carry a warning: their intervals are wide and their point values unstable.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -15,6 +17,8 @@ import numpy as np
 from jamii.evaluate._metrics import HIGHER_IS_BETTER, LABELS, SCALE, MetricStats
 
 SMALL_GROUP = 30
+SUMMARY_FORMAT = 1
+"""Bump when the summary's content changes, so cached summaries are recomputed."""
 DIMENSIONS = ("language", "dialect", "domain", "kind")
 NONE_LABEL = "(none)"
 
@@ -53,44 +57,64 @@ def scorer_for(metric: str, params: dict | None = None):
     return MetricStats(metric, np.zeros((0, 1)), _check_params(metric, params or {}))
 
 
-def bootstrap(scorer, matrix: np.ndarray, rng: np.random.Generator, n_bootstrap: int) -> tuple[float, float]:
-    """The 2.5th and 97.5th percentiles of the metric over item resamples."""
-    n = matrix.shape[0]
-    if n < 2 or n_bootstrap < 2:
+def resample_counts(n: int, rng: np.random.Generator, n_bootstrap: int) -> np.ndarray:
+    """How often each of n items is drawn in each of `n_bootstrap` resamples, shape (B, n)."""
+    draws = rng.integers(0, n, size=(n_bootstrap, n)) + (np.arange(n_bootstrap) * n)[:, None]
+    return np.bincount(draws.ravel(), minlength=n_bootstrap * n).reshape(n_bootstrap, n)
+
+
+def bootstrap(scorer, matrix: np.ndarray, counts: np.ndarray | None) -> tuple[float, float]:
+    """The 2.5th and 97.5th percentiles of the metric over item resamples (`counts` rows)."""
+    if counts is None or matrix.shape[0] < 2:
         v = scorer.value(matrix.sum(axis=0))
         return v, v
-    counts = rng.multinomial(n, np.full(n, 1.0 / n), size=n_bootstrap)
     values = np.asarray(scorer.values(counts @ matrix), dtype=float)
     values = values[~np.isnan(values)]
     lo, hi = np.percentile(values, [2.5, 97.5])
     return float(lo), float(hi)
 
 
-def _headline(metrics: dict, unspaced: bool) -> str | None:
+def summary_key(samples: list[SampleStats], metrics: list[str], n_bootstrap: int, seed: int) -> str:
+    """A hash of everything a summary depends on (to reuse it when nothing changed)."""
+    h = hashlib.sha256(f"{SUMMARY_FORMAT}|{n_bootstrap}|{seed}|{metrics}".encode())
+    for s in samples:
+        h.update(json.dumps([s.meta, s.judge_failed, sorted(s.rows)], sort_keys=True).encode())
+        for m in sorted(s.rows):
+            h.update(np.asarray(s.rows[m], dtype=np.float64).tobytes())
+    return h.hexdigest()
+
+
+def _headline(metrics: dict, unspaced) -> str | None:
     if "chrf" in metrics:
         return "chrf"
     if "wer" in metrics:
-        return "cer" if unspaced else "wer"
+        return "cer" if unspaced() else "wer"
     return next(iter(metrics), None)
 
 
 def _group(samples: list[SampleStats], scorers: dict, rng, n_bootstrap: int, unspaced) -> dict:
     metrics: dict[str, dict] = {}
+    # one set of resamples per group, shared by its metrics; a sample without a metric adds a
+    # zero row, which leaves that metric's sums (and so its resampled values) untouched
+    counts = resample_counts(len(samples), rng, n_bootstrap) if len(samples) > 1 and n_bootstrap > 1 else None
     for metric, scorer in scorers.items():
-        rows = [s.rows[metric] for s in samples if metric in s.rows]
-        if not rows:
+        present = [s.rows.get(metric) for s in samples]
+        width = next((len(r) for r in present if r is not None), None)
+        if width is None:
             continue
-        matrix = np.vstack(rows)
+        matrix = np.vstack([r if r is not None else np.zeros(width) for r in present])
         value = scorer.value(matrix.sum(axis=0))
-        lo, hi = bootstrap(scorer, matrix, rng, n_bootstrap)
-        metrics[metric] = {"value": value, "ci95": [lo, hi], "n": len(rows)}
+        n = sum(r is not None for r in present)
+        lo, hi = bootstrap(scorer, matrix, counts if n > 1 else None)
+        metrics[metric] = {"value": value, "ci95": [lo, hi], "n": n}
     judged = [s for s in samples if s.judge_failed is not None]
     out = {"n": len(samples), "metrics": metrics,
-           "headline": _headline(metrics, bool(samples) and all(unspaced(s.meta["language"]) for s in samples))}
+           "headline": _headline(metrics, lambda: bool(samples) and all(unspaced(s.meta["language"]) for s in samples))}
     if judged:
         out["judge_parse_failures"] = sum(1 for s in judged if s.judge_failed)
     if len(samples) < SMALL_GROUP:
-        out["warning"] = f"only {len(samples)} items (fewer than {SMALL_GROUP}): treat this value with caution"
+        items = "item" if len(samples) == 1 else "items"
+        out["warning"] = f"only {len(samples)} {items} (fewer than {SMALL_GROUP}): treat this value with caution"
     return out
 
 
@@ -104,17 +128,27 @@ def summarise(
 ) -> dict:
     """Overall and per-dimension results with bootstrap intervals and small-group warnings."""
     rng = np.random.default_rng(seed)
-    result = {"overall": _group(samples, scorers, rng, n_bootstrap, unspaced), "by": {}}
+    computed: dict[tuple[int, ...], dict] = {}
+
+    def group(members: list[int]) -> dict:
+        # a subgroup holding the same items as one already computed (all items share one
+        # dialect, say) gets the same numbers instead of a second bootstrap
+        key = tuple(members)
+        if key not in computed:
+            computed[key] = _group([samples[i] for i in members], scorers, rng, n_bootstrap, unspaced)
+        return dict(computed[key])
+
+    result = {"overall": group(list(range(len(samples)))), "by": {}}
     warnings = []
     if "warning" in result["overall"]:
         warnings.append(f"overall: {result['overall']['warning']}")
     for dim in DIMENSIONS:
-        groups: dict[str, list[SampleStats]] = {}
-        for s in samples:
-            groups.setdefault(s.meta.get(dim) or NONE_LABEL, []).append(s)
+        groups: dict[str, list[int]] = {}
+        for i, s in enumerate(samples):
+            groups.setdefault(s.meta.get(dim) or NONE_LABEL, []).append(i)
         result["by"][dim] = {}
         for key in sorted(groups):
-            g = _group(groups[key], scorers, rng, n_bootstrap, unspaced)
+            g = group(groups[key])
             result["by"][dim][key] = g
             if "warning" in g:
                 warnings.append(f"{dim}={key}: {g['warning']}")

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -91,6 +92,7 @@ def cache_key(model: dict, task: str, item_id: str, item_version, text: str, par
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
+@functools.cache
 def unspaced_script(language: str) -> bool:
     """True when the language is usually written without spaces between words."""
     import langcodes

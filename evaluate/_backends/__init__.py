@@ -41,7 +41,11 @@ class GenParams:
 
 
 class Backend:
-    """What every backend offers. Results are yielded as `(index, text)` as soon as they finish."""
+    """What every backend offers.
+
+    `generate` and `transcribe` yield lists of `(index, text)` as they finish: one list per
+    batch that finished together (one request at a time for servers), in any order.
+    """
 
     scheme: str = ""
     tasks: frozenset[str] = frozenset()
@@ -53,10 +57,10 @@ class Backend:
         """Model id, revision and backend settings, for config.json and signatures."""
         return {"spec": self.spec, "backend": self.scheme, "id": self.model_id, "revision": self.revision}
 
-    def generate(self, prompts: Sequence[str], params: GenParams) -> Iterator[tuple[int, str]]:
+    def generate(self, prompts: Sequence[str], params: GenParams) -> Iterator[list[tuple[int, str]]]:
         raise BackendError(f"the {self.scheme} backend does not generate text")
 
-    def transcribe(self, audios: Sequence[bytes]) -> Iterator[tuple[int, str]]:
+    def transcribe(self, audios: Sequence[bytes]) -> Iterator[list[tuple[int, str]]]:
         raise BackendError(f"the {self.scheme} backend does not transcribe speech")
 
     def close(self) -> None:

@@ -52,7 +52,7 @@ class ASRBackend(Backend):
         return {**super().describe(), "batch_size": self.batch_size, "sampling_rate": self.rate,
                 "architecture": type(self.pipe.model).__name__}
 
-    def transcribe(self, audios: Sequence[bytes]) -> Iterator[tuple[int, str]]:
+    def transcribe(self, audios: Sequence[bytes]) -> Iterator[list[tuple[int, str]]]:
         arrays = [decode_wav(a, self.rate) for a in audios]
         order = sorted(range(len(arrays)), key=lambda i: -len(arrays[i]))
         def run(start: int, stop: int) -> list[tuple[int, str]]:
@@ -61,8 +61,7 @@ class ASRBackend(Backend):
             outputs = self.pipe(inputs, batch_size=len(idx))
             return [(i, o["text"]) for i, o in zip(idx, outputs)]
 
-        for results in halving_batches(len(order), self.batch_size, run):
-            yield from results
+        yield from halving_batches(len(order), self.batch_size, run)
 
     def close(self) -> None:
         del self.pipe

@@ -105,7 +105,7 @@ class HFBackend(Backend):
             return ids[-keep:]
         return ids
 
-    def generate(self, prompts: Sequence[str], params: GenParams) -> Iterator[tuple[int, str]]:
+    def generate(self, prompts: Sequence[str], params: GenParams) -> Iterator[list[tuple[int, str]]]:
         encoded = [self.fit(self.encode(p), params.max_new_tokens) for p in prompts]
         order = sorted(range(len(prompts)), key=lambda i: -len(encoded[i]))
         pad_id = self.tokenizer.pad_token_id
@@ -122,8 +122,7 @@ class HFBackend(Backend):
             texts = self.tokenizer.batch_decode(out[:, batch["input_ids"].shape[1]:], skip_special_tokens=True)
             return list(zip(idx, texts))
 
-        for results in halving_batches(len(order), self.batch_size, run):
-            yield from results
+        yield from halving_batches(len(order), self.batch_size, run)
 
     def close(self) -> None:
         del self.model

@@ -131,12 +131,12 @@ class OpenAIBackend(Backend):
         return {**super().describe(), "base_url": self.base, "api": self.api, "served_as": self.served_as,
                 "concurrency": self.concurrency}
 
-    def generate(self, prompts: Sequence[str], params: GenParams) -> Iterator[tuple[int, str]]:
+    def generate(self, prompts: Sequence[str], params: GenParams) -> Iterator[list[tuple[int, str]]]:
         with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
             futures = {pool.submit(self._one, p, params): i for i, p in enumerate(prompts)}
             try:
                 for fut in as_completed(futures):
-                    yield futures[fut], fut.result()
+                    yield [(futures[fut], fut.result())]
             finally:
                 for fut in futures:
                     fut.cancel()
