@@ -105,7 +105,6 @@ if reason:
     target = "sign_in" if not viewer.signed_in else home
     st.page_link(pages[target], label=tr(f"nav.{target}"), icon=ICONS[target])
     st.stop()
-ui.show_flash()
 ui.set_current(store, viewer)
 try:
     current.run()

@@ -64,6 +64,7 @@ def guard(page_id: str) -> tuple[Any, session.Viewer, Translator]:
     reason = session.refusal(page_id, viewer)
     if reason:
         refuse(viewer.tr, reason)
+    show_flash()
     return store, viewer, viewer.tr
 
 
@@ -94,9 +95,20 @@ def show_flash() -> None:
 
 
 def clear_widgets(keys: Iterable[str]) -> None:
-    """Empty a form's widgets: call before they are drawn (at the top of the next run)."""
+    """Empty a form's widgets: call before they are drawn (at the top of the next run).
+
+    Texts are set to "" and ticks to False through session state, which the browser applies
+    (a widget whose key is merely dropped keeps showing what was typed); other values are
+    dropped so the widget falls back to its default.
+    """
     for key in keys:
-        st.session_state.pop(key, None)
+        value = st.session_state.get(key)
+        if isinstance(value, bool):
+            st.session_state[key] = False
+        elif isinstance(value, str) and not key.endswith(("_task_type", "_domain", "_dialect")):
+            st.session_state[key] = ""
+        else:
+            st.session_state.pop(key, None)
 
 
 def reset_requested(form: str) -> bool:

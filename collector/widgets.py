@@ -71,9 +71,13 @@ def handle_outcome(tr: Translator, form: str, outcome: forms.Outcome, widget_key
     ui.say(messages)
 
 
-def reset_if_requested(form: str, widget_keys: Iterable[str]) -> None:
-    if ui.reset_requested(form):
-        ui.clear_widgets([*widget_keys, f"{form}_confirm", f"_warnings:{form}"])
+def reset_if_requested(form: str, widget_keys: Iterable[str]) -> bool:
+    """After a successful submit: empty the form before it is drawn again."""
+    if not ui.reset_requested(form):
+        return False
+    ui.clear_widgets([*widget_keys, f"{form}_confirm"])
+    st.session_state.pop(f"_warnings:{form}", None)
+    return True
 
 
 def kind_intro(tr: Translator, kind: str, viewer) -> None:

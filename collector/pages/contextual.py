@@ -18,8 +18,11 @@ def crit_keys(i: int) -> dict[str, str]:
     return keys
 
 
-ALL_KEYS = list(KEYS.values()) + [k for i in range(N_CRITERIA) for k in crit_keys(i).values()]
-widgets.reset_if_requested(FORM, ALL_KEYS)
+CRIT_KEYS = [k for i in range(N_CRITERIA) for k in crit_keys(i).values()]
+ALL_KEYS = list(KEYS.values()) + CRIT_KEYS
+if widgets.reset_if_requested(FORM, KEYS.values()):
+    for key in CRIT_KEYS:  # refilled below from the community's anchors
+        st.session_state.pop(key, None)
 
 widgets.kind_intro(tr, "contextual", viewer)
 forms.submission_key(st.session_state, FORM)
@@ -30,11 +33,12 @@ template = store.latest_rubric(viewer.campaign.id, language)
 for i in range(N_CRITERIA):
     keys = crit_keys(i)
     crit = template[i] if i < len(template) else {"name": forms.STANDARD_CRITERIA[i], "anchors": []}
-    st.session_state.setdefault(keys["name"], crit.get("name", ""))
-    st.session_state.setdefault(keys["description"], crit.get("description", ""))
-    for s in range(1, 6):
-        anchors = crit.get("anchors") or []
-        st.session_state.setdefault(keys[f"a{s}"], anchors[s - 1] if len(anchors) >= s else "")
+    defaults = {keys["name"]: crit.get("name", ""), keys["description"]: crit.get("description", "")}
+    anchors = crit.get("anchors") or []
+    defaults.update({keys[f"a{s}"]: anchors[s - 1] if len(anchors) >= s else "" for s in range(1, 6)})
+    for key, value in defaults.items():
+        if key not in st.session_state:
+            st.session_state[key] = value
 
 with st.form("cx_form"):
     st.markdown(f"**1. {tr('contextual.step_situation')}**")

@@ -7,8 +7,12 @@ from jamii.collector import forms, ui, widgets
 store, viewer, tr = ui.guard("speech")
 FORM = "sp"
 KEYS = {"transcript": "sp_transcript", "prompt_text": "sp_prompt_text"}
-ALL_KEYS = [*KEYS.values(), "sp_audio"]
-widgets.reset_if_requested(FORM, ALL_KEYS)
+if widgets.reset_if_requested(FORM, KEYS.values()):
+    # a recorder cannot be emptied through session state: a new one replaces it
+    st.session_state["_sp_take"] = st.session_state.get("_sp_take", 0) + 1
+take = st.session_state.get("_sp_take", 0)
+AUDIO_KEY = "sp_audio" if not take else f"sp_audio_{take}"
+ALL_KEYS = [*KEYS.values(), AUDIO_KEY]
 
 widgets.kind_intro(tr, "speech", viewer)
 if not viewer.scope("voice"):
@@ -19,7 +23,7 @@ if not viewer.scope("voice"):
 forms.submission_key(st.session_state, FORM)
 language = widgets.item_language(tr, viewer, "sp_language")
 
-recording = st.audio_input(tr("speech.record"), key="sp_audio", sample_rate=16000,
+recording = st.audio_input(tr("speech.record"), key=AUDIO_KEY, sample_rate=16000,
                            help=tr("speech.record_help"))
 clip = forms.check_clip(recording.getvalue() if recording is not None else None)
 if clip is not None:

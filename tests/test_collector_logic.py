@@ -1,0 +1,329 @@
+"""The collector's plain modules, without Streamlit: i18n, access, forms, review, earnings, admin."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from support.collector_fixtures import ALL_SCOPES, person, seeded_store, wav  # noqa: E402
+
+from jamii.collector import admin, earnings, forms, review, session  # noqa: E402
+from jamii.collector.i18n import (  # noqa: E402
+    Translator, available_languages, catalogue, direction_css, is_rtl, resolve_language)
+
+SW_PROMPT = "Ni lini ninapaswa kupanda mahindi katika msimu wa mvua za masika huko Pwani?"
+SW_ANSWER = "Panda mahindi mara tu mvua za kwanza za kutosha zinaponyesha na udongo ukiwa na unyevu."
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = seeded_store(tmp_path / "data")
+    yield s
+    s.close()
+
+
+def viewer_for(store, who, lang="sw"):
+    return session.build_viewer(store, {session.SESSION_KEY: who.id}, lang)
+
+
+# --- i18n -------------------------------------------------------------------------------------
+def test_catalogues_ship_and_fall_back_to_english():
+    assert {"en", "sw", "fr"} <= set(available_languages())
+    sw = Translator("sw")
+    assert sw("nav.review") == "Kagua"
+    assert Translator("fr")("nav.review") == "Relire"
+    # a key only English has: English, not the key, and the page does not break
+    assert "field.kind" in sw.missing() and sw("field.kind") == "Kind"
+    assert sw("no.such.key") == "no.such.key"
+    assert sw("no.such.key", default="x {n}", n=3) == "x 3"
+    # placeholders survive a missing value instead of raising
+    assert "{id}" in Translator("en")("contribute.saved")
+
+
+def test_every_catalogue_keeps_english_placeholders():
+    import re
+
+    en = catalogue("en")
+    for tag in ("sw", "fr"):
+        for key, text in catalogue(tag).items():
+            assert key in en, f"{tag}: unknown key {key}"
+            want = set(re.findall(r"{(\w+)}", en[key]))
+            assert set(re.findall(r"{(\w+)}", text)) <= want, f"{tag}:{key}"
+
+
+def test_language_resolution_and_rtl(tmp_path, monkeypatch):
+    assert resolve_language("sw-KE") == "sw"
+    assert resolve_language("swh") == "sw"
+    assert resolve_language("zz-bogus", None, "fr") == "fr"
+    assert resolve_language("yo") == "en"
+    assert is_rtl("ar") and is_rtl("he") and is_rtl("fa") and is_rtl("ur") and is_rtl("ps")
+    assert not is_rtl("sw") and not is_rtl("am") and not is_rtl("en")
+    # a community catalogue for an RTL language, added without touching the package
+    (tmp_path / "ar.yaml").write_text("nav:\n  review: مراجعة\n", encoding="utf-8")
+    monkeypatch.setenv("JAMII_LOCALES", str(tmp_path))
+    tr = Translator("ar")
+    assert tr.language == "ar" and tr.rtl and tr("nav.review") == "مراجعة"
+    assert tr("nav.profile") == "My profile"  # partial catalogue: English fallback
+    assert "direction: rtl" in direction_css(tr)
+    assert "direction: rtl" not in direction_css(Translator("sw"))
+
+
+# --- access -----------------------------------------------------------------------------------
+def test_access_is_read_from_the_store_not_the_session(store):
+    newcomer = store.contributor_by_pseudonym("demo-mwanajumuiya")
+    state = {session.SESSION_KEY: newcomer.id, "roles": ["organiser"], "is_organiser": True}
+    v = session.build_viewer(store, state)
+    assert v.signed_in and not v.consented
+    assert session.home_page(v) == "consent"
+    assert session.refusal("write", v) == "access.consent_first"
+    assert session.refusal("org_people", v) == "access.organisers_only"
+    assert session.refusal("review", v) == "access.reviewers_only"
+    assert session.visible_pages(v) == ["consent", "profile", "mine"]
+    org = store.contributor_by_pseudonym("demo-mratibu")
+    vo = viewer_for(store, org)
+    assert session.refusal("org_payouts", vo) is None and session.refusal("review", vo) is None
+    # a forged or stale id signs out
+    state = {session.SESSION_KEY: 999999}
+    assert not session.build_viewer(store, state).signed_in and session.SESSION_KEY not in state
+    assert session.refusal("mine", session.build_viewer(store, {})) == "access.sign_in_first"
+
+
+def test_new_consent_version_asks_again_and_withdrawal_closes_pages(store):
+    who, _ = person(store, consent=ALL_SCOPES)
+    v = viewer_for(store, who)
+    assert v.consented and session.home_page(v) == "write"
+    camp = store.campaigns()[0]
+    store.add_consent_text(camp.id, "2", "sw", "Toleo jipya la ridhaa.", actor_id=None)
+    v = viewer_for(store, who)
+    assert not v.consented and session.refusal("write", v) == "access.consent_first"
+    store.withdraw(who.id, actor_id=who.id)
+    v = viewer_for(store, who)
+    assert session.refusal("consent", v) is None  # shown, but the page itself refuses
+    assert session.refusal("write", v) == "access.withdrawn" and session.home_page(v) == "mine"
+
+
+def test_sign_in_by_code_and_password(store):
+    who, code = person(store)
+    assert session.sign_in(store, code=code.lower()).id == who.id
+    assert session.sign_in(store, code="   ") is None
+    assert session.sign_in(store, code="NOPE-NOPE-NOPE") is None
+    store.set_password(who.id, "amina", "a long enough secret", actor_id=None)
+    assert session.sign_in(store, login="amina", password="a long enough secret").id == who.id
+    assert session.sign_in(store, login="amina", password="wrong") is None
+
+
+# --- contributing -----------------------------------------------------------------------------
+BAD_INPUTS = {
+    "empty": "",
+    "whitespace": "   \n\t ",
+    "huge": "a" * 100_000,
+    "control": "Habari\x07 yako",
+    "html": "<b>Habari</b> yako",
+    "script": "<script>alert(1)</script>",
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD_INPUTS))
+def test_bad_input_is_refused_with_a_message_and_stores_nothing(store, name):
+    who, _ = person(store, consent=ALL_SCOPES)
+    v = viewer_for(store, who)
+    state: dict = {}
+    before = len(store.items(v.campaign.id))
+    out = forms.submit_item(store, state, "pr", viewer=v, kind="prompt_response", language="sw",
+                            values={"prompt": SW_PROMPT, "response": BAD_INPUTS[name]})
+    assert out.status == "blocked" and out.problems
+    messages = forms.outcome_messages(v.tr, out)
+    assert all(level == "error" for level, _ in messages)
+    assert all("{" not in text for _, text in messages)  # every placeholder filled
+    assert len(store.items(v.campaign.id)) == before
+
+
+def test_text_is_stored_as_typed_in_nfc(store):
+    who, _ = person(store, consent=ALL_SCOPES)
+    v = viewer_for(store, who)
+    decomposed = "Ọmọ " + SW_PROMPT  # O + combining dot below
+    decomposed = decomposed.replace("Ọ", "O\u0323")
+    out = forms.submit_item(store, {}, "pr", viewer=v, kind="prompt_response", language="sw",
+                            values={"prompt": decomposed, "response": SW_ANSWER + " <jina>"})
+    assert out.status == "stored"
+    item = store.item(out.item.id)
+    assert item.content["prompt"].startswith("Ọmọ ") and "\u0323" not in item.content["prompt"]
+    assert item.content["response"].endswith("<jina>")
+
+
+def test_double_submit_and_reload_store_one_item(store):
+    who, _ = person(store, consent=ALL_SCOPES)
+    v = viewer_for(store, who)
+    state: dict = {}
+    key = forms.submission_key(state, "pr")
+    assert forms.submission_key(state, "pr") == key  # stable while the form is shown
+    values = {"prompt": SW_PROMPT, "response": SW_ANSWER}
+    # a double click: the second run still has the first run's key (it was interrupted)
+    first = store.submit_item(campaign_id=v.campaign.id, author_id=v.id, kind="prompt_response",
+                              language="sw", content=values, client_key=key)
+    assert first.created
+    again = forms.submit_item(store, state, "pr", viewer=v, kind="prompt_response", language="sw",
+                              values=values)
+    assert again.status == "already" and forms.submission_key(state, "pr") != key
+    # a reload (new session, new key) and the same text: still one item, said kindly
+    reload = forms.submit_item(store, {}, "pr", viewer=v, kind="prompt_response", language="sw",
+                               values=values)
+    assert reload.status == "already"
+    assert len(store.items(v.campaign.id, author_id=v.id)) == 1
+    # someone else's identical text is a duplicate
+    other, _ = person(store, consent=ALL_SCOPES)
+    dup = forms.submit_item(store, {}, "pr", viewer=viewer_for(store, other), kind="prompt_response",
+                            language="sw", values=values)
+    assert dup.status == "duplicate"
+
+
+def test_pii_and_wrong_language_warn_then_need_confirmation(store):
+    who, _ = person(store, consent=ALL_SCOPES)
+    v = viewer_for(store, who)
+    state: dict = {}
+    values = {"prompt": SW_PROMPT, "response": SW_ANSWER + " Nipigie 0712 345 678."}
+    out = forms.submit_item(store, state, "pr", viewer=v, kind="prompt_response", language="sw",
+                            values=values)
+    assert out.status == "confirm" and {p.code for p in out.problems} == {"pii_phone"}
+    assert "0712 345 678" in forms.problem_text(v.tr, out.problems[0])
+    assert not store.items(v.campaign.id, author_id=v.id)
+    # confirming different content does not count
+    other = dict(values, prompt=SW_PROMPT + " Tafadhali.")
+    assert forms.submit_item(store, state, "pr", viewer=v, kind="prompt_response", language="sw",
+                             values=other, confirmed=True).status == "confirm"
+    assert forms.submit_item(store, state, "pr", viewer=v, kind="prompt_response", language="sw",
+                             values=other, confirmed=True).status == "stored"
+    english = {"prompt": "When should I plant maize during the long rains season on the coast?",
+               "response": "Plant the maize as soon as the first good rains have soaked the soil."}
+    out = forms.submit_item(store, {}, "pr", viewer=v, kind="prompt_response", language="sw",
+                            values=english)
+    assert out.status == "confirm" and {p.code for p in out.problems} == {"wrong_language"}
+    assert "English" in forms.problem_text(Translator("en"), out.problems[0])
+
+
+def test_contextual_item_from_form_values(store):
+    who, _ = person(store, consent=ALL_SCOPES)
+    v = viewer_for(store, who)
+    anchors = ["Halisaidii.", "Kidogo.", "Wastani.", "Linasaidia.", "Linasaidia sana."]
+    values = {
+        "scenario": "Mama mmoja kijijini Kilifi, mtoto wake ana homa usiku.",
+        "persona": "Mama wa watoto watatu, hana gari.",
+        "question": "Mtoto wangu ana homa kali usiku huu, nifanye nini kabla ya asubuhi?",
+        "reference_answer": "Mpe maji mengi na umpeleke kituo cha afya mara moja kama ana degedege.",
+        "more_answers": "Jibu la pili.\n\nJibu la tatu\nla mistari miwili.",
+        "rubric": [{"name": "usefulness", "description": "", "anchors": anchors},
+                   {"name": "", "description": "", "anchors": [""] * 5}],
+        "red_flags": "Kumpa dawa ya watu wazima\n\nKusubiri siku tatu",
+    }
+    out = forms.submit_item(store, {}, "cx", viewer=v, kind="contextual", language="sw", values=values,
+                            confirmed=True)
+    if out.status == "confirm":
+        out = forms.submit_item(store, {"_warned:cx": None}, "cx", viewer=v, kind="contextual",
+                                language="sw", values=values)
+    item = store.items(v.campaign.id, author_id=v.id)[0]
+    assert len(item.content["reference_answers"]) == 3
+    assert item.content["red_flags"] == ["Kumpa dawa ya watu wazima", "Kusubiri siku tatu"]
+    assert item.content["rubric"][0]["anchors"] == anchors and len(item.content["rubric"]) == 1
+    half = dict(values, rubric=[{"name": "safety", "anchors": ["a", "", "", "", ""]}])
+    bad = forms.submit_item(store, {}, "cx2", viewer=v, kind="contextual", language="sw", values=half)
+    assert bad.status == "blocked" and any("anchors" in p.field for p in bad.problems)
+
+
+def test_speech_clips_are_checked_before_anything_is_written(store, tmp_path):
+    who, _ = person(store, consent=ALL_SCOPES)
+    v = viewer_for(store, who)
+    values = {"transcript": "Habari za asubuhi, mahindi yanahitaji mvua."}
+    files_before = len(list(store.audio_dir.rglob("*.wav")))
+    for data, code in ((wav(0.4), "audio_too_short"), (wav(31), "audio_too_long"),
+                       (wav(2, amplitude=0), "audio_silent"), (b"not audio", "audio_unreadable")):
+        clip = forms.check_clip(data)
+        out = forms.submit_speech(store, {}, "sp", viewer=v, language="sw", clip=clip, values=values)
+        assert out.status == "blocked" and code in {p.code for p in out.problems}
+        assert "{" not in forms.problem_text(Translator("sw"), out.problems[0])
+    assert len(list(store.audio_dir.rglob("*.wav"))) == files_before
+    assert forms.submit_speech(store, {}, "sp", viewer=v, language="sw", clip=None,
+                               values=values).status == "blocked"
+    out = forms.submit_speech(store, {}, "sp", viewer=v, language="sw", clip=forms.check_clip(wav(2)),
+                              values=values)
+    assert out.status == "stored" and out.item.content["duration_s"] == pytest.approx(2, abs=0.01)
+    assert store.audio_path(out.item.content["audio_sha256"]).exists()
+    novoice, _ = person(store, consent=dict(ALL_SCOPES, voice=False))
+    out = forms.submit_speech(store, {}, "sp", viewer=viewer_for(store, novoice), language="sw",
+                              clip=forms.check_clip(wav(2.5)), values=values)
+    assert out.status == "refused"
+
+
+# --- review, earnings, own data -----------------------------------------------------------------
+def test_review_flow_decides_and_pays(store):
+    author, _ = person(store, consent=ALL_SCOPES, compensation_method="mobile_money")
+    va = viewer_for(store, author)
+    item = forms.submit_item(store, {}, "pr", viewer=va, kind="prompt_response", language="sw",
+                             values={"prompt": SW_PROMPT, "response": SW_ANSWER}).item
+    r1, _ = person(store, roles=["reviewer"], consent=ALL_SCOPES)
+    r2, _ = person(store, roles=["reviewer"], consent=ALL_SCOPES)
+    # never one's own item
+    assert all(i.id != item.id for i in store.review_queue(va.campaign.id, author.id, limit=500))
+    assert review.submit_review(store, item_id=item.id, reviewer_id=author.id,
+                                verdict="approve").status == "refused"
+    # reject needs a reason, edit needs text
+    assert review.submit_review(store, item_id=item.id, reviewer_id=r1.id,
+                                verdict="reject").status == "blocked"
+    assert review.submit_review(store, item_id=item.id, reviewer_id=r1.id, verdict="edit",
+                                edit_text="  ").status == "blocked"
+    assert review.submit_review(store, item_id=item.id, reviewer_id=r1.id,
+                                verdict="approve").status == "recorded"
+    # a double click is not an error, and the queue never offers it again
+    assert review.submit_review(store, item_id=item.id, reviewer_id=r1.id,
+                                verdict="approve").status == "already"
+    assert review.still_open(store, item.id, r1.id, va.campaign.id) is None
+    assert review.submit_review(store, item_id=item.id, reviewer_id=r2.id,
+                                verdict="approve").status == "recorded"
+    assert store.item(item.id).status == "accepted"
+    tr = Translator("en")
+    lines = review.outcome_summary(tr, store.item(item.id), store.reviews_of(item.id))
+    assert lines[0] == "Approvals: 2 · Rejections: 0"
+    rows = earnings.earning_rows(store, author.id, tr)
+    assert rows and rows[0]["Activity"] == "Accepted item" and rows[0]["Amount"] == "50 KES"
+    assert rows[0]["Rate"] == "50 KES (v1)" and rows[0]["Status"] == "Owed"
+    data = json.loads(earnings.own_data_json(store, author.id))
+    assert data["items"][0]["public_id"] == item.public_id and data["earnings"]
+    assert data["consents"][0]["scopes"]["voice"] is True
+
+
+# --- organiser ---------------------------------------------------------------------------------
+def test_campaign_form_parsing():
+    fields, problems = admin.campaign_fields({
+        "name": "Ede wa", "languages": "yo, swh", "dialects": "yo = Ọ̀yọ́, Ìjẹ̀ṣà\nsw = Kiunguja",
+        "domains": "health, agriculture", "item_kinds": ["prompt_response"],
+        "targets_items": "yo/health = 100", "targets_representation": "gender:woman = 0.5",
+        "min_votes": 2, "tie_reject_at": 3, "consent_scopes": ["open_publication"]})
+    assert not problems
+    assert fields["languages"] == ["yo", "sw"] and fields["dialects"]["yo"] == ["Ọ̀yọ́", "Ìjẹ̀ṣà"]
+    assert fields["targets"] == {"items": {"yo/health": 100}, "representation": {"gender:woman": 0.5}}
+    _, problems = admin.campaign_fields({"name": " ", "languages": "klingonese", "item_kinds": [],
+                                         "targets_items": "x = many", "min_votes": 3, "tie_reject_at": 2})
+    keys = {k for k, _ in problems}
+    assert {"admin.need_name", "admin.bad_language", "admin.need_kind", "admin.bad_number",
+            "admin.bad_rule"} <= keys
+    tr = Translator("en")
+    assert all("{" not in tr(k, **v) for k, v in problems)
+
+
+def test_rate_card_parsing_and_change_applies_later_only(store):
+    rates, problems = admin.rate_card({"item_accepted": {"amount": "60", "unit": "KES",
+                                                         "in_kind_good": "seed pack", "in_kind_qty": "0.2"},
+                                       "review": {"amount": "abc", "unit": "KES"}})
+    assert problems == [("admin.bad_amount", {"activity": "review", "value": "abc"})]
+    rates, problems = admin.rate_card({"item_accepted": {"amount": "60", "unit": "KES"}})
+    assert not problems
+    camp = store.campaigns()[0]
+    before = {e.id: e.amount for e in store.ledger(camp.id)}
+    card = store.set_rate_card(camp.id, rates, actor_id=None)
+    assert card.version == 2
+    assert {e.id: e.amount for e in store.ledger(camp.id)} == before
+    assert any(e["action"] == "rate_card.set" for e in store.audit_events())
