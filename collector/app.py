@@ -41,7 +41,7 @@ ICONS = {
 
 home = session.home_page(viewer)
 pages = {
-    pid: st.Page(str(HERE / "pages" / f"{pid}.py"), title=tr(f"nav.{pid}"), icon=ICONS[pid],
+    pid: st.Page(str(HERE / "views" / f"{pid}.py"), title=tr(f"nav.{pid}"), icon=ICONS[pid],
                  url_path=pid.replace("_", "-"), default=(pid == home))
     for pid in session.PAGES
 }

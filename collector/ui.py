@@ -47,9 +47,9 @@ def clear_current() -> None:
 def current() -> tuple[Any, session.Viewer]:
     """The viewer the entrypoint built for this run.
 
-    Streamlit runs a page file on its own (without app.py) when it treats the app as a legacy
-    `pages/` folder app, which happens on a server's first run and in AppTest; the viewer is
-    then built here the same way, from the store, so access is checked all the same.
+    Should a page file ever run without app.py (Streamlit's legacy `pages/` mode, which the
+    `views/` folder name avoids), the viewer is built here the same way, from the store, so
+    access is checked all the same.
     """
     store = getattr(_local, "store", None)
     viewer = getattr(_local, "viewer", None)

@@ -108,7 +108,7 @@ def test_pay_follows_the_method_each_person_chose(tmp_path):
     ct = store.add_consent_text(camp.id, "1", "en", "You agree.")
     store.set_rate_card(camp.id, {"item_accepted": {"amount": 50, "unit": "KES",
                                                     "in_kind": {"seed pack": "0.2"}}}, actor_id=None)
-    reviewers = [store.add_contributor(pseudonym=f"r{i}")[0] for i in range(2)]
+    reviewers = [store.add_contributor(roles=["reviewer"], pseudonym=f"r{i}")[0] for i in range(2)]
     expected = {"mobile_money": ("50.0000", "KES"), "airtime": ("50.0000", "KES airtime"),
                 "in_kind": ("0.2000", "seed pack"), "volunteer": ("0.0000", "KES (volunteer)")}
     for method, (amount, unit) in expected.items():

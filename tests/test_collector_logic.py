@@ -82,8 +82,13 @@ def test_access_is_read_from_the_store_not_the_session(store):
     assert session.home_page(v) == "consent"
     assert session.refusal("write", v) == "access.consent_first"
     assert session.refusal("org_people", v) == "access.organisers_only"
-    assert session.refusal("review", v) == "access.reviewers_only"
+    assert session.refusal("review", v) == "access.consent_first"  # a reviewer, not yet consented
     assert session.visible_pages(v) == ["consent", "profile", "mine"]
+    plain = store.contributor_by_pseudonym("demo-zawadi")  # consented, contributor role only
+    tampered = {session.SESSION_KEY: plain.id, "roles": ["reviewer", "organiser"]}
+    vp = session.build_viewer(store, tampered)
+    assert session.refusal("review", vp) == "access.reviewers_only"
+    assert session.refusal("org_payouts", vp) == "access.organisers_only"
     org = store.contributor_by_pseudonym("demo-mratibu")
     vo = viewer_for(store, org)
     assert session.refusal("org_payouts", vo) is None and session.refusal("review", vo) is None

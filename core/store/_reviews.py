@@ -81,8 +81,9 @@ class ReviewStore(ItemStore):
                 raise Forbidden("Authors never review their own items.")
             if reviewer.withdrawn_at:
                 raise Forbidden("This account has withdrawn; it cannot review.")
-            if not ({"reviewer", "organiser", "contributor"} & set(reviewer.roles)):
-                raise Forbidden("Only campaign members can review.")
+            if not ({"reviewer", "organiser"} & set(reviewer.roles)):
+                raise Forbidden("Only reviewers and organisers review items: ask an organiser "
+                                "for the reviewer role.")
             if item.status != "submitted":
                 raise StoreError("This item has already been decided; take the next one.")
             if s.scalar(select(Review.id).where(Review.item_id == item_id,

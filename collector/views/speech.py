@@ -17,7 +17,7 @@ ALL_KEYS = [*KEYS.values(), AUDIO_KEY]
 widgets.kind_intro(tr, "speech", viewer)
 if not viewer.scope("voice"):
     st.warning(tr("speech.no_voice_consent"))
-    st.page_link("pages/consent.py", label=tr("nav.consent"), icon=":material/handshake:")
+    st.page_link("views/consent.py", label=tr("nav.consent"), icon=":material/handshake:")
     st.stop()
 
 forms.submission_key(st.session_state, FORM)

@@ -55,5 +55,5 @@ if agreed:
         ui.flash([("success", tr("consent.saved", version=text.version))])
         target = session.home_page(dataclasses.replace(viewer, consent=given))
         if first_time and target != "consent":
-            st.switch_page(f"pages/{target}.py")
+            st.switch_page(f"views/{target}.py")
         st.rerun()
