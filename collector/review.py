@@ -134,3 +134,17 @@ def outcome_summary(tr: Translator, item: Item, reviews: list[Review]) -> list[s
             text = value[0] if isinstance(value, list) and value else value
             lines.append(tr("mine.suggested", field=field_label(tr, name), text=str(text)))
     return lines
+
+
+def apply_suggested_edit(store, item_id: int, author_id: int, suggestion: Review) -> tuple[str, str]:
+    """The author takes a reviewer's suggestion: a new version of the item goes back to review.
+
+    Returns a (level, catalogue key) message for the page.
+    """
+    from jamii.core.items import ItemError
+
+    try:
+        store.accept_edit(item_id, author_id, dict(suggestion.suggested_edit or {}))
+    except (ItemError, StoreError):
+        return ("error", "mine.edit_failed")
+    return ("success", "mine.edit_applied")

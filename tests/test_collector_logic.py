@@ -332,3 +332,25 @@ def test_rate_card_parsing_and_change_applies_later_only(store):
     assert card.version == 2
     assert {e.id: e.amount for e in store.ledger(camp.id)} == before
     assert any(e["action"] == "rate_card.set" for e in store.audit_events())
+
+
+def test_author_takes_a_suggested_edit_and_the_new_version_goes_back_to_review(store):
+    author, _ = person(store, consent=ALL_SCOPES)
+    camp = store.campaigns()[0]
+    item = store.submit_item(campaign_id=camp.id, author_id=author.id, kind="prompt_response",
+                             language="sw", client_key="edit-me",
+                             content={"prompt": SW_PROMPT, "response": "Panda mahindi."}).item
+    reviewer = store.contributor_by_pseudonym("demo-mkaguzi")
+    out = review.submit_review(store, item_id=item.id, reviewer_id=reviewer.id, verdict="edit",
+                               edit_field="response", edit_text=SW_ANSWER, item_kind=item.kind)
+    assert out.status == "recorded" and store.item(item.id).status == "needs_edit"
+    level, key = review.apply_suggested_edit(store, item.id, author.id, out.review)
+    assert (level, key) == ("success", "mine.edit_applied")
+    updated = store.item(item.id)
+    assert updated.version == 2 and updated.status == "submitted"
+    assert updated.content["response"] == SW_ANSWER
+    assert item.id in {i.id for i in store.review_queue(camp.id, store.contributor_by_pseudonym(
+        "demo-baraka").id, limit=100)}
+    # someone else cannot apply it, and an item already decided cannot be edited
+    intruder, _ = person(store, consent=ALL_SCOPES)
+    assert review.apply_suggested_edit(store, item.id, intruder.id, out.review)[0] == "error"

@@ -36,6 +36,14 @@ with tab_items:
                     ui.show_text(v, field_label(tr, name))
             for line in review.outcome_summary(tr, item, reviews):
                 st.caption(line)
+            if item.status in ("needs_edit", "submitted") and not viewer.withdrawn:
+                for r in reviews:
+                    if r.verdict != "edit" or r.item_version != item.version:
+                        continue
+                    if st.button(tr("mine.use_edit"), key=f"use_edit_{item.id}_{r.id}"):
+                        level, key = review.apply_suggested_edit(store, item.id, viewer.id, r)
+                        ui.flash([(level, tr(key))])
+                        st.rerun()
 
 with tab_pay:
     st.caption(tr("mine.earnings_help"))
