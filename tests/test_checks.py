@@ -391,3 +391,16 @@ def test_undecodable_bytes_are_refused(data):
 def test_limits_are_adjustable():
     assert codes(audio_problems(wav(2.0), min_s=3.0)) == ["audio_too_short"]
     assert audio_problems(wav(0.5), min_s=0.2) == []
+
+
+@pytest.mark.parametrize("text", [
+    "Piga +255 712 345 678", "amina@example.org", "ID 63-123456 A 78",
+    "akaunti 12345678", "0712 345 678",
+])
+def test_the_cheap_prefilter_never_hides_a_hit(text):
+    assert checks.find_pii(text)
+    assert checks.might_hold_pii(text)
+
+
+def test_the_cheap_prefilter_skips_plain_text():
+    assert not checks.might_hold_pii("Panda mahindi mwanzoni mwa mvua za masika, 2 kg kwa ekari.")
