@@ -28,7 +28,8 @@ tr = viewer.tr
 MENU_GROUPS = (
     ("nav.group_contribute", ("write", "contextual", "speech", "review")),
     ("nav.group_me", ("consent", "profile", "mine")),
-    ("nav.group_organise", ("org_campaigns", "org_people", "org_payouts", "org_audit")),
+    ("nav.group_organise", ("org_campaigns", "org_people", "org_payouts", "org_privacy",
+                             "org_audit")),
 )
 ICONS = {
     "sign_in": ":material/login:", "consent": ":material/handshake:",
@@ -37,6 +38,7 @@ ICONS = {
     "speech": ":material/mic:", "review": ":material/fact_check:",
     "org_campaigns": ":material/campaign:", "org_people": ":material/group:",
     "org_payouts": ":material/payments:", "org_audit": ":material/history:",
+    "org_privacy": ":material/shield_person:",
 }
 
 home = session.home_page(viewer)

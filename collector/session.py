@@ -34,6 +34,7 @@ PAGES: dict[str, str] = {
     "org_campaigns": ORGANISER,
     "org_people": ORGANISER,
     "org_payouts": ORGANISER,
+    "org_privacy": ORGANISER,
     "org_audit": ORGANISER,
 }
 KIND_PAGES = {"write": "prompt_response", "contextual": "contextual", "speech": "speech"}

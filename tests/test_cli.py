@@ -123,3 +123,29 @@ def test_pay_follows_the_method_each_person_chose(tmp_path):
         [entry] = store.earnings(person.id)
         assert (str(entry.amount), entry.unit) == (amount, unit)
     store.close()
+
+
+def test_organiser_finds_and_clears_personal_data(env):
+    store, run = env
+    camp, org = _campaign_with_work(store)
+    author = store.contributor_by_pseudonym("author")
+    r1, r2 = (store.contributor_by_pseudonym(p) for p in ("r1", "r2"))
+    item = store.submit_item(campaign_id=camp.id, author_id=author.id, kind="prompt_response",
+                             language="sw", client_key="pii",
+                             content={"prompt": "Nipigie nani kuhusu mbolea?",
+                                      "response": "Piga simu ya msaada 0712 345 678."}).item
+    store.record_review(item.id, r1.id, "approve")
+    store.record_review(item.id, r2.id, "approve")
+    out = run("items", "flagged", "--campaign", "demo")
+    assert out.exit_code == 0 and item.public_id in out.output and "0712 345 678" in out.output
+    assert "Mahindi" not in out.output  # the clean item is not listed
+    refused = run("items", "clear", str(item.id), "--note", "hotline", "--as", "author")
+    assert refused.exit_code != 0 and "Only organisers" in refused.output
+    assert run("items", "clear", str(item.id), "--note", " ", "--as", "org").exit_code != 0
+    assert store.item(item.id).pii_cleared_by is None
+    assert run("items", "clear", str(item.id), "--note", "public hotline", "--as", "org").exit_code == 0
+    assert store.item(item.id).pii_cleared_by == org.id
+    assert "No accepted item" in run("items", "flagged", "--campaign", "demo").output
+    assert "(cleared)" in run("items", "flagged", "--campaign", "demo", "--all").output
+    [event] = [e for e in store.audit_events(action_prefix="item.clear_pii")]
+    assert event["details"]["note"] == "public hotline"

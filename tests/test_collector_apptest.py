@@ -217,7 +217,7 @@ def test_organiser_switched_to_contributor_is_refused(app, env):
     assert "organisers only" in "\n".join(e.value for e in at.error)
 
 
-@pytest.mark.parametrize("page", ["org_campaigns", "org_people", "org_payouts", "org_audit",
+@pytest.mark.parametrize("page", ["org_campaigns", "org_people", "org_payouts", "org_privacy", "org_audit",
                                   "mine", "profile", "consent"])
 def test_every_page_renders_for_an_organiser(app, env, page):
     store, _ = env
@@ -285,3 +285,28 @@ def test_profile_saves_optional_fields(app, env):
     at.text_input(key="pf_region").input("x\x07y")
     at.button(key="FormSubmitter:profile_form-Save").click().run()
     assert "control" in texts(at) and store.contributor(who.id).region == "Kilifi"
+
+
+def test_organiser_clears_flagged_personal_data(app, env):
+    store, _ = env
+    camp = store.campaigns()[0]
+    author = store.contributor_by_pseudonym("demo-baraka")
+    item = store.submit_item(campaign_id=camp.id, author_id=author.id, kind="prompt_response",
+                             language="sw", client_key="apptest-pii",
+                             content={"prompt": "Nipigie nani kuhusu viwavijeshi?",
+                                      "response": "Piga simu ya msaada wa wakulima 0712 345 678."}).item
+    for reviewer in ("demo-mkaguzi", "demo-mratibu"):
+        store.record_review(item.id, store.contributor_by_pseudonym(reviewer).id, "approve")
+    org = store.contributor_by_pseudonym("demo-mratibu")
+    at = app(org.id).run()
+    at.switch_page("views/org_privacy.py").run()
+    assert not at.exception and at.title[0].value == "Personal data"
+    assert "0712 345 678" in "\n".join(t.value for t in at.text)
+    at.multiselect(key="privacy_items").select(item.id)
+    at.button(key="FormSubmitter:privacy_form-Clear for release").click().run()
+    assert "Say why" in texts(at) and store.item(item.id).pii_cleared_by is None  # note required
+    at.text_input(key="privacy_note").input("a public hotline of the ministry")
+    at.button(key="FormSubmitter:privacy_form-Clear for release").click().run()
+    assert not at.exception
+    assert store.item(item.id).pii_cleared_by == org.id
+    assert item.id not in {f.item.id for f in store.flagged_items(camp.id)}

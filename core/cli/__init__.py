@@ -28,6 +28,7 @@ _COMMANDS = [
     ("jamii.core.cli._apps", "collect_command"),
     ("jamii.core.cli._apps", "dashboard_command"),
     ("jamii.core.cli._payouts", "payouts_group"),
+    ("jamii.core.cli._items", "items_group"),
     ("jamii.datasheets._cli", "release_command"),
     ("jamii.datasheets._cli", "publish_command"),
     ("jamii.evaluate._cli", "evaluate_command"),

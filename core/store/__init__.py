@@ -14,6 +14,7 @@ from pathlib import Path
 
 from jamii.core.settings import Settings, load_settings
 from jamii.core.store._collector import CollectorQueries
+from jamii.core.store._privacy import Flagged, PrivacyQueries
 from jamii.core.store._release import ReleaseQueries
 from jamii.core.store._base import Forbidden, NotFound, StoreError, make_engine, migrate
 from jamii.core.store._imports import ImportQueries
@@ -23,7 +24,7 @@ from jamii.core.store._people import new_invite_code
 from jamii.core.store._reviews import REJECT_REASONS
 
 
-class Store(CollectorQueries, ReleaseQueries, ImportQueries, LedgerStore):
+class Store(PrivacyQueries, CollectorQueries, ReleaseQueries, ImportQueries, LedgerStore):
     @classmethod
     def open(cls, db_url: str | None = None, data_dir: str | Path | None = None) -> "Store":
         settings: Settings = load_settings(db_url, data_dir)
@@ -31,5 +32,5 @@ class Store(CollectorQueries, ReleaseQueries, ImportQueries, LedgerStore):
         return cls(settings.db_url, settings.audio_dir)
 
 
-__all__ = ["Store", "StoreError", "NotFound", "Forbidden", "DuplicateItem", "Submitted",
+__all__ = ["Store", "Flagged", "StoreError", "NotFound", "Forbidden", "DuplicateItem", "Submitted",
            "REJECT_REASONS", "new_invite_code", "make_engine", "migrate"]
