@@ -180,33 +180,8 @@ def new_phone_context(browser, **kwargs):
     opts = {"viewport": PHONE, "permissions": ["microphone"], "locale": "en-GB",
             "device_scale_factor": 1}
     opts.update(kwargs)
-    context = browser.new_context(**opts)
-    context.add_init_script(RUN_COUNTER_JS)
-    return context
+    return browser.new_context(**opts)
 
-
-# Counts finished script runs: Streamlit sets data-test-script-state on the stApp element to
-# "running" while the script runs and "notRunning" once it has finished. An action that
-# reruns the script is done when the count has grown and the state is notRunning again.
-RUN_COUNTER_JS = """
-(() => {
-  window.__jamiiRuns = 0;
-  window.__jamiiStarts = 0;
-  const seen = new WeakMap();
-  const watch = (records) => {
-    for (const r of records) {
-      if (r.type !== 'attributes' || r.attributeName !== 'data-test-script-state') continue;
-      const now = r.target.getAttribute('data-test-script-state');
-      if (now === 'running') window.__jamiiStarts += 1;
-      if (now === 'notRunning' && r.oldValue !== 'notRunning') window.__jamiiRuns += 1;
-    }
-  };
-  new MutationObserver(watch).observe(document, {
-    subtree: true, attributes: true, attributeOldValue: true,
-    attributeFilter: ['data-test-script-state'],
-  });
-})();
-"""
 
 APP = "[data-testid='stApp']"
 IDLE = ("(() => { const a = document.querySelector(\"[data-testid='stApp']\");"
@@ -223,7 +198,54 @@ class StPage:
         self.base_url = base_url.rstrip("/")
         self.shots_dir = shots_dir
         self.timeout = timeout_ms
+        self.finished = 0
+        """Script runs the server reported finished (not counting runs cut short for a rerun)."""
+        self.running = False
+        self.requested = 0
         page.set_default_timeout(timeout_ms)
+        page.on("websocket", self._watch)
+
+    # Streamlit's own protocol says when a run is over: the server sends a ForwardMsg
+    # `script_finished` (FINISHED_EARLY_FOR_RERUN when st.rerun / switch_page cut it short, and
+    # then another run follows) and `session_status_changed.script_is_running`.
+    def _watch(self, ws) -> None:
+        if not ws.url.endswith("/_stcore/stream"):
+            return
+        ws.on("framereceived", self._received)
+        ws.on("framesent", self._sent)
+
+    def _received(self, payload) -> None:
+        if isinstance(payload, str):
+            return
+        from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+        msg = ForwardMsg()
+        try:
+            msg.ParseFromString(payload)
+        except Exception:  # noqa: BLE001 - not ours to judge
+            return
+        kind = msg.WhichOneof("type")
+        if kind == "session_status_changed":
+            self.running = msg.session_status_changed.script_is_running
+        elif kind == "new_session":
+            self.running = True
+        elif kind == "script_finished":
+            if msg.script_finished != ForwardMsg.FINISHED_EARLY_FOR_RERUN:
+                self.finished += 1
+                self.running = False
+
+    def _sent(self, payload) -> None:
+        if isinstance(payload, str):
+            return
+        from streamlit.proto.BackMsg_pb2 import BackMsg
+
+        msg = BackMsg()
+        try:
+            msg.ParseFromString(payload)
+        except Exception:  # noqa: BLE001
+            return
+        if msg.WhichOneof("type") == "rerun_script":
+            self.requested += 1
 
     # -- navigation and waiting --------------------------------------------------------------
     def url_for(self, path: str = "", **params) -> str:
@@ -231,14 +253,26 @@ class StPage:
         return f"{self.base_url}/{path.lstrip('/')}{query}"
 
     def goto(self, path: str = "", **params) -> "StPage":
+        """Load a URL: a new Streamlit session (nothing in session state survives a load)."""
+        before = self.finished
         self.page.goto(self.url_for(path, **params))
+        self.wait_runs(before)
         self.wait_idle()
         return self
 
     def runs(self) -> int:
-        return self.page.evaluate("window.__jamiiRuns || 0")
+        return self.finished
 
-    def wait_idle(self, timeout_ms: int | None = None, settle_ms: int = 150) -> None:
+    def wait_runs(self, more_than: int, timeout_ms: int | None = None) -> None:
+        """Until the server has finished a run after `more_than` and is not running another."""
+        deadline = time.monotonic() + (timeout_ms or self.timeout) / 1000
+        while self.finished <= more_than or self.running:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"no script run finished (finished={self.finished}, "
+                                   f"running={self.running}, requested={self.requested})")
+            self.page.wait_for_timeout(15)  # lets Playwright deliver websocket events
+
+    def wait_idle(self, timeout_ms: int | None = None, settle_ms: int = 100) -> None:
         """Until the app is connected, no script runs and no element is stale, for settle_ms."""
         timeout = timeout_ms or self.timeout
         deadline = time.monotonic() + timeout / 1000
@@ -246,27 +280,26 @@ class StPage:
             self.page.wait_for_function(IDLE, timeout=max(100, int((deadline - time.monotonic()) * 1000)))
             if settle_ms <= 0:
                 return
-            n = self.runs()
+            n = self.finished
             self.page.wait_for_timeout(settle_ms)
-            if self.page.evaluate(IDLE) and self.runs() == n:
+            if not self.running and self.finished == n and self.page.evaluate(IDLE):
                 return
             if time.monotonic() > deadline:
                 raise TimeoutError("the app never settled")
 
     def act(self, action: Callable[[], object], *, rerun: bool = True,
-            timeout_ms: int | None = None) -> None:
+            timeout_ms: int | None = None, settle_ms: int = 100) -> None:
         """Do something that reruns the script and wait until that run has finished."""
-        before = self.runs()
+        before = self.finished
         action()
         if rerun:
-            self.page.wait_for_function(
-                f"(window.__jamiiRuns || 0) > {before} && {IDLE}", timeout=timeout_ms or self.timeout)
-        self.wait_idle(timeout_ms)
+            self.wait_runs(before, timeout_ms)
+        self.wait_idle(timeout_ms, settle_ms=settle_ms)
 
     # -- finding things ----------------------------------------------------------------------
     def key(self, key: str):
         """The element Streamlit renders for a widget or container created with key=..."""
-        return self.page.locator(f".st-key-{key}")
+        return self.page.locator(f".st-key-{css_escape(key)}")
 
     def main(self):
         return self.page.locator("[data-testid='stMain']")
@@ -298,18 +331,30 @@ class StPage:
             self.act(lambda: loc.press("Tab") if loc.evaluate("e => e.tagName") == "INPUT"
                      else loc.blur())
 
-    def select(self, target, option: str) -> None:
-        """Choose an option of an st.selectbox (target: its label or a locator of its element)."""
+    def select(self, target, option: str, *, rerun: bool = True) -> None:
+        """Choose an option of an st.selectbox (target: its label or a locator of its element).
+
+        Streamlit 1.67 draws a react-aria combobox: a click focuses it, typing filters the
+        list (ArrowDown opens it), and the option is clicked by its exact text."""
         loc = (self.page.locator("[data-testid='stSelectbox']").filter(has_text=target)
                if isinstance(target, str) else target)
-        loc.first.locator("[data-baseweb='select']").click()
-        self.act(lambda: self.page.get_by_role("option", name=option).first.click())
+        self._pick(loc.first, option, rerun=rerun)
 
-    def choose(self, target, option: str) -> None:
-        """Choose an option of an st.radio."""
+    def _pick(self, widget, option: str, *, rerun: bool) -> None:
+        box = widget.locator("input[role='combobox']").first
+        box.click()
+        box.fill(option)
+        listed = self.page.get_by_role("option", name=option, exact=True)
+        if not listed.count():
+            box.press("ArrowDown")
+        self.act(lambda: listed.first.click(), rerun=rerun)
+
+    def choose(self, target, option: str, *, rerun: bool = True) -> None:
+        """Choose an option of an st.radio (rerun=False inside a form)."""
         loc = (self.page.locator("[data-testid='stRadio']").filter(has_text=target)
                if isinstance(target, str) else target)
-        self.act(lambda: loc.first.locator("label").filter(has_text=option).first.click())
+        self.act(lambda: loc.first.locator("label").filter(has_text=option).first.click(),
+                 rerun=rerun)
 
     def check(self, target, on: bool = True, *, rerun: bool = True) -> None:
         """Tick or untick an st.checkbox / st.toggle by label or locator."""
@@ -318,6 +363,70 @@ class StPage:
         box = loc.first.locator("input[type='checkbox']")
         if box.is_checked() != on:
             self.act(lambda: loc.first.locator("label").first.click(), rerun=rerun)
+
+    def segment(self, option: str, target=None) -> None:
+        """Press one option of an st.segmented_control / st.pills (inside target, if given)."""
+        scope = target if target is not None else self.page
+        group = scope.locator("[data-testid='stButtonGroup']")
+        self.act(lambda: group.locator("button").filter(
+            has=self.page.get_by_text(option, exact=True)).first.click())
+
+    def multiselect_add(self, target, option: str, *, rerun: bool = False) -> None:
+        """Add an option to an st.multiselect (target: its label or a locator)."""
+        loc = (self.page.locator("[data-testid='stMultiSelect']").filter(has_text=target)
+               if isinstance(target, str) else target)
+        self._pick(loc.first, option, rerun=rerun)
+        self.page.keyboard.press("Escape")
+
+    # -- the menu (a sidebar of st.page_link, collapsed on a phone) ---------------------------
+    def menu_open(self) -> bool:
+        sidebar = self.sidebar()
+        return bool(sidebar.count()) and sidebar.get_attribute("data-collapsed") == "false"
+
+    def open_menu(self) -> None:
+        if self.menu_open():
+            return
+        self.page.locator("[data-testid='stExpandSidebarButton']").first.click()
+        self.page.wait_for_function(
+            "document.querySelector(\"[data-testid='stSidebar']\")"
+            "?.getAttribute('data-collapsed') === 'false'")
+        self.page.wait_for_timeout(300)  # the slide-in animation
+
+    def close_menu(self) -> None:
+        if self.menu_open() and self.page.viewport_size["width"] < 768:
+            self.page.locator("[data-testid='stSidebarCollapseButton'] button").first.click(force=True)
+            self.page.wait_for_timeout(300)
+
+    def menu_links(self) -> list[str]:
+        self.open_menu()
+        # each link's text is "<material icon name>\n\n<label>": keep the label
+        return [t.strip().split("\n")[-1].strip() for t in
+                self.sidebar().locator("[data-testid='stPageLink-NavLink']").all_inner_texts()]
+
+    def nav(self, label: str, expect: str | None = "") -> None:
+        """Open a page from the menu, as a person would (same session, no reload), and wait
+        for `expect` (default: the label, which is the page's title) in the main area."""
+        self.open_menu()
+        link = self.sidebar().locator("[data-testid='stPageLink-NavLink']").filter(
+            has=self.page.get_by_text(label, exact=True))
+        self.act(lambda: link.first.click())
+        self.close_menu()
+        if expect is not None:
+            self.wait_text(expect or label)
+
+    def wait_text(self, text: str, timeout_ms: int | None = None) -> None:
+        """Until the main area shows `text` and the app is idle (a page switch reruns twice)."""
+        self.page.wait_for_function(
+            "t => (document.querySelector(\"[data-testid='stMain']\")?.innerText || '').includes(t)",
+            arg=text, timeout=timeout_ms or self.timeout)
+        self.wait_idle(timeout_ms)
+
+    def open_path(self, url_path: str) -> None:
+        """Ask for a page by its URL path inside the running session (history + popstate),
+        which is what the browser's back/forward and Streamlit's own links do."""
+        self.act(lambda: self.page.evaluate(
+            "p => { history.pushState({}, '', p); window.dispatchEvent(new PopStateEvent('popstate')); }",
+            "/" + url_path.lstrip("/")))
 
     def record_audio(self, seconds: float = 2.5, target=None) -> None:
         """Record with st.audio_input: press Record, wait, press Stop (fake microphone)."""
@@ -335,9 +444,17 @@ class StPage:
         return [t.strip() for t in self.page.locator("[data-testid='stException']").all_inner_texts()]
 
     # -- evidence ----------------------------------------------------------------------------
-    def shot(self, name: str) -> Path | None:
+    def scroll_top(self) -> None:
+        self.page.evaluate("""() => { window.scrollTo(0, 0);
+          for (const el of document.querySelectorAll("[data-testid='stMain'], [data-testid='stAppScrollToBottomContainer'], section.main"))
+            el.scrollTop = 0; }""")
+        self.page.wait_for_timeout(100)
+
+    def shot(self, name: str, *, top: bool = False) -> Path | None:
         if self.shots_dir is None:
             return None
+        if top:
+            self.scroll_top()
         self.shots_dir.mkdir(parents=True, exist_ok=True)
         path = self.shots_dir / (name if name.endswith(".png") else f"{name}.png")
         self.page.screenshot(path=str(path), animations="disabled", caret="hide")
@@ -360,6 +477,11 @@ class StPage:
           }
           return {viewport: vw, document: docW, main: mainW, wide};
         }""")
+
+
+def css_escape(ident: str) -> str:
+    """Escape a class name for a CSS selector (keys may hold ':' or spaces)."""
+    return "".join(ch if ch.isalnum() or ch in "-_" or ord(ch) > 127 else f"\\{ch}" for ch in ident)
 
 
 def _inner_input(loc):
