@@ -8,48 +8,9 @@ run instead of skipping, so CI cannot pass without having run them.
 
 from __future__ import annotations
 
-import os
-import uuid
-
 import pytest
-from sqlalchemy import create_engine, text
 
-PG_BASE = os.environ.get("JAMII_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-
-
-def _pg_available() -> bool:
-    try:
-        engine = create_engine(PG_BASE, connect_args={"connect_timeout": 3})
-        with engine.connect() as conn:
-            conn.execute(text("select 1"))
-        engine.dispose()
-        return True
-    except Exception:  # noqa: BLE001
-        return False
-
-
-PG_AVAILABLE = _pg_available()
-
-
-def pg_schema_url() -> tuple[str, callable]:
-    """A fresh schema on the test server, its URL, and a function that drops it."""
-    if not PG_AVAILABLE:
-        if os.environ.get("JAMII_REQUIRE_POSTGRES") == "1":
-            pytest.fail(f"PostgreSQL is required (JAMII_REQUIRE_POSTGRES=1) but {PG_BASE} does not answer")
-        pytest.skip("PostgreSQL server not reachable")
-    schema = f"jamii_t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_BASE)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in PG_BASE else "?"
-    url = f"{PG_BASE}{sep}options=-csearch_path%3D{schema}"
-
-    def drop() -> None:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        admin.dispose()
-
-    return url, drop
+from support.pg import PG_AVAILABLE, PG_BASE, pg_schema_url  # noqa: F401 - re-exported
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

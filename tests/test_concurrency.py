@@ -17,7 +17,7 @@ import traceback
 import pytest
 from sqlalchemy import func, select
 
-from conftest import pg_schema_url
+from support.pg import pg_schema_url
 from jamii.core.records import Item
 
 WRITERS = 8
