@@ -1,0 +1,156 @@
+"""A contributor can never open a reviewer's or an organiser's page: not from the menu, not by
+URL, not by editing the URL's query, not by forging Streamlit's own protocol messages.
+
+Signed in as demo-zawadi (contributor only, consented, Swahili interface).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from jamii.collector.i18n import Translator
+
+pytestmark = pytest.mark.browser
+
+SW = Translator("sw")
+CONTRIBUTOR = ("DEMO-ZAWA-DI01", "demo-zawadi")
+ORGANISER = "demo-mratibu"
+# url path -> (page id, refusal key for a signed-in contributor)
+CLOSED = {
+    "review": ("review", "access.reviewers_only"),
+    "org-campaigns": ("org_campaigns", "access.organisers_only"),
+    "org-people": ("org_people", "access.organisers_only"),
+    "org-payouts": ("org_payouts", "access.organisers_only"),
+    "org-audit": ("org_audit", "access.organisers_only"),
+}
+# what each closed page shows only when it really runs
+MARKERS = {
+    "review": [SW("review.verdict"), SW("review.submit")],
+    "org_campaigns": [SW("admin.tab_rates"), SW("admin.tab_consent")],
+    "org_people": [SW("admin.invite_title"), SW("admin.invite")],
+    "org_payouts": [SW("admin.export"), SW("admin.move")],
+    "org_audit": [],
+}
+
+
+def signed_in(st):
+    st.goto("", lang="sw")
+    st.fill(st.key("sign_in_code"), CONTRIBUTOR[0])
+    st.click(st.button(SW("sign_in.submit"), exact=True))
+    st.wait_text(SW("write.intro"))
+    return st
+
+
+def assert_refused(st, page_id: str, reason_key: str) -> None:
+    st.wait_text(SW(reason_key))
+    main = st.main().inner_text()
+    titles = [t.strip() for t in st.main().locator("h1").all_inner_texts()]
+    assert SW(f"nav.{page_id}") not in titles, titles
+    for marker in MARKERS[page_id]:
+        assert marker not in main, f"{page_id} leaked '{marker}'"
+    assert not st.exceptions(), st.exceptions()
+
+
+def assert_still_contributor(st, store) -> None:
+    st.open_menu()
+    side = st.sidebar().inner_text()
+    st.close_menu()
+    assert SW("app.signed_in_as", pseudonym=CONTRIBUTOR[1]) in side, side
+    person = store.contributor_by_pseudonym(CONTRIBUTOR[1])
+    assert person.roles == ["contributor"]
+
+
+def test_menu_offers_no_reviewer_or_organiser_page(st, jamii_app):
+    signed_in(st)
+    links = st.menu_links()
+    st.close_menu()
+    for page_id, _ in CLOSED.values():
+        assert SW(f"nav.{page_id}") not in links, links
+    assert SW("nav.write") in links and SW("nav.mine") in links
+
+
+def test_url_path_inside_the_session_is_refused(st, jamii_app):
+    """The signed-in contributor asks for each closed page's URL in the running session."""
+    signed_in(st)
+    for path, (page_id, reason) in sorted(CLOSED.items()):
+        st.open_path(path)
+        assert st.page.url.rstrip("/").endswith(path)
+        assert_refused(st, page_id, reason)
+    assert_still_contributor(st, jamii_app.store)
+
+
+def test_url_typed_in_a_new_tab_needs_sign_in(st, jamii_app):
+    """Loading the URL starts a new session: nothing is shown before signing in."""
+    signed_in(st)
+    for path in ("org-payouts", "review"):
+        st.goto(path, lang="sw")
+        assert_refused(st, CLOSED[path][0], "access.sign_in_first")
+
+
+FORGED_QUERIES = [
+    {"contributor_id": "1"},
+    {"roles": "organiser"},
+    {"role": "organiser", "user": ORGANISER},
+    {"campaign_id": "1", "contributor_id": "1", "page": "org_payouts"},
+]
+
+
+def test_tampered_query_params_grant_nothing(st, jamii_app):
+    # before signing in: a forged query does not sign anyone in
+    for query in FORGED_QUERIES:
+        st.goto("org-payouts", lang="sw", **query)
+        assert_refused(st, "org_payouts", "access.sign_in_first")
+    # signed in as a contributor: a forged query on an organiser page is refused all the same
+    signed_in(st)
+    for query in FORGED_QUERIES:
+        st.open_path("org-people?" + "&".join(f"{k}={v}" for k, v in query.items()))
+        assert_refused(st, "org_people", "access.organisers_only")
+    assert_still_contributor(st, jamii_app.store)
+
+
+def test_forged_protocol_messages_grant_nothing(new_st, jamii_app):
+    """Rewrite the browser's websocket messages: every rerun request carries forged widget
+    states named like the session's keys (contributor_id = the organiser's id, roles) and asks
+    for the organiser's payouts page. The server must still see a contributor."""
+    from streamlit.proto.BackMsg_pb2 import BackMsg
+
+    store = jamii_app.store
+    organiser = store.contributor_by_pseudonym(ORGANISER)
+    st = new_st()
+    forging = {"on": False, "forged": 0}
+
+    def forge(payload):
+        if not forging["on"] or isinstance(payload, str):
+            return payload
+        msg = BackMsg()
+        msg.ParseFromString(payload)
+        if msg.WhichOneof("type") != "rerun_script":
+            return payload
+        states = msg.rerun_script.widget_states
+        for wid in ("contributor_id", "$$ID-00000000000000000000000000000000-contributor_id"):
+            w = states.widgets.add()
+            w.id = wid
+            w.int_value = organiser.id
+        w = states.widgets.add()
+        w.id = "$$ID-00000000000000000000000000000000-roles"
+        w.string_array_value.data.extend(["organiser", "reviewer"])
+        forging["forged"] += 1
+        return msg.SerializeToString()
+
+    def route(ws):
+        server = ws.connect_to_server()
+        ws.on_message(lambda m: server.send(forge(m)))
+        server.on_message(lambda m: ws.send(m))
+
+    st.page.route_web_socket("**/_stcore/stream", route)
+    signed_in(st)
+    forging["on"] = True
+    st.open_path("org-payouts")
+    assert forging["forged"] >= 1
+    assert_refused(st, "org_payouts", "access.organisers_only")
+    st.nav(SW("nav.mine"))  # another forged run: still the contributor's own page
+    assert_still_contributor(st, store)
+    before = len(store.audit_events(action_prefix="payout"))
+    st.open_path("org-payouts")
+    assert_refused(st, "org_payouts", "access.organisers_only")
+    assert len(store.audit_events(action_prefix="payout")) == before
