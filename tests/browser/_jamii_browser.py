@@ -79,7 +79,9 @@ def init_store(data_dir: Path, *, seeds: bool = True, db_url: str | None = None)
 class AppServer:
     """`jamii collect --port P` in its own process group; `stop()` ends the whole group."""
 
-    def __init__(self, data_dir: Path, *, port: int | None = None, db_url: str | None = None):
+    def __init__(self, data_dir: Path, *, port: int | None = None, db_url: str | None = None,
+                 env: dict[str, str] | None = None):
+        self.extra_env = dict(env or {})
         self.data_dir = Path(data_dir)
         self.port = port or free_port()
         self.db_url = db_url
@@ -91,7 +93,7 @@ class AppServer:
         log = open(self.log_path, "wb")
         self.proc = subprocess.Popen(
             jamii_command() + ["collect", "--port", str(self.port)],
-            env=app_env(self.data_dir, self.db_url), stdout=log, stderr=subprocess.STDOUT,
+            env={**app_env(self.data_dir, self.db_url), **self.extra_env}, stdout=log, stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL, start_new_session=True)
         log.close()
         deadline = time.monotonic() + timeout
@@ -461,21 +463,33 @@ class StPage:
         return path
 
     def horizontal_overflow(self) -> dict:
-        """Width of the widest thing on the page against the viewport (0 overflow is good)."""
+        """Can the page itself be scrolled sideways? (Wide tables scroll inside their own box,
+        which is fine.) `overflow` is how far, in CSS pixels; 0 is good. `wide` names the
+        elements sticking out of the viewport without a clipping box around them."""
         return self.page.evaluate("""() => {
           const vw = document.documentElement.clientWidth;
-          const docW = Math.max(document.documentElement.scrollWidth, document.body.scrollWidth);
-          const main = document.querySelector("[data-testid='stMain']");
-          const mainW = main ? main.scrollWidth : 0;
+          const scrollers = [document.scrollingElement, document.body,
+            ...document.querySelectorAll("[data-testid='stMain'], [data-testid='stAppViewContainer'], [data-testid='stMainBlockContainer']")];
+          let overflow = 0;
+          for (const el of scrollers) {
+            if (!el) continue;
+            overflow = Math.max(overflow, el.scrollWidth - el.clientWidth);
+            const before = el.scrollLeft; el.scrollLeft = 10000;
+            overflow = Math.max(overflow, el.scrollLeft); el.scrollLeft = before;
+          }
+          window.scrollTo(10000, window.scrollY);
+          overflow = Math.max(overflow, window.scrollX); window.scrollTo(0, window.scrollY);
+          const clipped = el => { for (let p = el.parentElement; p; p = p.parentElement) {
+              const o = getComputedStyle(p).overflowX; if (o !== 'visible') return true; } return false; };
           const wide = [];
           for (const el of document.querySelectorAll("[data-testid='stMain'] *")) {
             const r = el.getBoundingClientRect();
-            if (r.width > 0 && r.right > vw + 1 && getComputedStyle(el).position !== 'fixed') {
+            if (r.width > 0 && r.right > vw + 1 && !clipped(el)) {
               wide.push((el.getAttribute('data-testid') || el.tagName) + ':' + Math.round(r.right));
               if (wide.length >= 8) break;
             }
           }
-          return {viewport: vw, document: docW, main: mainW, wide};
+          return {viewport: vw, overflow, wide};
         }""")
 
 

@@ -118,21 +118,27 @@ def browser(speech_wav):
     pw.stop()
 
 
-def _start_app(tmp: Path):
+def start_app(tmp: Path, env: dict[str, str] | None = None) -> JamiiApp:
+    """Seeded store + collector in `tmp` (modules that need other settings call this)."""
     _need_browser()
     from jamii.core.store import Store
 
     data = tmp / "data"
     out = jb.init_store(data)
-    server = jb.AppServer(data).start()
+    server = jb.AppServer(data, env=env).start()
     store = Store.open(data_dir=data)
     return JamiiApp(url=server.url, data_dir=data, store=store, server=server, init_output=out)
 
 
 @pytest.fixture(scope="module")
-def jamii_app(tmp_path_factory):
-    """A seeded store and the collector serving it, shared by the tests of one module."""
-    app = _start_app(tmp_path_factory.mktemp("jamii"))
+def jamii_app(tmp_path_factory, request):
+    """A seeded store and the collector serving it, shared by the tests of one module.
+
+    A module may define `app_environment(tmp_path) -> dict` for extra environment variables
+    of the app (for example JAMII_LOCALES with a community catalogue)."""
+    tmp = tmp_path_factory.mktemp("jamii")
+    setup = getattr(request.module, "app_environment", None)
+    app = start_app(tmp, env=setup(tmp) if setup else None)
     yield app
     app.store.close()
     app.server.stop()
