@@ -14,6 +14,7 @@ from pathlib import Path
 
 from jamii.core.settings import Settings, load_settings
 from jamii.core.store._collector import CollectorQueries
+from jamii.core.store._dashboard import DashboardQueries
 from jamii.core.store._privacy import Flagged, PrivacyQueries
 from jamii.core.store._release import ReleaseQueries
 from jamii.core.store._base import Forbidden, NotFound, StoreError, make_engine, migrate
@@ -24,7 +25,7 @@ from jamii.core.store._people import new_invite_code
 from jamii.core.store._reviews import REJECT_REASONS
 
 
-class Store(PrivacyQueries, CollectorQueries, ReleaseQueries, ImportQueries, LedgerStore):
+class Store(DashboardQueries, PrivacyQueries, CollectorQueries, ReleaseQueries, ImportQueries, LedgerStore):
     @classmethod
     def open(cls, db_url: str | None = None, data_dir: str | Path | None = None) -> "Store":
         settings: Settings = load_settings(db_url, data_dir)

@@ -1,0 +1,94 @@
+"""Read-only aggregate queries for the dashboard (owned by the dashboard).
+
+Every method returns counts and sums grouped by campaign-level dimensions (language, dialect,
+domain, kind, status, activity, unit): no contributor id, pseudonym or contact ever leaves
+these queries, so a dashboard page cannot show anything per person even by mistake.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import case, distinct, func, select
+
+from jamii.core.records import CompensationEntry, Contributor, Item, Review
+from jamii.core.store._base import StoreBase, StoreError
+
+PROFILE_DIMENSIONS = ("gender", "age_band", "dialect", "region")
+
+
+class DashboardQueries(StoreBase):
+    def item_counts(self, campaign_id: int) -> list[dict[str, Any]]:
+        """Items per kind, language, dialect, domain and status: one row per combination."""
+        cols = (Item.kind, Item.language, Item.dialect, Item.domain, Item.status)
+        q = (select(*cols, func.count()).where(Item.campaign_id == campaign_id)
+             .group_by(*cols).order_by(*cols))
+        with self.read() as s:
+            rows = s.execute(q).all()
+        return [{"kind": k, "language": lang, "dialect": d, "domain": dom, "status": st, "n": n}
+                for k, lang, d, dom, st, n in rows]
+
+    def profile_counts(self, campaign_id: int,
+                       dimensions: tuple[str, ...] = PROFILE_DIMENSIONS) -> dict[str, Any]:
+        """People with at least one item in the campaign, counted per self-described value.
+
+        Withdrawn people are left out. Returns {"people": total, "by": {dimension: [{"value":
+        str | None, "people": n, "items": n}, ...]}}; None is "not said". The caller applies
+        the rule of five before showing anything.
+        """
+        bad = [d for d in dimensions if d not in PROFILE_DIMENSIONS]
+        if bad:
+            raise StoreError(f"Unknown profile field(s) {bad}: use {', '.join(PROFILE_DIMENSIONS)}.")
+        authors = (select(Item.author_id, func.count().label("n_items"))
+                   .where(Item.campaign_id == campaign_id).group_by(Item.author_id).subquery())
+        base = (select(Contributor, authors.c.n_items)
+                .join(authors, authors.c.author_id == Contributor.id)
+                .where(Contributor.withdrawn_at.is_(None)))
+        out: dict[str, Any] = {"by": {}}
+        with self.read() as s:
+            out["people"] = s.scalar(select(func.count()).select_from(base.subquery())) or 0
+            for dim in dimensions:
+                col = getattr(Contributor, dim)
+                q = (select(col, func.count(), func.sum(authors.c.n_items))
+                     .join(authors, authors.c.author_id == Contributor.id)
+                     .where(Contributor.withdrawn_at.is_(None)).group_by(col))
+                out["by"][dim] = [{"value": (v or None), "people": n, "items": int(i or 0)}
+                                  for v, n, i in s.execute(q).all()]
+        return out
+
+    def review_votes(self, campaign_id: int) -> list[dict[str, Any]]:
+        """Verdict counts per reviewed item version, with the item's language.
+
+        One row per (item, version): {"item_id", "version", "language", "approve", "reject",
+        "edit"}. Reviewer identities are not needed for agreement and are not returned.
+        """
+        counts = [func.sum(case((Review.verdict == v, 1), else_=0)) for v in ("approve", "reject", "edit")]
+        q = (select(Review.item_id, Review.item_version, Item.language, *counts)
+             .join(Item, Item.id == Review.item_id)
+             .where(Item.campaign_id == campaign_id)
+             .group_by(Review.item_id, Review.item_version, Item.language)
+             .order_by(Review.item_id, Review.item_version))
+        with self.read() as s:
+            rows = s.execute(q).all()
+        return [{"item_id": i, "version": v, "language": lang, "approve": int(a or 0),
+                 "reject": int(r or 0), "edit": int(e or 0)} for i, v, lang, a, r, e in rows]
+
+    def compensation_totals(self, campaign_id: int) -> list[dict[str, Any]]:
+        """Ledger sums per activity, language, unit and status; never per person.
+
+        `people` is how many distinct earners a row sums over, for the caller to suppress
+        small groups; corrections (negative entries) are included in the sums.
+        """
+        cols = (CompensationEntry.activity, CompensationEntry.language, CompensationEntry.unit,
+                CompensationEntry.status)
+        q = (select(*cols, func.sum(CompensationEntry.amount), func.sum(CompensationEntry.quantity),
+                    func.count(), func.count(distinct(CompensationEntry.contributor_id)))
+             .where(CompensationEntry.campaign_id == campaign_id)
+             .group_by(*cols).order_by(*cols))
+        with self.read() as s:
+            rows = s.execute(q).all()
+        return [{"activity": a, "language": lang, "unit": u, "status": st,
+                 "amount": Decimal(str(amt or 0)), "quantity": Decimal(str(qty or 0)),
+                 "entries": n, "people": p}
+                for a, lang, u, st, amt, qty, n, p in rows]
