@@ -15,7 +15,8 @@ from pathlib import Path
 import jinja2
 
 from jamii.core.store import Store
-from jamii.datasheets import _answers, _bundle, _card, _croissant, _datasheet, _licenses, _statement
+from jamii.datasheets import (_answers, _bundle, _card, _croissant, _datasheet, _licenses,
+                              _parquet, _statement)
 from jamii.datasheets._collect import collect, gather_facts
 from jamii.datasheets._context import Context
 from jamii.datasheets._gates import language_problem
@@ -57,22 +58,37 @@ def bundle_sha256(root: Path) -> str:
     return h.hexdigest()
 
 
-def _validate_loads(root: Path, kinds: list[str]) -> list[str]:
-    """`datasets.load_dataset(root, kind)` for every config, into a throwaway cache."""
+def _validate_loads(root: Path, kinds: list[str], files: dict[tuple[str, str], int]) -> list[str]:
+    """`datasets.load_dataset(root, kind, streaming=True)` for every config, read to the end.
+
+    Streaming resolves the card's configs, splits and features exactly as a download does and
+    reads every row through the `datasets` parquet builder, in arrow batches: nothing is
+    copied into a cache, so a release of a million rows is checked in flat memory. Every split
+    must yield as many rows as were written, with the columns of the kind's schema.
+    """
     import datasets
 
     problems = []
-    cache = tempfile.mkdtemp(prefix="jamii-release-cache-")
-    try:
-        for kind in kinds:
-            try:
-                loaded = datasets.load_dataset(str(root), kind, cache_dir=cache)
-                if not sum(len(part) for part in loaded.values()):
-                    problems.append(f"load_dataset({kind}) loads no rows")
-            except Exception as exc:  # noqa: BLE001 - any failure to load is a refusal
-                problems.append(f"datasets.load_dataset fails on config '{kind}': {exc}")
-    finally:
-        shutil.rmtree(cache, ignore_errors=True)
+    for kind in kinds:
+        try:
+            loaded = datasets.load_dataset(str(root), kind, streaming=True)
+            expected = {split: n for (k, split), n in files.items() if k == kind}
+            if set(loaded) != set(expected):
+                problems.append(f"load_dataset({kind}) finds splits {sorted(loaded)}, "
+                                f"expected {sorted(expected)}")
+                continue
+            for split, part in loaded.items():
+                rows = 0
+                for table in part.with_format("arrow").iter(batch_size=10_000):
+                    rows += table.num_rows
+                if rows != expected[split]:
+                    problems.append(f"load_dataset({kind}) reads {rows:,} rows from {split}, "
+                                    f"expected {expected[split]:,}")
+                if list(part.features) != _parquet.arrow_schema(kind).names:
+                    problems.append(f"load_dataset({kind}) {split} has columns "
+                                    f"{list(part.features)}")
+        except Exception as exc:  # noqa: BLE001 - any failure to load is a refusal
+            problems.append(f"datasets.load_dataset fails on config '{kind}': {exc}")
     return problems
 
 
@@ -81,7 +97,7 @@ def template_for(store: Store, campaign: str | int, *, markdown: bool = False) -
     camp = store.release_campaign(campaign)
     tmp = Path(tempfile.mkdtemp(prefix="jamii-template-"))
     try:
-        found = collect(store, camp, tmp, exclude_flagged=True)
+        found = collect(store, camp, tmp, exclude_flagged=True, licence_id=camp.licence_plan)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     ctx = Context(found, gather_facts(store, camp, found), _licenses.LICENCES["cc-by-4.0"], {},
@@ -121,7 +137,7 @@ def build_release(store: Store, campaign: str | int, version: str, out: str | Pa
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=out.parent))
     try:
-        found = collect(store, camp, tmp, exclude_flagged=exclude_flagged)
+        found = collect(store, camp, tmp, exclude_flagged=exclude_flagged, licence_id=lic.id)
         facts = gather_facts(store, camp, found)
         ctx = Context(found, facts, lic, given, version, date.today())
         recorded = set(_datasheet.record_answers(ctx))
@@ -158,7 +174,7 @@ def build_release(store: Store, campaign: str | int, version: str, out: str | Pa
         if validate:
             problems = _card.card_problems((tmp / "README.md").read_text("utf-8"))
             problems += _croissant.problems(tmp / "croissant.json")
-            problems += _validate_loads(tmp, found.kinds())
+            problems += _validate_loads(tmp, found.kinds(), found.files)
             if problems:
                 raise ReleaseRefused(problems)
 

@@ -1,4 +1,9 @@
-"""`jamii release` and `jamii publish`: thin click commands over `jamii.datasheets`."""
+"""`jamii release` and `jamii publish`: thin click commands over `jamii.datasheets`.
+
+The commands are built on first access (PEP 562 module `__getattr__`): they need
+`jamii.core.cli._common`, whose package `jamii.core.cli` imports this module to assemble the
+`jamii` group. Built at import time, `import jamii.datasheets._cli` on its own would run into
+that cycle half-way through this module."""
 
 from __future__ import annotations
 
@@ -6,75 +11,95 @@ from pathlib import Path
 
 import click
 
-from jamii.core.cli._common import store_options
 
+def _build() -> None:
+    """Define both commands once, into this module's globals."""
+    if "release_command" in globals():
+        return
+    from jamii.core.cli._common import store_options  # may import this module again (see above)
 
-@click.command("release")
-@click.option("--campaign", "-c", required=True, help="Campaign slug.")
-@click.option("--version", "version", help="Semantic version of the release, e.g. 1.0.0.")
-@click.option("--license", "licence", default=None,
-              help="cc-by-4.0 (default: the campaign's plan), cc-by-sa-4.0, cc0-1.0 or noodl-1.0.")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
-              help="Folder to create; it must not exist yet.")
-@click.option("--answers", type=click.Path(dir_okay=False, path_type=Path),
-              help="YAML or Markdown file with the organiser's answers.")
-@click.option("--template", is_flag=True,
-              help="Write the answers file (to --answers, or print it), pre-filled from the records.")
-@click.option("--exclude-flagged", is_flag=True,
-              help="Leave out items the personal-data scan flags instead of refusing.")
-@store_options
-def release_command(store, campaign, version, licence, out, answers, template, exclude_flagged):
-    """Build a release folder, or refuse with every reason it cannot be built."""
-    from jamii.datasheets import ReleaseRefused, build_release, template_for
+    if "release_command" in globals():  # built meanwhile, while jamii.core.cli assembled itself
+        return
 
-    if template:
-        text = template_for(store, campaign, markdown=bool(answers and answers.suffix == ".md"))
-        if answers is None:
-            click.echo(text)
+    @click.command("release")
+    @click.option("--campaign", "-c", required=True, help="Campaign slug.")
+    @click.option("--version", "version", help="Semantic version of the release, e.g. 1.0.0.")
+    @click.option("--license", "licence", default=None,
+                  help="cc-by-4.0 (default: the campaign's plan), cc-by-sa-4.0, cc0-1.0 or noodl-1.0.")
+    @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+                  help="Folder to create; it must not exist yet.")
+    @click.option("--answers", type=click.Path(dir_okay=False, path_type=Path),
+                  help="YAML or Markdown file with the organiser's answers.")
+    @click.option("--template", is_flag=True,
+                  help="Write the answers file (to --answers, or print it), pre-filled from the records.")
+    @click.option("--exclude-flagged", is_flag=True,
+                  help="Leave out items the personal-data scan flags instead of refusing.")
+    @store_options
+    def release_command(store, campaign, version, licence, out, answers, template, exclude_flagged):
+        """Build a release folder, or refuse with every reason it cannot be built."""
+        from jamii.datasheets import ReleaseRefused, build_release, template_for
+
+        if template:
+            text = template_for(store, campaign, markdown=bool(answers and answers.suffix == ".md"))
+            if answers is None:
+                click.echo(text)
+                return
+            if answers.exists():
+                raise click.ClickException(f"{answers} exists already: choose another file name.")
+            answers.write_text(text, "utf-8")
+            click.echo(f"Wrote {answers}: answer every TODO, then run jamii release with --answers {answers}.")
             return
-        if answers.exists():
-            raise click.ClickException(f"{answers} exists already: choose another file name.")
-        answers.write_text(text, "utf-8")
-        click.echo(f"Wrote {answers}: answer every TODO, then run jamii release with --answers {answers}.")
-        return
-    missing = [name for name, value in (("--version", version), ("--out", out)) if not value]
-    if missing:
-        raise click.UsageError(f"Missing {' and '.join(missing)}.")
-    try:
-        result = build_release(store, campaign, version, out, licence=licence, answers=answers,
-                               exclude_flagged=exclude_flagged)
-    except ReleaseRefused as refused:
-        click.echo(f"Release refused ({len(refused.reasons)} reasons); nothing was written:", err=True)
-        for reason in refused.reasons:
-            click.echo(f"  - {reason}", err=True)
-        raise SystemExit(1)
-    click.echo(f"Built {result.folder}: {result.items:,} items, bundle sha256 {result.bundle_sha256}")
-    for (kind, split), n in sorted(result.files.items()):
-        click.echo(f"  {kind}/{split}: {n:,}")
-    for reason, n in result.removed.items():
-        click.echo(f"  left out, {reason.replace('_', ' ')}: {n:,}")
+        missing = [name for name, value in (("--version", version), ("--out", out)) if not value]
+        if missing:
+            raise click.UsageError(f"Missing {' and '.join(missing)}.")
+        try:
+            result = build_release(store, campaign, version, out, licence=licence, answers=answers,
+                                   exclude_flagged=exclude_flagged)
+        except ReleaseRefused as refused:
+            click.echo(f"Release refused ({len(refused.reasons)} reasons); nothing was written:", err=True)
+            for reason in refused.reasons:
+                click.echo(f"  - {reason}", err=True)
+            raise SystemExit(1)
+        click.echo(f"Built {result.folder}: {result.items:,} items, bundle sha256 {result.bundle_sha256}")
+        for (kind, split), n in sorted(result.files.items()):
+            click.echo(f"  {kind}/{split}: {n:,}")
+        for reason, n in result.removed.items():
+            click.echo(f"  left out, {reason.replace('_', ' ')}: {n:,}")
 
 
-@click.command("publish")
-@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--repo-id", required=True, help="ORG/NAME of the dataset repo on the Hub.")
-@click.option("--private", is_flag=True, help="Create the repo as private.")
-@click.option("--gated", is_flag=True, help="Ask users to accept the terms before access.")
-@click.option("--dry-run", is_flag=True, help="Print exactly what would be uploaded, and stop.")
-def publish_command(folder, repo_id, private, gated, dry_run):
-    """Upload a release folder to the Hugging Face Hub in one commit and tag its version.
+    @click.command("publish")
+    @click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+    @click.option("--repo-id", required=True, help="ORG/NAME of the dataset repo on the Hub.")
+    @click.option("--private", is_flag=True, help="Create the repo as private.")
+    @click.option("--gated", is_flag=True, help="Ask users to accept the terms before access.")
+    @click.option("--dry-run", is_flag=True, help="Print exactly what would be uploaded, and stop.")
+    @store_options
+    def publish_command(store, folder, repo_id, private, gated, dry_run):
+        """Upload a release folder to the Hugging Face Hub in one commit and tag its version.
 
-    The token comes from `hf auth login` or the HF_TOKEN environment variable, never from
-    the command line.
-    """
-    from jamii.datasheets import publish_release
+        The token comes from `hf auth login` or the HF_TOKEN environment variable, never from
+        the command line.
+        """
+        from jamii.datasheets import publish_release
 
-    try:
-        plan = publish_release(folder, repo_id, private=private, gated=gated, dry_run=dry_run)
-    except ValueError as exc:
-        raise click.ClickException(str(exc)) from None
-    if dry_run:
-        click.echo("Dry run: nothing was uploaded. Would do:")
-        click.echo(plan.describe())
-        return
-    click.echo(f"Published {plan.repo_id} {plan.tag}: {plan.commit_url or ''}")
+        try:
+            plan = publish_release(folder, repo_id, private=private, gated=gated, dry_run=dry_run,
+                                   store=store)
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from None
+        if dry_run:
+            click.echo("Dry run: nothing was uploaded. Would do:")
+            click.echo(plan.describe())
+            return
+        click.echo(f"Published {plan.repo_id} {plan.tag}: {plan.commit_url or ''}")
+        click.echo(f"Recorded on release {plan.version} of '{plan.campaign}': "
+                   f"{plan.repo_id} at {plan.commit}")
+
+    globals().update(release_command=release_command, publish_command=publish_command)
+
+
+def __getattr__(name: str):
+    if name in ("release_command", "publish_command"):
+        _build()
+        return globals()[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

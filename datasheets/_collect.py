@@ -15,7 +15,8 @@ import numpy as np
 from jamii.core.records import Campaign
 from jamii.core.rules import AcceptanceRule
 from jamii.core.schema import ITEM_KINDS, KIND_COLUMNS, SPLITS
-from jamii.datasheets import _gates
+from jamii.core.items import item_texts
+from jamii.datasheets import _gates, _licenses
 from jamii.datasheets._parquet import PartWriter
 from jamii.datasheets._splits import split_of
 
@@ -40,7 +41,10 @@ class Collected:
     last: datetime | None = None
     removed: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
     """Reason -> public ids left out: withdrawn, no_publication_consent, no_voice_consent,
+    imported_without_a_republication_licence, imported_under_an_incompatible_licence,
     pii_excluded, duplicate_exact, duplicate_near."""
+    imports: Counter = field(default_factory=Counter)
+    """(source file, licence) -> imported items released."""
     pii_blocking: list[tuple[str, _gates.PiiFinding]] = field(default_factory=list)
     pii_cleared: int = 0
     bad_languages: dict[str, str] = field(default_factory=dict)
@@ -90,69 +94,54 @@ def _row(store, row, split: str, content: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+FLUSH_ROWS = 20_000
+"""Rows of one kind and split held before they are written as one parquet row group."""
+
+
 def collect(store, campaign: Campaign, root: Path, *, exclude_flagged: bool,
-            batch_size: int = 5000) -> Collected:
-    """Stream the accepted items, judge each one, and write those that pass into `root`."""
+            batch_size: int = 5000, licence_id: str | None = None) -> Collected:
+    """Stream the accepted items, judge each one, and write those that pass into `root`.
+
+    One kind and language at a time, so the duplicate index holds one partition only, and
+    rows go to parquet in row groups of FLUSH_ROWS: memory stays flat whatever the size of
+    the campaign."""
     found = Collected()
     writers: dict[tuple[str, str], PartWriter] = {}
+    pending: dict[tuple[str, str], dict[str, list]] = {}
     regions = _regions(campaign)
     dedup = _gates.Deduper()
-    known_languages: dict[str, str | None] = {}
     try:
         for kind in campaign.item_kinds or []:
             if kind in KIND_COLUMNS:
                 for split in SPLITS:
                     writers[(kind, split)] = PartWriter(root, kind, split)
-        for batch in store.release_candidates(campaign.id, batch_size=batch_size):
-            passing = []
-            for row in batch:
-                if row.author_withdrawn or row.consent_withdrawn:
-                    found.removed["withdrawn"].append(row.public_id)
-                    continue
-                if not row.open_publication:
-                    found.removed["no_publication_consent"].append(row.public_id)
-                    continue
-                if row.kind == "speech" and not row.voice:
-                    found.removed["no_voice_consent"].append(row.public_id)
-                    continue
-                if row.language not in known_languages:
-                    known_languages[row.language] = _gates.language_problem(row.language)
-                if known_languages[row.language]:
-                    found.bad_languages[row.language] = known_languages[row.language]
-                content = _gates.nfc(row.content)
-                hits = _gates.scan_pii(_gates.item_texts(row.kind, content), regions)
-                if hits:
-                    if row.pii_cleared:
-                        found.pii_cleared += 1
-                    elif exclude_flagged:
-                        found.removed["pii_excluded"].append(row.public_id)
-                        continue
-                    else:
-                        found.pii_blocking += [(row.public_id, h) for h in hits]
-                        continue
-                passing.append((row, content))
-            # duplicates, one partition (kind, language) at a time: rows come sorted that way
-            groups: dict[tuple[str, str], list] = defaultdict(list)
-            for row, content in passing:
-                groups[(row.kind, row.language)].append((row, content))
-            columns: dict[tuple[str, str], dict[str, list]] = {}
-            for part, members in groups.items():
-                verdicts = dedup.check(part, [r.public_id for r, _ in members],
-                                       [_gates.dedup_text(r.kind, c) for r, c in members])
-                for (row, content), verdict in zip(members, verdicts):
+        for kind, language, _ in store.release_partitions(campaign.id):
+            problem = _gates.language_problem(language)
+            if problem:
+                found.bad_languages[language] = problem
+            for batch in store.release_candidates(campaign.id, kind=kind, language=language,
+                                                  batch_size=batch_size):
+                passing = _judge(found, batch, regions, exclude_flagged, licence_id)
+                verdicts = dedup.check((kind, language), [r.public_id for r, _ in passing],
+                                       [_gates.dedup_text(kind, c) for _, c in passing])
+                for (row, content), verdict in zip(passing, verdicts):
                     if verdict is not None:
                         found.removed[f"duplicate_{verdict[0]}"].append(row.public_id)
                         continue
                     split = split_of(row.public_id)
-                    out = _row(store, row, split, content)
-                    cols = columns.setdefault((row.kind, split), defaultdict(list))
-                    for k, v in out.items():
+                    cols = pending.get((kind, split))
+                    if cols is None:
+                        cols = pending[(kind, split)] = defaultdict(list)
+                    for k, v in _row(store, row, split, content).items():
                         cols[k].append(v)
                     _tally(found, row, split, content)
-            for key, cols in columns.items():
-                if key not in writers:
-                    writers[key] = PartWriter(root, *key)
-                writers[key].write(cols)
+                for key, cols in pending.items():
+                    if len(cols["id"]) >= FLUSH_ROWS:
+                        _writer(writers, root, key).write(cols)
+                        cols.clear()
+        for key, cols in pending.items():
+            if cols.get("id"):
+                _writer(writers, root, key).write(cols)
     finally:
         for w in writers.values():
             w.close()
@@ -164,10 +153,57 @@ def collect(store, campaign: Campaign, root: Path, *, exclude_flagged: bool,
     return found
 
 
+def _writer(writers: dict, root: Path, key: tuple[str, str]) -> PartWriter:
+    if key not in writers:
+        writers[key] = PartWriter(root, *key)
+    return writers[key]
+
+
+def _judge(found: Collected, batch, regions: list[str], exclude_flagged: bool,
+           licence_id: str | None) -> list[tuple[Any, dict[str, Any]]]:
+    """The rows of a batch that pass the consent, licence and personal-data gates."""
+    passing = []
+    removed = found.removed
+    for row in batch:
+        if row.author_withdrawn or row.consent_withdrawn:
+            removed["withdrawn"].append(row.public_id)
+            continue
+        if row.source == "import" and row.consent_version is None:
+            # no contributor consent stands behind an imported row: only the licence of its
+            # source lets it be republished
+            if not row.source_license:
+                removed["imported_without_a_republication_licence"].append(row.public_id)
+                continue
+            if licence_id is not None and not _licenses.compatible(row.source_license, licence_id):
+                removed["imported_under_an_incompatible_licence"].append(row.public_id)
+                continue
+        elif not row.open_publication:
+            removed["no_publication_consent"].append(row.public_id)
+            continue
+        elif row.kind == "speech" and not row.voice:
+            removed["no_voice_consent"].append(row.public_id)
+            continue
+        content = row.content if row.plain else _gates.nfc(row.content)
+        hits = _gates.scan_pii(item_texts(row.kind, content), regions)
+        if hits:
+            if row.pii_cleared:
+                found.pii_cleared += 1
+            elif exclude_flagged:
+                removed["pii_excluded"].append(row.public_id)
+                continue
+            else:
+                found.pii_blocking += [(row.public_id, h) for h in hits]
+                continue
+        passing.append((row, content))
+    return passing
+
+
 def _tally(found: Collected, row, split: str, content: dict[str, Any]) -> None:
     found.counts[(row.kind, split, row.language, row.dialect)] += 1
     found.domains[row.domain] += 1
     found.sources[row.source or "collector"] += 1
+    if row.source == "import":
+        found.imports[(row.source_file or "(file not recorded)", row.source_license)] += 1
     if row.kind == "prompt_response":
         found.task_types[content.get("task_type") or "instruction"] += 1
     if row.kind == "speech":

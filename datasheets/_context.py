@@ -85,6 +85,12 @@ class Context:
                 out[(dialect,)] += n
         return dict(sorted(out.items(), key=lambda kv: str(kv[0])))
 
+    def imports_text(self) -> str:
+        """Each imported source file with its licence and the items released from it."""
+        return "; ".join(
+            f"`{name}` under {lic}: {n:,} item{'s' if n != 1 else ''}"
+            for (name, lic), n in sorted(self.found.imports.items(), key=lambda kv: str(kv[0])))
+
     def removed(self) -> dict[str, int]:
         return {k: len(v) for k, v in sorted(self.found.removed.items()) if v}
 

@@ -6,19 +6,19 @@ every reason at the same time.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import chain
 from typing import Any
 
 import numpy as np
-import xxhash
-from datasketch import MinHash, MinHashLSH
-from datasketch.minhash import _fmix  # the finaliser of the affine32 scheme (see `Deduper`)
+from datasketch import LeanMinHash, MinHash, MinHashLSH
+from datasketch.minhash import _fmix  # the affine32 scheme's pre-mix (see `Deduper.signatures`)
 
 from jamii.core import checks
-from jamii.core.items import item_texts
 from jamii.core.langtags import LanguageTagError, iso639, normalise_tag
 
 # --------------------------------------------------------------------------- text form
@@ -28,6 +28,9 @@ def nfc(value: Any) -> Any:
     """Every string inside `value` in NFC: rows stored before normalisation was enforced, or
     imported around it, are published in the one form that hashes and compares equal."""
     if isinstance(value, str):
+        # ASCII is always NFC, and is_normalized is a quick check in C: most texts skip the copy
+        if value.isascii() or unicodedata.is_normalized("NFC", value):
+            return value
         return unicodedata.normalize("NFC", value)
     if isinstance(value, list):
         return [nfc(v) for v in value]
@@ -38,17 +41,23 @@ def nfc(value: Any) -> Any:
 
 # --------------------------------------------------------------------------- personal data
 
-_DIGIT = re.compile(r"\d")
 _FIELD_GAP = "\n\n"
 
 
-def _may_hold_pii(text: str) -> bool:
-    """Fast path: `checks.find_pii` finds only emails (an @) and numbers of five digits or more.
+_NOT_DIGITS = bytes(c for c in range(256) if not 0x30 <= c <= 0x39)
 
-    Most item texts have neither, and skipping them keeps the scan of a million items inside
-    the time budget; any text that could hold a hit is scanned in full.
+
+def might_hold_pii(text: str) -> bool:
+    """`checks.might_hold_pii`, answered in C for ASCII text.
+
+    For ASCII text `str.isdigit` is true of 0-9 only, so counting them with `bytes.translate`
+    gives the same answer (tested against `checks.might_hold_pii`); any other text is asked
+    of `checks.might_hold_pii` itself. The prefilter runs on every text of every item: this
+    path costs about a tenth of counting digits in a Python generator.
     """
-    return "@" in text or "\uff20" in text or len(_DIGIT.findall(text)) >= 5
+    if text.isascii():
+        return "@" in text or len(text.encode("ascii").translate(None, _NOT_DIGITS)) >= 5
+    return checks.might_hold_pii(text)
 
 
 @dataclass(frozen=True)
@@ -68,9 +77,14 @@ def _mask(text: str) -> str:
 
 
 def scan_pii(texts: dict[str, str], regions: Sequence[str] = ()) -> list[PiiFinding]:
-    """Scan every text of an item in one `find_pii` call, mapping each hit back to its field."""
-    # only the fields that could hold a hit are scanned, each once, in one call
-    fields = [(k, v) for k, v in texts.items() if isinstance(v, str) and v and _may_hold_pii(v)]
+    """Scan every text of an item in one `find_pii` call, mapping each hit back to its field.
+
+    `might_hold_pii` first: most texts can hold no hit at all, and a million items are
+    then skipped at the cost of one cheap test per text. Only the fields that could hold a hit
+    are scanned, each once, in one call.
+    """
+    fields = [(k, v) for k, v in texts.items()
+              if isinstance(v, str) and v and might_hold_pii(v)]
     if not fields:
         return []
     joined = _FIELD_GAP.join(v for _, v in fields)
@@ -96,8 +110,13 @@ NEAR_THRESHOLD = 0.7
 
 Word unigrams and bigrams: changing one word in a fifteen-word item keeps it above 0.7;
 two different questions on the same topic stay well below."""
-NUM_PERM = 64
+NUM_PERM = 32
+"""Permutations per MinHash. 32 keeps `MinHashLSH` at 5 bands of 6 rows for the 0.7
+threshold (datasketch's own choice), a fifth of the index work and memory of 128; the
+estimate's standard error near 0.7 is about 0.08."""
 SEED = 1
+_MAX = np.uint32(0xFFFFFFFF)
+_BIGRAM_MUL = np.uint32(0x9E3779B1)
 
 
 DEDUP_FIELDS = {
@@ -116,76 +135,120 @@ def dedup_text(kind: str, content: dict[str, Any]) -> str:
     return "\n".join(p for p in parts if isinstance(p, str))
 
 
-def _tokens(text: str) -> list[str]:
-    return _WORD.findall(unicodedata.normalize("NFC", text).casefold())
+def tokens(text: str) -> list[str]:
+    """Words, case-folded, punctuation and spacing ignored (the text is NFC already)."""
+    return _WORD.findall(text.casefold())
 
 
-def shingles(text: str) -> list[bytes]:
-    """Word unigrams and bigrams, case-folded, punctuation and spacing ignored."""
-    words = _tokens(text)
-    grams = set(words)
-    grams.update(f"{a} {b}" for a, b in zip(words, words[1:]))
-    return [g.encode("utf-8") for g in grams] or [b""]
+def word_hash(word: str) -> int:
+    """A 32-bit hash of a word (blake2b, so it is the same in every process and run)."""
+    return int.from_bytes(hashlib.blake2b(word.encode("utf-8"), digest_size=4).digest(), "little")
+
+
+def shingle_hash(shingle: tuple[str, ...]) -> int:
+    """The 32-bit hash of a word unigram or bigram: a bigram mixes its two words' hashes.
+
+    `Deduper.signatures` computes the bigram mix in numpy for a whole batch at once."""
+    if len(shingle) == 1:
+        return word_hash(shingle[0])
+    a, b = word_hash(shingle[0]), word_hash(shingle[1])
+    return ((a * int(_BIGRAM_MUL)) & 0xFFFFFFFF) ^ b
+
+
+def shingles(text: str) -> set[tuple[str, ...]]:
+    """Word unigrams and bigrams of a text."""
+    words = tokens(text)
+    return {(w,) for w in words} | set(zip(words, words[1:]))
 
 
 def reference_minhash(text: str) -> MinHash:
-    """The datasketch MinHash of a text; `Deduper` computes exactly this, many at once."""
-    m = MinHash(num_perm=NUM_PERM, seed=SEED, scheme="affine32", hashfunc=xxhash.xxh32_intdigest)
+    """The datasketch MinHash of a text, item by item; `Deduper` computes exactly this in bulk."""
+    m = MinHash(num_perm=NUM_PERM, seed=SEED, scheme="affine32", hashfunc=shingle_hash)
     m.update_batch(shingles(text))
     return m
 
 
-def xxhash_rows(block: np.ndarray) -> list[int]:
-    """A 64-bit key per row of a uint32 block: the row's bytes hashed with xxh64."""
-    raw = np.ascontiguousarray(block).view(np.dtype((np.void, block.shape[1] * 4))).ravel()
-    return [xxhash.xxh3_64_intdigest(v.tobytes()) for v in raw]
+class _WordHashes(dict):
+    """word -> `word_hash(word)`, computed once per distinct word."""
+
+    def __missing__(self, word: str) -> int:
+        if len(self) > 1_000_000:  # a bound on memory for very large vocabularies
+            self.clear()
+        value = self[word] = word_hash(word)
+        return value
 
 
 class Deduper:
     """Exact and near duplicates within one partition (a kind and a language), first one wins.
 
-    Exact duplicates share their case-folded word sequence. Near duplicates are found with
-    datasketch MinHash signatures (affine32 scheme, xxh32 shingle hashes) and LSH banding with
-    the band count and width `datasketch.MinHashLSH` chooses for the threshold; a candidate
-    counts only when its estimated Jaccard similarity reaches the threshold. The signatures
-    of a whole batch are computed in one numpy step with datasketch's own permutations and
-    finaliser, equal to `reference_minhash` item by item (tested): building one MinHash object
-    and querying MinHashLSH per item costs about 40 µs, which a million-item release cannot
-    afford, and MinHashLSH keeps about 1.6 kB per indexed item.
+    Exact duplicates share the sha256 of their case-folded word sequence; they never reach the
+    index. Near duplicates are found with datasketch: each item's MinHash (affine32 scheme,
+    word unigram and bigram shingles) becomes a `LeanMinHash`, `MinHashLSH` (threshold 0.7,
+    bands and rows chosen by datasketch) returns the earlier items that share a band, and a
+    candidate counts only when `LeanMinHash.jaccard` reaches the threshold. Kept items are
+    inserted through an insertion session.
+
+    The signatures of a whole batch are computed in one numpy step with datasketch's own
+    permutations and pre-mix, equal to `reference_minhash` item by item (tested): calling
+    `MinHash.update_batch` once per item costs more than everything else the release does.
     """
 
     def __init__(self, threshold: float = NEAR_THRESHOLD):
         proto = MinHash(num_perm=NUM_PERM, seed=SEED, scheme="affine32")
-        self._a, self._b = (np.asarray(p, dtype=np.uint32).reshape(1, -1) for p in proto.permutations)
-        lsh = MinHashLSH(threshold=threshold, num_perm=NUM_PERM)
-        self.bands, self.rows = lsh.b, lsh.r
+        self._perm_a, self._perm_b = (np.asarray(p, dtype=np.uint32).reshape(1, -1)
+                                      for p in proto.permutations)
         self.threshold = threshold
+        self._words = _WordHashes()
         self._partition: object = None
         self._reset()
 
     def _reset(self) -> None:
-        self._exact: dict[int, str] = {}
-        self._buckets: list[dict[int, int]] = [{} for _ in range(self.bands)]
-        self._ids: list[str] = []
+        self._exact: dict[bytes, str] = {}
+        self._lsh = MinHashLSH(threshold=self.threshold, num_perm=NUM_PERM)
+        self._session = self._lsh.insertion_session()
         self._sigs = np.empty((1024, NUM_PERM), dtype=np.uint32)
-        self._count = 0
+        """Signatures of the kept items, by insertion number (the LSH keys)."""
+        self._ids: list[str] = []
 
-    def signatures(self, texts: Sequence[str]) -> np.ndarray:
+    def signatures(self, texts: Sequence[str], words: Sequence[list[str]] | None = None
+                   ) -> np.ndarray:
         """MinHash signatures (len(texts) x NUM_PERM, uint32) of many texts at once."""
-        hashes: list[int] = []
-        offsets: list[int] = []
-        h32 = xxhash.xxh32_intdigest
-        for text in texts:
-            offsets.append(len(hashes))
-            hashes.extend(h32(s) for s in shingles(text))
-        hv = _fmix(np.asarray(hashes, dtype=np.uint32).reshape(-1, 1), 32)
-        out = np.empty((len(texts), NUM_PERM), dtype=np.uint32)
-        step = 4096  # texts per numpy chunk, to bound the (shingles x permutations) matrix
-        for lo in range(0, len(texts), step):
-            hi = min(lo + step, len(texts))
-            s, e = offsets[lo], offsets[hi] if hi < len(texts) else len(hashes)
-            phv = hv[s:e] * self._a + self._b
-            out[lo:hi] = np.minimum.reduceat(phv, np.asarray(offsets[lo:hi]) - s, axis=0)
+        if words is None:
+            words = [tokens(t) for t in texts]
+        lens = np.fromiter((len(w) for w in words), dtype=np.int64, count=len(words))
+        out = np.full((len(words), NUM_PERM), _MAX, dtype=np.uint32)
+        total = int(lens.sum())
+        if not total:
+            return out
+        lookup = self._words.__getitem__
+        uni = np.fromiter(map(lookup, chain.from_iterable(words)), dtype=np.uint32, count=total)
+        ends = np.cumsum(lens)
+        starts = ends - lens
+        # the bigram at position j joins words j and j+1 of the same text; the last word of
+        # each text starts none
+        bi = np.empty_like(uni)
+        bi[:-1] = (uni[:-1] * _BIGRAM_MUL) ^ uni[1:]
+        last = np.zeros(total, dtype=bool)
+        last[ends[lens > 0] - 1] = True
+        nonempty = np.flatnonzero(lens)
+        step = 65536  # words per numpy chunk, to bound the (words x permutations) matrices
+        lo = 0
+        while lo < len(nonempty):
+            first = int(starts[nonempty[lo]])
+            hi = lo
+            while hi < len(nonempty) and int(ends[nonempty[hi]]) - first <= step:
+                hi += 1
+            hi = max(hi, lo + 1)
+            rows = nonempty[lo:hi]
+            s, e = first, int(ends[rows[-1]])
+            offsets = starts[rows] - s
+            phv = _fmix(uni[s:e].reshape(-1, 1), 32) * self._perm_a + self._perm_b
+            sig = np.minimum.reduceat(phv, offsets, axis=0)
+            phv = _fmix(bi[s:e].reshape(-1, 1), 32) * self._perm_a + self._perm_b
+            phv[last[s:e]] = _MAX
+            np.minimum(sig, np.minimum.reduceat(phv, offsets, axis=0), out=sig)
+            out[rows] = sig
+            lo = hi
         return out
 
     def check(self, partition: object, keys: Sequence[str], texts: Sequence[str]
@@ -197,44 +260,43 @@ class Deduper:
         if partition != self._partition:
             self._partition = partition
             self._reset()
-        sigs = self.signatures(texts)
-        r = self.rows
-        # one 64-bit key per band: the band's rows hashed together, in numpy
-        band_keys = [
-            xxhash_rows(sigs[:, b * r:(b + 1) * r]) for b in range(self.bands)
-        ]
-        band_keys = list(zip(*band_keys))
+        words = [tokens(t) for t in texts]
+        sigs = self.signatures(texts, words)
         verdicts: list[tuple[str, str] | None] = []
-        if self._count + len(texts) > len(self._sigs):  # grow by doubling, not per batch
-            grown = np.empty((max(2 * len(self._sigs), self._count + len(texts)), NUM_PERM),
+        exact_of, lsh, session, ids = self._exact, self._lsh, self._session, self._ids
+        if len(ids) + len(texts) > len(self._sigs):  # grow by doubling, not per batch
+            grown = np.empty((max(2 * len(self._sigs), len(ids) + len(texts)), NUM_PERM),
                              dtype=np.uint32)
-            grown[:self._count] = self._sigs[:self._count]
+            grown[:len(ids)] = self._sigs[:len(ids)]
             self._sigs = grown
-        exact_keys = [hash(tuple(_tokens(t))) for t in texts]
-        for i, (key, text) in enumerate(zip(keys, texts)):
-            exact = exact_keys[i]
-            if exact in self._exact:
-                verdicts.append(("exact", self._exact[exact]))
-                continue
-            twin = None
-            for b, bk in enumerate(band_keys[i]):
-                j = self._buckets[b].get(bk)
-                if j is not None:
-                    if np.count_nonzero(self._sigs[j] == sigs[i]) >= self.threshold * NUM_PERM:
-                        twin = self._ids[j]
-                        break
+        kept = self._sigs
+        for key, ws, sig in zip(keys, words, sigs):
+            exact = hashlib.sha256("\x1f".join(ws).encode("utf-8")).digest()
+            twin = exact_of.get(exact)
             if twin is not None:
-                verdicts.append(("near", twin))
+                verdicts.append(("exact", twin))
                 continue
-            index = self._count
-            self._count += 1
-            self._ids.append(key)
-            self._sigs[index] = sigs[i]
-            self._exact[exact] = key
-            for b, bk in enumerate(band_keys[i]):
-                self._buckets[b].setdefault(bk, index)
+            m = _lean(sig)
+            near = [j for j in lsh.query(m) if m.jaccard(_lean(kept[j])) >= self.threshold]
+            if near:
+                verdicts.append(("near", ids[min(near)]))
+                continue
+            exact_of[exact] = key
+            session.insert(len(ids), m, check_duplication=False)
+            kept[len(ids)] = sig
+            ids.append(key)
             verdicts.append(None)
         return verdicts
+
+
+def _lean(signature: np.ndarray) -> LeanMinHash:
+    """A datasketch LeanMinHash holding a signature row `Deduper.signatures` computed.
+
+    The row is already uint32 in the affine32 scheme; the public constructor would re-check
+    its range and copy it, which costs more than the LSH query."""
+    m = LeanMinHash.__new__(LeanMinHash)
+    m.seed, m.scheme, m.hashvalues = SEED, "affine32", signature
+    return m
 
 
 # --------------------------------------------------------------------------- languages

@@ -60,3 +60,25 @@ def resolve(name: str | None) -> Licence | str:
     allowed = ", ".join(LICENCES)
     return (f"licence '{name}' is not on the allowed list ({allowed}); community licences other "
             f"than NOODL need a review of their terms before jamii can publish under them")
+
+
+SOURCE_COMPATIBLE: dict[str, set[str]] = {
+    "cc0-1.0": set(LICENCES),
+    "cc-by-4.0": {"cc-by-4.0", "cc-by-sa-4.0"},
+    "cc-by-sa-4.0": {"cc-by-sa-4.0"},
+}
+"""Licence of an imported source -> release licences it may be republished under.
+
+CC0 waives every right; CC BY material may go into a BY or BY-SA release (attribution kept);
+BY-SA material only into a BY-SA release. Any other source licence (NOODL, NC, ND, unknown)
+needs an organiser to check its terms, so it is not released automatically."""
+
+
+def normalise(name: str) -> str:
+    key = name.strip().lower()
+    return ALIASES.get(key, key)
+
+
+def compatible(source_licence: str, release_licence: str) -> bool:
+    """Whether items imported under `source_licence` may be republished under the release's."""
+    return normalise(release_licence) in SOURCE_COMPATIBLE.get(normalise(source_licence), set())

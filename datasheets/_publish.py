@@ -22,6 +22,10 @@ class PublishPlan:
     files: list[tuple[str, int]]
     """(path in the repo, size in bytes), in upload order."""
     commit_url: str | None = None
+    commit: str | None = None
+    """The Hub commit id of the upload, recorded on the store's Release row."""
+    campaign: str | None = None
+    """The campaign slug the folder's croissant.json names."""
 
     def describe(self) -> str:
         total = sum(size for _, size in self.files)
@@ -42,18 +46,29 @@ def plan(folder: str | Path, repo_id: str, *, private: bool = False, gated: bool
                          "build one with `jamii release`")
     if repo_id.count("/") != 1 or not all(repo_id.split("/")):
         raise ValueError(f"'{repo_id}' is not a repo id: write ORG/NAME")
-    version = json.loads(meta_path.read_text("utf-8")).get("version") or "0.0.0"
+    meta = json.loads(meta_path.read_text("utf-8"))
+    version = meta.get("version") or "0.0.0"
     files = sorted((p.relative_to(folder).as_posix(), p.stat().st_size)
                    for p in folder.rglob("*") if p.is_file())
-    return PublishPlan(repo_id, folder, version, f"v{version}", private, gated, files)
+    return PublishPlan(repo_id, folder, version, f"v{version}", private, gated, files,
+                       campaign=meta.get("name"))
 
 
 def publish_release(folder: str | Path, repo_id: str, *, private: bool = False,
-                    gated: bool = False, dry_run: bool = False, api=None) -> PublishPlan:
-    """Upload the release folder; with dry_run, only say what would be uploaded."""
+                    gated: bool = False, dry_run: bool = False, api=None, store=None,
+                    actor_id: int | None = None) -> PublishPlan:
+    """Upload the release folder; with dry_run, only say what would be uploaded.
+
+    With a store, the Release row of the folder's campaign and version is looked up before
+    anything is uploaded (a folder the store never built is refused), and the Hub repo and
+    commit are recorded on it after the upload.
+    """
     p = plan(folder, repo_id, private=private, gated=gated)
     if dry_run:
         return p
+    campaign_id = None
+    if store is not None:
+        campaign_id = _release_row(store, p)
     if api is None:
         from huggingface_hub import HfApi
 
@@ -66,4 +81,22 @@ def publish_release(folder: str | Path, repo_id: str, *, private: bool = False,
     api.create_tag(repo_id, tag=p.tag, repo_type="dataset", revision=commit.oid,
                    tag_message=f"Release {p.version}")
     p.commit_url = getattr(commit, "commit_url", None)
+    p.commit = getattr(commit, "oid", None)
+    if store is not None:
+        store.record_publication(campaign_id, p.version, repo_id, p.commit, actor_id=actor_id)
     return p
+
+
+def _release_row(store, p: PublishPlan) -> int:
+    """The campaign id of the folder's Release row, or ValueError saying why there is none."""
+    from jamii.core.store import NotFound
+
+    try:
+        camp = store.release_campaign(p.campaign or "")
+    except NotFound as exc:
+        raise ValueError(f"{p.folder} names campaign '{p.campaign}', which this store does not "
+                         f"hold: {exc}") from None
+    if not store.release_exists(camp.id, p.version):
+        raise ValueError(f"this store has no release {p.version} of '{camp.slug}': publish a "
+                         "folder that `jamii release` built from this store")
+    return camp.id

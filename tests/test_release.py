@@ -205,19 +205,24 @@ def test_cli_template_release_and_publish_dry_run(sqlite_store, tmp_path):
     res = runner.invoke(cli, ["release", "-c", "mazao", "--version", "1.0.0", "--out", str(out),
                               "--answers", str(template), "--exclude-flagged", *db])
     assert res.exit_code == 0, res.output
-    res = runner.invoke(cli, ["publish", str(out), "--repo-id", "jamii-test/mazao", "--dry-run"])
+    res = runner.invoke(cli, ["publish", str(out), "--repo-id", "jamii-test/mazao", "--dry-run", *db])
     assert res.exit_code == 0, res.output
     assert "data/prompt_response/test-00000-of-00001.parquet" in res.output
     assert "README.md" in res.output and "tag v1.0.0" in res.output
 
 
-def test_publish_calls_the_hub_in_order(sqlite_store, tmp_path):
-    build_release_store(sqlite_store)
+def test_publish_calls_the_hub_in_order(sqlite_store, tmp_path, monkeypatch):
+    from jamii.core.cli import cli
+
+    planted = build_release_store(sqlite_store)
     out = tmp_path / "rel"
     build_release(sqlite_store, "mazao", "1.0.0", out, answers=ANSWERS, exclude_flagged=True)
     calls = []
 
     class FakeApi:
+        def __init__(self, *args, **kwargs):
+            pass
+
         def create_repo(self, repo_id, **kw):
             calls.append(("create_repo", repo_id, kw))
 
@@ -231,8 +236,86 @@ def test_publish_calls_the_hub_in_order(sqlite_store, tmp_path):
         def create_tag(self, repo_id, **kw):
             calls.append(("create_tag", repo_id, kw))
 
-    plan = publish_release(out, "jamii-test/mazao", private=True, gated=True, api=FakeApi())
+    plan = publish_release(out, "jamii-test/mazao", private=True, gated=True, api=FakeApi(),
+                           store=sqlite_store)
     assert [c[0] for c in calls] == ["create_repo", "update_repo_settings", "upload_folder", "create_tag"]
     assert calls[0][2]["private"] is True and calls[2][2]["repo_type"] == "dataset"
     assert calls[3][2]["tag"] == "v1.0.0" and calls[3][2]["revision"] == "abc123"
     assert plan.commit_url.endswith("abc123")
+    (release,) = sqlite_store.releases(planted.campaign_id)
+    assert (release.hub_repo, release.hub_commit) == ("jamii-test/mazao", "abc123")
+
+    # the CLI records it too, on the store it opens; a folder the store never built is refused
+    import jamii.datasheets._publish as publish_module
+
+    monkeypatch.setattr("huggingface_hub.HfApi", FakeApi)
+    db = ["--db", sqlite_store.url, "--data-dir", str(sqlite_store.audio_dir.parent)]
+    out2 = tmp_path / "rel2"
+    build_release(sqlite_store, "mazao", "1.1.0", out2, answers=ANSWERS, exclude_flagged=True)
+    res = CliRunner().invoke(cli, ["publish", str(out2), "--repo-id", "jamii-test/mazao2", *db])
+    assert res.exit_code == 0, res.output
+    assert "abc123" in res.output
+    release = sqlite_store.releases(planted.campaign_id)[-1]
+    assert (release.version, release.hub_repo, release.hub_commit) == ("1.1.0", "jamii-test/mazao2", "abc123")
+    meta = json.loads((out2 / "croissant.json").read_text())
+    meta["version"] = "9.9.9"
+    (out2 / "croissant.json").write_text(json.dumps(meta))
+    calls.clear()
+    res = CliRunner().invoke(cli, ["publish", str(out2), "--repo-id", "jamii-test/x", *db])
+    assert res.exit_code != 0 and "no release 9.9.9" in res.output and not calls
+    assert publish_module.publish_release is publish_release
+
+
+def test_cli_module_imports_on_its_own():
+    """`import jamii.datasheets._cli` before `jamii.core.cli` must not hit the import cycle."""
+    import subprocess
+    import sys
+
+    code = ("import jamii.datasheets._cli as c; assert c.release_command.name == 'release'; "
+            "assert c.publish_command.name == 'publish'; "
+            "from jamii.core.cli import cli; assert cli.commands['release'] is c.release_command")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+
+
+def test_imported_items_need_a_compatible_republication_licence(sqlite_store, tmp_path):
+    from jamii.core.importer import import_file
+
+    planted = build_release_store(sqlite_store)
+    licensed = tmp_path / "vitabu_vya_zamani.csv"
+    licensed.write_text("prompt,response\n"
+                        "Jinsi ya kulima mtama katika ardhi kavu ya nyanda za juu?,Panda mapema na tumia matandazo.\n"
+                        "Dawa ya asili ya kuzuia wadudu wa mboga ni ipi?,Mchanganyiko wa pilipili kali na majivu.\n",
+                        "utf-8")
+    unlicensed = tmp_path / "daftari.csv"
+    unlicensed.write_text("prompt,response\n"
+                          "Nyuki hufugwa vipi karibu na shamba la alizeti?,Weka mizinga pembeni mwa shamba.\n",
+                          "utf-8")
+    common = dict(campaign="mazao", kind="prompt_response", language="sw", domain="agriculture",
+                  task_type="open_qa", accepted=True)
+    assert import_file(sqlite_store, licensed, source_license="cc-by-sa-4.0", **common).imported == 2
+    assert import_file(sqlite_store, unlicensed, **common).imported == 1
+
+    # under CC BY the share-alike rows cannot go out; without a licence no row ever can
+    out = tmp_path / "by"
+    result = build_release(sqlite_store, "mazao", "1.0.0", out, answers=ANSWERS, exclude_flagged=True)
+    assert result.removed["imported_under_an_incompatible_licence"] == 2
+    assert result.removed["imported_without_a_republication_licence"] == 1
+
+    out = tmp_path / "by-sa"
+    result = build_release(sqlite_store, "mazao", "1.1.0", out, licence="cc-by-sa-4.0",
+                           answers=ANSWERS, exclude_flagged=True)
+    assert result.removed["imported_without_a_republication_licence"] == 1
+    assert "imported_under_an_incompatible_licence" not in result.removed
+    rows = [r for p in out.rglob("prompt_response/*.parquet") for r in pq.read_table(p).to_pylist()]
+    prompts = {r["prompt"] for r in rows}
+    assert "Dawa ya asili ya kuzuia wadudu wa mboga ni ipi?" in prompts
+    assert not any("Nyuki" in p for p in prompts)
+    assert planted.ids["ok-0"] in {r["id"] for r in rows}
+    for name in ("DATASHEET.md", "README.md", "DATA_STATEMENT.md"):
+        text = (out / name).read_text()
+        assert "`vitabu_vya_zamani.csv` under cc-by-sa-4.0: 2 items" in text, name
+        assert "daftari.csv" not in text, name
+    for name in ("DATASHEET.md", "CHANGELOG.md"):
+        assert "imported without a republication licence: 1" in (out / name).read_text(), name
+
