@@ -1,5 +1,6 @@
 """Representation (reviewers, organisers): self-described profiles vs targets, rule of five."""
 
+import pandas as pd
 import streamlit as st
 
 from jamii.dashboard import charts, representation, ui
@@ -25,7 +26,7 @@ for row in rep.targets.itertuples():
         st.warning(tr("dash.representation.target_problem", target=row.target, problem=row.problem))
         continue
     goals[row.dimension] = (row.goal, row.value)
-    share = fewer if row.share is None else f"{row.share:.0%}"
+    share = fewer if pd.isna(row.share) else f"{row.share:.0%}"
     line = tr("dash.representation.target_line", target=row.target, goal=f"{row.goal:.0%}",
               share=share, status=tr(f"dash.representation.status_{row.status}"))
     {"met": st.success, "below": st.warning}.get(row.status, st.info)(line)
