@@ -75,7 +75,7 @@ def test_right_to_left_language_renders_rtl(st, jamii_app, monkeypatch):
     box = st.key("sign_in_code").locator("input")
     assert box.evaluate("e => getComputedStyle(e).unicodeBidi") == "plaintext"
     assert st.horizontal_overflow()["overflow"] == 0
-    st.shot("i18n-rtl-ar")
+    st.shot("15-sign-in-rtl-ar")
     # English and Swahili stay left to right
     st.goto("", lang="sw")
     assert st.main().evaluate("e => getComputedStyle(e).direction") == "ltr"
