@@ -185,7 +185,8 @@ class Deduper:
     index. Near duplicates are found with datasketch: each item's MinHash (affine32 scheme,
     word unigram and bigram shingles) becomes a `LeanMinHash`, `MinHashLSH` (threshold 0.7,
     bands and rows chosen by datasketch) returns the earlier items that share a band, and a
-    candidate counts only when `LeanMinHash.jaccard` reaches the threshold. Kept items are
+    candidate counts only when its estimated Jaccard similarity (`MinHash.jaccard`'s share of
+    equal values, for all candidates in one numpy step) reaches the threshold. Kept items are
     inserted through an insertion session.
 
     The signatures of a whole batch are computed in one numpy step with datasketch's own
@@ -270,6 +271,7 @@ class Deduper:
             grown[:len(ids)] = self._sigs[:len(ids)]
             self._sigs = grown
         kept = self._sigs
+        need = self.threshold * NUM_PERM
         for key, ws, sig in zip(keys, words, sigs):
             exact = hashlib.sha256("\x1f".join(ws).encode("utf-8")).digest()
             twin = exact_of.get(exact)
@@ -277,10 +279,14 @@ class Deduper:
                 verdicts.append(("exact", twin))
                 continue
             m = _lean(sig)
-            near = [j for j in lsh.query(m) if m.jaccard(_lean(kept[j])) >= self.threshold]
-            if near:
-                verdicts.append(("near", ids[min(near)]))
-                continue
+            found = lsh.query(m)
+            if found:
+                # LeanMinHash.jaccard for every candidate at once: the share of equal values
+                cand = np.fromiter(found, dtype=np.int64, count=len(found))
+                similar = cand[np.count_nonzero(kept[cand] == sig, axis=1) >= need]
+                if len(similar):
+                    verdicts.append(("near", ids[int(similar.min())]))
+                    continue
             exact_of[exact] = key
             session.insert(len(ids), m, check_duplication=False)
             kept[len(ids)] = sig
