@@ -1,26 +1,33 @@
 """Generation throughput of `jamii evaluate` against a naive loop, bare batched generate and lm-eval.
 
     python benchmarks/evaluate_throughput.py [--items 400] [--batch-size 32] [--new-tokens 32]
-                                             [--lm-eval-python PATH]
+                                             [--setup-lm-eval | --lm-eval-python PATH]
+                                             [--naive-items N] [--repeats 3]
 
-In one process and on one locally built model (a GPT-2-shaped model of a few million
-parameters, random weights, a byte-level BPE tokenizer trained here; nothing is downloaded),
-400 generation items of 5-120 prompt tokens each get exactly 32 new tokens, greedily, from:
+On one locally built model (a GPT-2-shaped model of a few million parameters, random weights,
+a byte-level BPE tokenizer trained here; nothing is downloaded), 400 generation items of 5-120
+prompt tokens each get exactly 32 new tokens, greedily, from:
 
-1. a naive loop, one request at a time;
+1. a naive loop, one request at a time (`--naive-items N` times the first N and extrapolates);
 2. bare `model.generate` on length-sorted, left-padded batches of 32;
-3. lm-evaluation-harness's `hf` backend at batch size 32, on the task `jamii export-task` writes,
-   when lm-eval is installed in a separate environment (`--lm-eval-python`, or the
-   LM_EVAL_PYTHON variable, names its python); it is never installed into the project venv;
-4. `jamii evaluate` (batch size 32, model loaded beforehand like the others; scoring, bootstrap
-   summary and all files included), then the same run again, which must come entirely from
-   the cache.
+3. `jamii evaluate` in this process (batch size 32, model loaded beforehand like the others;
+   scoring, bootstrap summary and all files included), then the same run again, which must
+   come entirely from the cache;
+4. lm-evaluation-harness's `hf` backend at batch size 32 on the task `jamii export-task` writes:
+   `simple_evaluate` with the model loaded, timed inside its own process. lm-eval lives in a
+   separate environment, never the project's venv: `--setup-lm-eval` creates one at
+   $TMPDIR/jamii-lm-eval-venv (or LM_EVAL_VENV) with `lm-eval[hf]` and `torch==2.13.0`, the CPU
+   build on this machine's disk; `--lm-eval-python`/LM_EVAL_PYTHON name another;
+5. the whole command lines, each in a fresh process (start-up and model loading included):
+   `jamii evaluate ...` and `python -m lm_eval ...`.
 
-Batched generate and `jamii evaluate` are timed `--repeats` times and the fastest kept.
+Batched generate and `jamii evaluate` alternate `--repeats` times and the fastest of each is
+kept (so load from other processes falls on both); whole commands run twice each, alternating.
 
 Prints a table and a final JSON line with items per second and the ratios, and checks that
 every method produced the same greedy text (exit 1 if not). Targets, printed and never asserted:
-`jamii evaluate` at 0.95x or better of bare batched generate; a repeated run 50x faster.
+`jamii evaluate` at 0.95x or better of bare batched generate and 1.15x of lm-eval; its whole
+command at most 0.6x of lm-eval's; a repeated run 50x faster than the first.
 """
 
 from __future__ import annotations
@@ -43,6 +50,8 @@ sys.path.insert(0, str(REPO / "tests"))
 
 TARGET_VS_BATCHED = 0.95
 TARGET_REPEAT_SPEEDUP = 50.0
+TARGET_VS_LM_EVAL = 1.15
+TARGET_COMMAND_VS_LM_EVAL = 0.6
 
 
 def build_items(tokenizer, n: int, seed: int = 0) -> list[dict]:
@@ -99,23 +108,78 @@ def batched(model, tokenizer, prompts, new_tokens, batch_size):
     return out
 
 
-def run_lm_eval(python: str, model_dir: Path, release: Path, work: Path, ids: list[str], new_tokens: int,
-                batch_size: int) -> tuple[float, list[str]] | None:
-    import yaml
+DEFAULT_LM_EVAL_VENV = Path(os.environ.get("TMPDIR") or tempfile.gettempdir()) / "jamii-lm-eval-venv"
 
+LM_EVAL_DRIVER = r"""
+import json, sys, time
+model_dir, task_dir, task, batch_size = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+import lm_eval
+from lm_eval.models.huggingface import HFLM
+from lm_eval.tasks import TaskManager
+lm = HFLM(pretrained=model_dir, dtype="float32", batch_size=batch_size, device="cpu")
+start = time.perf_counter()
+tm = TaskManager(include_path=task_dir)
+res = lm_eval.simple_evaluate(model=lm, tasks=[task], task_manager=tm, log_samples=True, batch_size=batch_size)
+seconds = time.perf_counter() - start
+texts = {s["doc"]["id"]: s["resps"][0][0] for s in res["samples"][task]}
+print("JSON " + json.dumps({"seconds": seconds, "texts": texts}))
+"""
+
+
+def setup_lm_eval(venv: Path) -> str:
+    """Create a separate environment with lm-eval (never the project's venv) and return its python.
+
+    torch is pinned to 2.13.0, the CPU build on this machine's disk; an open requirement would
+    make pip download a CUDA build of several GB.
+    """
+    python = venv / "bin" / "python"
+    if not python.exists():
+        print(f"creating {venv} ...", flush=True)
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    print("installing lm-eval[hf] and torch==2.13.0 into it (a few minutes the first time) ...", flush=True)
+    subprocess.run([str(python), "-m", "pip", "install", "-q", "lm-eval[hf]", "torch==2.13.0"], check=True)
+    return str(python)
+
+
+def _lm_eval_env() -> dict:
+    return {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+
+
+def export_bench_task(release: Path, work: Path, new_tokens: int) -> tuple[Path, str]:
     from jamii.evaluate import export_lm_eval_task
 
     task_dir = work / "lm_eval_task"
-    names = export_lm_eval_task(release, task_dir, task_name="jamii_bench", max_new_tokens=new_tokens,
-                                generation_kwargs={"min_new_tokens": new_tokens})
-    template = task_dir / "_jamii_bench_template.yaml"
-    assert yaml is not None and template.exists()
-    out_dir = work / "lm_eval_out"
+    if not task_dir.exists():
+        names = export_lm_eval_task(release, task_dir, task_name="jamii_bench", max_new_tokens=new_tokens,
+                                    generation_kwargs={"min_new_tokens": new_tokens})
+        assert names[0] == "jamii_bench"
+    return task_dir, "jamii_bench"
+
+
+def run_lm_eval_inprocess(python: str, model_dir: Path, task_dir: Path, task: str, ids: list[str],
+                          batch_size: int) -> tuple[float, list[str]] | None:
+    """lm-eval's `simple_evaluate` with an already loaded `hf` model, timed inside its process."""
+    driver = task_dir.parent / "lm_eval_driver.py"
+    driver.write_text(LM_EVAL_DRIVER, encoding="utf-8")
+    proc = subprocess.run([python, str(driver), str(model_dir), str(task_dir), task, str(batch_size)],
+                          capture_output=True, text=True, env=_lm_eval_env())
+    line = next((x for x in proc.stdout.splitlines() if x.startswith("JSON ")), None)
+    if proc.returncode != 0 or line is None:
+        print(f"lm-eval (in process) failed (exit {proc.returncode}):\n{proc.stderr[-3000:]}")
+        return None
+    got = json.loads(line[5:])
+    return got["seconds"], [got["texts"].get(i) for i in ids]
+
+
+def run_lm_eval_command(python: str, model_dir: Path, task_dir: Path, task: str, work: Path, ids: list[str],
+                        batch_size: int) -> tuple[float, list[str]] | None:
+    """lm-eval's whole command line (`python -m lm_eval ...`), start-up and model loading included."""
+    out_dir = Path(tempfile.mkdtemp(prefix="lm_eval_out-", dir=work))
     cmd = [python, "-m", "lm_eval", "--model", "hf", "--model_args", f"pretrained={model_dir},dtype=float32",
-           "--tasks", names[0], "--include_path", str(task_dir), "--batch_size", str(batch_size),
+           "--tasks", task, "--include_path", str(task_dir), "--batch_size", str(batch_size),
            "--device", "cpu", "--log_samples", "--output_path", str(out_dir)]
     start = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=_lm_eval_env())
     seconds = time.perf_counter() - start
     if proc.returncode != 0:
         print(f"lm-eval failed (exit {proc.returncode}); its last output:\n{proc.stderr[-3000:]}")
@@ -128,18 +192,49 @@ def run_lm_eval(python: str, model_dir: Path, release: Path, work: Path, ids: li
     return seconds, [by_id.get(i) for i in ids]
 
 
+def run_jamii_command(model_dir: Path, release: Path, work: Path, ids: list[str], new_tokens: int,
+                      batch_size: int) -> tuple[float, list[str]] | None:
+    """`jamii evaluate ...` as a user types it: a fresh process, fresh results folder and cache."""
+    jamii = Path(sys.executable).parent / "jamii"
+    out_dir = Path(tempfile.mkdtemp(prefix="jamii_cmd-", dir=work)) / "results"
+    cmd = [str(jamii), "evaluate", "--data", str(release), "--model", f"hf:{model_dir}", "--out", str(out_dir),
+           "--batch-size", str(batch_size), "--max-new-tokens", str(new_tokens), "--min-new-tokens",
+           str(new_tokens), "--no-progress"]
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=_lm_eval_env())
+    seconds = time.perf_counter() - start
+    if proc.returncode != 0:
+        print(f"jamii evaluate failed (exit {proc.returncode}):\n{proc.stderr[-3000:]}")
+        return None
+    rows = [json.loads(x) for x in (out_dir / "samples.jsonl").read_text(encoding="utf-8").splitlines()]
+    by_id = {r["id"]: r["prediction"] for r in rows}
+    return seconds, [by_id.get(i) for i in ids]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--items", type=int, default=400)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--new-tokens", type=int, default=32)
     parser.add_argument("--lm-eval-python", default=os.environ.get("LM_EVAL_PYTHON"),
-                        help="python of a separate environment with lm-eval installed")
+                        help="python of a separate environment with lm-eval installed "
+                             f"(default: {DEFAULT_LM_EVAL_VENV}/bin/python when it exists)")
+    parser.add_argument("--setup-lm-eval", action="store_true",
+                        help=f"create that environment first ({DEFAULT_LM_EVAL_VENV}, or LM_EVAL_VENV): "
+                             "python -m venv + pip install lm-eval[hf] torch==2.13.0")
+    parser.add_argument("--naive-items", type=int,
+                        help="run the naive loop on the first N items only and extrapolate (default: all)")
     parser.add_argument("--repeats", type=int, default=3,
                         help="time batched generate and jamii evaluate this many times, keep the fastest "
-                             "(shared machines are noisy); the naive loop runs once")
+                             "(shared machines are noisy); whole commands run min(2, repeats) times each")
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
     args = parser.parse_args()
+
+    venv = Path(os.environ.get("LM_EVAL_VENV") or DEFAULT_LM_EVAL_VENV)
+    if args.setup_lm_eval:
+        args.lm_eval_python = setup_lm_eval(venv)
+    elif not args.lm_eval_python and (venv / "bin" / "python").exists():
+        args.lm_eval_python = str(venv / "bin" / "python")
 
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -166,23 +261,17 @@ def main() -> int:
         results: dict[str, dict] = {}
         texts: dict[str, list[str]] = {}
 
-        def record(name, seconds, out):
-            results[name] = {"seconds": round(seconds, 3), "items_per_second": round(len(items) / seconds, 2)}
+        def record(name, seconds, out, n=len(items)):
+            results[name] = {"seconds": round(seconds, 3), "items_per_second": round(n / seconds, 2)}
             texts[name] = out
-            print(f"{name:<22} {seconds:8.2f} s  {len(items) / seconds:8.1f} items/s", flush=True)
+            print(f"{name:<22} {seconds:8.2f} s  {n / seconds:8.1f} items/s", flush=True)
 
+        n_naive = min(args.naive_items or len(items), len(items))
         t = time.perf_counter()
-        out = naive(model, tokenizer, prompts, args.new_tokens)
-        record("naive_loop", time.perf_counter() - t, out)
-
-        if args.lm_eval_python:
-            got = run_lm_eval(args.lm_eval_python, model_dir, release, work, ids, args.new_tokens, args.batch_size)
-            if got:
-                record("lm_eval_hf", *got)
-                results["lm_eval_hf"]["note"] = "wall time of the lm_eval process, model loading included"
-        else:
-            print("lm-eval: skipped (no separate environment with lm-eval; pass --lm-eval-python PATH "
-                  "or set LM_EVAL_PYTHON; never install it into the project venv)")
+        out = naive(model, tokenizer, prompts[:n_naive], args.new_tokens)
+        record("naive_loop", time.perf_counter() - t, out + [None] * (len(items) - n_naive), n=n_naive)
+        if n_naive < len(items):
+            results["naive_loop"]["note"] = f"first {n_naive} items only"
 
         backend = load_backend(f"hf:{model_dir}", batch_size=args.batch_size)
         # batched generate and jamii evaluate alternate, so load from other processes falls on both
@@ -212,28 +301,62 @@ def main() -> int:
         record("jamii_evaluate_repeat", time.perf_counter() - t, preds())
         results["jamii_evaluate_repeat"]["computed"] = again.computed
         backend.close()
+        del model
+
+        # whole commands, each in a fresh process: start-up, model loading, everything
+        commands = {}
+        task_dir = None
+        if args.lm_eval_python:
+            task_dir, task = export_bench_task(release, work, args.new_tokens)
+            got = run_lm_eval_inprocess(args.lm_eval_python, model_dir, task_dir, task, ids, args.batch_size)
+            if got:
+                record("lm_eval_hf", *got)
+                results["lm_eval_hf"]["note"] = "simple_evaluate with the model loaded, timed in its process"
+        else:
+            print("lm-eval: skipped (no separate environment with lm-eval; run with --setup-lm-eval, or pass "
+                  "--lm-eval-python PATH / set LM_EVAL_PYTHON; never install it into the project venv)")
+        for _ in range(min(2, args.repeats)):
+            got = run_jamii_command(model_dir, release, work, ids, args.new_tokens, args.batch_size)
+            if got and got[0] < commands.get("jamii_command", (float("inf"),))[0]:
+                commands["jamii_command"] = got
+            if task_dir is not None:
+                got = run_lm_eval_command(args.lm_eval_python, model_dir, task_dir, task, work, ids,
+                                          args.batch_size)
+                if got and got[0] < commands.get("lm_eval_command", (float("inf"),))[0]:
+                    commands["lm_eval_command"] = got
+        for name, got in commands.items():
+            record(name, *got)
+            results[name]["note"] = "whole command line in a fresh process"
 
         reference = texts["batched_generate"]
         same = {name: sum(a == b for a, b in zip(out, reference)) for name, out in texts.items()}
-        identical = all(v == len(items) for v in same.values())
+        identical = all(v == (n_naive if name == "naive_loop" else len(items)) for name, v in same.items())
+
+        def ips(name):
+            return results[name]["items_per_second"]
+
         ratios = {
-            "jamii_vs_batched": round(results["jamii_evaluate"]["items_per_second"]
-                                      / results["batched_generate"]["items_per_second"], 3),
-            "batched_vs_naive": round(results["batched_generate"]["items_per_second"]
-                                      / results["naive_loop"]["items_per_second"], 2),
+            "jamii_vs_batched": round(ips("jamii_evaluate") / ips("batched_generate"), 3),
+            "batched_vs_naive": round(ips("batched_generate") / ips("naive_loop"), 2),
             "repeat_speedup": round(results["jamii_evaluate"]["seconds"]
                                     / results["jamii_evaluate_repeat"]["seconds"], 1),
         }
+        targets = {"jamii_vs_batched": (TARGET_VS_BATCHED, ">="), "repeat_speedup": (TARGET_REPEAT_SPEEDUP, ">=")}
         if "lm_eval_hf" in results:
-            ratios["jamii_vs_lm_eval"] = round(results["jamii_evaluate"]["items_per_second"]
-                                               / results["lm_eval_hf"]["items_per_second"], 2)
-        targets = {
-            "jamii_vs_batched": f">= {TARGET_VS_BATCHED}: {'met' if ratios['jamii_vs_batched'] >= TARGET_VS_BATCHED else 'MISSED'}",
-            "repeat_speedup": f">= {TARGET_REPEAT_SPEEDUP}: {'met' if ratios['repeat_speedup'] >= TARGET_REPEAT_SPEEDUP else 'MISSED'}",
+            ratios["jamii_vs_lm_eval"] = round(ips("jamii_evaluate") / ips("lm_eval_hf"), 2)
+            ratios["lm_eval_vs_batched"] = round(ips("lm_eval_hf") / ips("batched_generate"), 3)
+            targets["jamii_vs_lm_eval"] = (TARGET_VS_LM_EVAL, ">=")
+        if "lm_eval_command" in results and "jamii_command" in results:
+            ratios["jamii_command_vs_lm_eval_command"] = round(
+                results["jamii_command"]["seconds"] / results["lm_eval_command"]["seconds"], 3)
+            targets["jamii_command_vs_lm_eval_command"] = (TARGET_COMMAND_VS_LM_EVAL, "<=")
+        verdicts = {
+            name: f"{op} {goal}: " + ("met" if (ratios[name] >= goal if op == ">=" else ratios[name] <= goal) else "MISSED")
+            for name, (goal, op) in targets.items()
         }
         print(f"same greedy text as batched generate: {same}")
         print(json.dumps({"items": len(items), "new_tokens": args.new_tokens, "batch_size": args.batch_size,
-                          "parameters": n_params, "methods": results, "ratios": ratios, "targets": targets,
+                          "parameters": n_params, "methods": results, "ratios": ratios, "targets": verdicts,
                           "identical_text": identical}))
         return 0 if identical else 1
     finally:

@@ -34,13 +34,15 @@ def _batch_size(ctx, param, value: str):
               help="auto (halve on out-of-memory) or N.")
 @click.option("--max-new-tokens", type=click.IntRange(min=1), default=256, show_default=True,
               help="Most tokens per answer (greedy decoding).")
+@click.option("--min-new-tokens", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Fewest tokens per answer (hf backend), e.g. to time a fixed amount of work.")
 @click.option("--judge", metavar="SPEC", help="Model grading contextual answers against their rubric.")
 @click.option("--concurrency", type=click.IntRange(min=1), default=8, show_default=True,
               help="Requests in flight at once (openai backend).")
 @click.option("--cache", type=click.Path(dir_okay=False), help="Cache file; default OUT/cache.sqlite3.")
 @click.option("--no-progress", is_flag=True, help="Hide the progress bar.")
 def evaluate_command(data, model, out, kinds, languages, split, limit, batch_size, max_new_tokens,
-                     judge, concurrency, cache, no_progress):
+                     min_new_tokens, judge, concurrency, cache, no_progress):
     """Score a local model on a release; results go to OUT (samples, summary, config).
 
     Finished requests are cached, so an interrupted run resumes where it stopped and a repeated
@@ -51,7 +53,8 @@ def evaluate_command(data, model, out, kinds, languages, split, limit, batch_siz
     try:
         results = evaluate(
             data, model, out, kinds=_split_list(kinds), languages=_split_list(languages), split=split,
-            limit=limit, batch_size=batch_size, max_new_tokens=max_new_tokens, judge=judge,
+            limit=limit, batch_size=batch_size, max_new_tokens=max_new_tokens,
+            min_new_tokens=min_new_tokens, judge=judge,
             concurrency=concurrency, cache=cache, progress=not no_progress,
         )
     except EvaluationError as exc:

@@ -18,7 +18,9 @@ import json
 import os
 import platform
 import sys
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as _version
@@ -44,6 +46,8 @@ from jamii.evaluate._tasks import (
     unspaced_script,
 )
 
+OVERLAP_SCORING = True
+"""Score finished batches in a worker thread while the next batch generates."""
 TASKS_OF_SCHEME = {"hf": {"generate"}, "openai": {"generate"}, "asr": {"transcribe"}}
 JUDGE_PARAMS = GenParams(max_new_tokens=256)
 
@@ -72,15 +76,40 @@ class Results:
         return format_table(self.summary)
 
 
+_MODULE_OF = {"huggingface-hub": "huggingface_hub"}
+
+
 def _versions() -> dict[str, str]:
+    """Versions of the libraries a result depends on (an imported module's `__version__` when it
+    has one: reading package metadata costs milliseconds per package)."""
     out = {"python": platform.python_version()}
     for name in ("jamii", "torch", "transformers", "tokenizers", "sacrebleu", "jiwer", "numpy",
                  "datasets", "huggingface-hub", "pyarrow"):
+        module = sys.modules.get(_MODULE_OF.get(name, name))
+        found = getattr(module, "__version__", None) if name != "jamii" else None
+        if isinstance(found, str):
+            out[name] = found
+            continue
         try:
             out[name] = _version(name)
         except PackageNotFoundError:
             pass
     return out
+
+
+def _warm_up() -> None:
+    """Import the scoring libraries (while the model loads, in a thread): a second or so of
+    imports that would otherwise land in the middle of the run."""
+    try:
+        import jiwer  # noqa: F401
+        import sacrebleu  # noqa: F401
+
+        from jamii.evaluate._metrics import sample_stats
+
+        sample_stats("chrf", ["a b"], ["a b"])
+        sample_stats("bleu", ["a b"], ["a b"])
+    except Exception:  # noqa: BLE001 - only a head start; the run reports real errors
+        pass
 
 
 def _write_json(path: Path, data: Any) -> None:
@@ -239,6 +268,8 @@ def evaluate(
     tasks = [task_of(item) for item in items]
     own_backend = backend is None
     judge_backend = None
+    if "sacrebleu" not in sys.modules:
+        threading.Thread(target=_warm_up, name="jamii-warm-up", daemon=True).start()
     try:
         if backend is None:
             backend = load_backend(model, batch_size=batch_size, concurrency=concurrency)
@@ -352,6 +383,31 @@ def _run(release, items, tasks, backend, judge_backend, gen, out, cache_path, mo
             new_scores.clear()
         samples_file.flush()
 
+    # Scoring batch k runs in a worker thread while the model generates batch k+1: torch
+    # releases the GIL inside its kernels, so scoring costs almost no wall time. The worker is
+    # the only writer of the cache and of samples.jsonl until `wait_scores` returns; it commits
+    # each batch's answers before scoring them, so every finished batch is still one commit.
+    scoring = ThreadPoolExecutor(max_workers=1, thread_name_prefix="jamii-score") if OVERLAP_SCORING else None
+    scoring_jobs: list = []
+
+    def score_and_write(ready: list, requests: list[dict]) -> None:
+        commit(requests)  # the batch's answers first: a run killed now resumes after them
+        finish(ready)
+        flush_scores()
+
+    def score_soon(ready: list, requests: list[dict]) -> None:
+        if scoring is None:
+            score_and_write(ready, requests)
+            return
+        for job in [j for j in scoring_jobs if j.done()]:
+            job.result()  # a scoring error stops the run at once
+            scoring_jobs.remove(job)
+        scoring_jobs.append(scoring.submit(score_and_write, ready, requests))
+
+    def wait_scores() -> None:
+        while scoring_jobs:
+            scoring_jobs.pop(0).result()
+
     try:
         # 1. the model's answers: cached first, then computed in batches as they finish
         pending = {"generate": [], "transcribe": []}
@@ -376,10 +432,10 @@ def _run(release, items, tasks, backend, judge_backend, gen, out, cache_path, mo
                 stream = backend.transcribe([tasks[i].item["audio"]["bytes"] for i in idx])
             params_text = json.dumps(gen_params if task_name == "generate" else {})
             for batch in stream:
-                commit([{"key": keys[idx[j]], "model": model_info["spec"], "revision": model_info.get("revision"),
+                rows = [{"key": keys[idx[j]], "model": model_info["spec"], "revision": model_info.get("revision"),
                          "task": task_name, "item_id": tasks[idx[j]].id,
                          "item_version": tasks[idx[j]].item.get("version"), "params": params_text,
-                         "output": text} for j, text in batch])
+                         "output": text} for j, text in batch]
                 ready = []
                 for j, text in batch:
                     i = idx[j]
@@ -387,9 +443,9 @@ def _run(release, items, tasks, backend, judge_backend, gen, out, cache_path, mo
                     computed += 1
                     if not (judged and tasks[i].item["kind"] == "contextual"):
                         ready.append((i, text, False, None))
-                finish(ready)
-                flush_scores()
+                score_soon(ready, rows)
                 bar.update(len(batch))
+        wait_scores()
 
         # 2. the judge's grades of contextual answers
         if judged:
@@ -438,6 +494,8 @@ def _run(release, items, tasks, backend, judge_backend, gen, out, cache_path, mo
             summary = summarise(done, scorers, n_bootstrap=n_bootstrap, seed=seed, unspaced=unspaced_script)
             cache.put_summary(skey, summary)
     finally:
+        if scoring is not None:
+            scoring.shutdown(wait=True)
         bar.close()
         samples_file.close()
         cache.close()

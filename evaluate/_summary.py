@@ -60,7 +60,8 @@ def scorer_for(metric: str, params: dict | None = None):
 def resample_counts(n: int, rng: np.random.Generator, n_bootstrap: int) -> np.ndarray:
     """How often each of n items is drawn in each of `n_bootstrap` resamples, shape (B, n)."""
     draws = rng.integers(0, n, size=(n_bootstrap, n)) + (np.arange(n_bootstrap) * n)[:, None]
-    return np.bincount(draws.ravel(), minlength=n_bootstrap * n).reshape(n_bootstrap, n)
+    counts = np.bincount(draws.ravel(), minlength=n_bootstrap * n).reshape(n_bootstrap, n)
+    return counts.astype(np.float64)  # float: the resample sums are one BLAS matrix product
 
 
 def bootstrap(scorer, matrix: np.ndarray, counts: np.ndarray | None) -> tuple[float, float]:
@@ -97,15 +98,29 @@ def _group(samples: list[SampleStats], scorers: dict, rng, n_bootstrap: int, uns
     # one set of resamples per group, shared by its metrics; a sample without a metric adds a
     # zero row, which leaves that metric's sums (and so its resampled values) untouched
     counts = resample_counts(len(samples), rng, n_bootstrap) if len(samples) > 1 and n_bootstrap > 1 else None
+    blocks = []
     for metric, scorer in scorers.items():
         present = [s.rows.get(metric) for s in samples]
         width = next((len(r) for r in present if r is not None), None)
         if width is None:
             continue
         matrix = np.vstack([r if r is not None else np.zeros(width) for r in present])
+        blocks.append((metric, scorer, matrix, sum(r is not None for r in present)))
+    # every metric's resample sums at once: one (B, n) @ (n, sum of widths) product
+    resampled = None
+    if counts is not None and blocks:
+        resampled = counts @ np.hstack([m for _, _, m, _ in blocks])
+    col = 0
+    for metric, scorer, matrix, n in blocks:
+        width = matrix.shape[1]
         value = scorer.value(matrix.sum(axis=0))
-        n = sum(r is not None for r in present)
-        lo, hi = bootstrap(scorer, matrix, counts if n > 1 else None)
+        if resampled is None or n < 2:
+            lo = hi = value
+        else:
+            values = np.asarray(scorer.values(resampled[:, col:col + width]), dtype=float)
+            values = values[~np.isnan(values)]
+            lo, hi = (float(x) for x in np.percentile(values, [2.5, 97.5]))
+        col += width
         metrics[metric] = {"value": value, "ci95": [lo, hi], "n": n}
     judged = [s for s in samples if s.judge_failed is not None]
     out = {"n": len(samples), "metrics": metrics,

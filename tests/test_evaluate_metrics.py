@@ -123,3 +123,27 @@ def test_judge_outputs_that_parse(text, expected):
 )
 def test_judge_outputs_that_do_not_parse_are_failures(text):
     assert parse_judgement(text, ITEM) is None
+
+
+def test_vectorised_chrf_and_bleu_equal_sacrebleu_per_sample_and_per_resample():
+    import random
+
+    import numpy as np
+
+    from jamii.evaluate._metrics import _sacrebleu, sample_stats
+
+    rng = random.Random(0)
+    words = "àgbàdo òjò omi mahindi mvua shamba በቆሎ ዝናብ ውሃ".split()
+    preds = [" ".join(rng.choice(words) for _ in range(rng.randint(0, 7))) for _ in range(300)]
+    refs = [" ".join(rng.choice(words) for _ in range(rng.randint(1, 9))) for _ in range(300)]
+    preds[:3] = [refs[0], "", "x"]
+    draws = np.random.default_rng(0).multinomial(25, np.ones(300) / 300, size=200).astype(float)
+    for metric in ("chrf", "bleu"):
+        st = sample_stats(metric, preds, refs)
+        sentence = _sacrebleu(metric, False, "13a", True)
+        expected = [sentence._compute_score_from_stats([int(x) for x in row]).score for row in st.stats]
+        assert np.allclose(st.per_sample(), expected, atol=1e-9)
+        corpus = _sacrebleu(metric, False, "13a")
+        summed = draws @ st.stats
+        expected = [corpus._compute_score_from_stats([int(x) for x in row]).score for row in summed]
+        assert np.allclose(st.values(summed), expected, atol=1e-9)

@@ -6,6 +6,9 @@ Import the fixtures you need in a test module: `from support.evaluate_fixtures i
 from __future__ import annotations
 
 import os
+import subprocess
+import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -44,3 +47,19 @@ def tiny_asr(tmp_path_factory):
 def release(tmp_path):
     """A release folder with Swahili, Yoruba and Amharic items of every kind."""
     return write_release(tmp_path / "release", SAMPLE_ROWS)
+
+
+LM_EVAL_VENV = Path(os.environ.get("TMPDIR") or tempfile.gettempdir()) / "jamii-lm-eval-venv"
+"""Where `benchmarks/evaluate_throughput.py --setup-lm-eval` creates lm-eval's own environment."""
+
+
+def lm_eval_python() -> str | None:
+    """The python of a separate environment with lm-eval installed (LM_EVAL_PYTHON, else the
+    benchmark's default venv), or None. lm-eval is never installed into the project's venv."""
+    candidates = [os.environ.get("LM_EVAL_PYTHON"), str(LM_EVAL_VENV / "bin" / "python")]
+    for python in candidates:
+        if python and Path(python).exists():
+            probe = subprocess.run([python, "-c", "import lm_eval, transformers, torch"], capture_output=True)
+            if probe.returncode == 0:
+                return python
+    return None
