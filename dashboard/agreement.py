@@ -19,36 +19,45 @@ import pandas as pd
 VERDICTS = ("approve", "reject", "edit")
 ALL = "all"
 MIN_UNITS_NOTE = 10
-COLUMNS = ["language", "item_versions", "votes", "approvals", "approval_rate", "units", "alpha", "note"]
+COLUMNS = ["language", "item_versions", "votes", "approvals", "approval_rate", "units", "alpha", "note",
+           "note_code"]
+NOTES = {
+    "no_reviews": "no reviews yet",
+    "no_units": "no item version has two or more votes yet",
+    "no_variation": "every vote gave the same verdict: alpha is undefined (no variation)",
+    "undefined": "alpha is undefined for these votes",
+    "few_units": "only {units} item versions with two or more votes: read with caution",
+}
+"""note_code -> English note; pages translate the code (`dash.agreement.note_<code>`)."""
 
 
 def alpha(value_counts: np.ndarray) -> tuple[float | None, str]:
-    """Krippendorff's alpha (nominal) from a units x verdicts count matrix, and a note."""
+    """Krippendorff's alpha (nominal) from a units x verdicts count matrix, and a note code."""
     import krippendorff
 
     counts = np.asarray(value_counts, dtype=float)
     counts = counts[counts.sum(axis=1) >= 2] if counts.size else counts.reshape(0, len(VERDICTS))
     if counts.shape[0] == 0:
-        return None, "no item version has two or more votes yet"
+        return None, "no_units"
     used = counts.sum(axis=0) > 0
     if used.sum() < 2:
-        return None, "every vote gave the same verdict: alpha is undefined (no variation)"
+        return None, "no_variation"
     value = float(krippendorff.alpha(value_counts=counts[:, used], level_of_measurement="nominal"))
     if np.isnan(value):
-        return None, "alpha is undefined for these votes"
-    note = "" if counts.shape[0] >= MIN_UNITS_NOTE else (
-        f"only {counts.shape[0]} item versions with two or more votes: read with caution")
-    return value, note
+        return None, "undefined"
+    return value, "" if counts.shape[0] >= MIN_UNITS_NOTE else "few_units"
 
 
 def _row(language: str, votes: pd.DataFrame) -> dict[str, Any]:
     matrix = votes[list(VERDICTS)].to_numpy(dtype=float)
     total = int(matrix.sum())
     approvals = int(votes["approve"].sum())
-    value, note = alpha(matrix)
+    value, code = alpha(matrix)
+    units = int((matrix.sum(axis=1) >= 2).sum())
     return {"language": language, "item_versions": int(len(votes)), "votes": total,
             "approvals": approvals, "approval_rate": approvals / total if total else None,
-            "units": int((matrix.sum(axis=1) >= 2).sum()), "alpha": value, "note": note}
+            "units": units, "alpha": value, "note": NOTES[code].format(units=units) if code else "",
+            "note_code": code}
 
 
 def agreement(rows: list[dict[str, Any]]) -> pd.DataFrame:
@@ -57,7 +66,8 @@ def agreement(rows: list[dict[str, Any]]) -> pd.DataFrame:
     if votes.empty:
         return pd.DataFrame([{**dict.fromkeys(COLUMNS), "language": ALL, "item_versions": 0,
                               "votes": 0, "approvals": 0, "units": 0,
-                              "note": "no reviews yet"}], columns=COLUMNS)
+                              "note": NOTES["no_reviews"], "note_code": "no_reviews"}],
+                            columns=COLUMNS)
     out = [_row(ALL, votes)]
     for language, group in votes.groupby("language", sort=True):
         out.append(_row(str(language), group))

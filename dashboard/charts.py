@@ -139,4 +139,4 @@ def amount_bars(table: pd.DataFrame, dimension: str, *, amount_title: str,
                         legend=alt.Legend(title=None, labelExpr=_label_expr(status_labels))),
         row=alt.Row("unit:N", title=None),
         tooltip=["unit", "label", alt.Tooltip("amount:Q", format=",.2f")],
-    ).resolve_scale(x="independent")
+    ).resolve_scale(x="independent", y="independent")

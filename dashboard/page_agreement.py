@@ -15,6 +15,9 @@ st.caption(tr("dash.agreement.rule",
 
 table = agreement.agreement(ui.campaign_query(store, campaign.id, "review_votes"))
 table["language"] = table["language"].replace({agreement.ALL: tr("dash.all")})
+table["note"] = [tr(f"dash.agreement.note_{code}", default=note, units=units) if code else ""
+                 for code, note, units in zip(table["note_code"], table["note"], table["units"])]
+table = table.drop(columns="note_code")
 chart = charts.rate_bars(table, rate_title=tr("dash.agreement.rate"))
 if chart is not None:
     st.altair_chart(chart, width="stretch")

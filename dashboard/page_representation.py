@@ -23,11 +23,15 @@ if rep.targets.empty:
 goals: dict[str, tuple[float, str]] = {}
 for row in rep.targets.itertuples():
     if row.problem:
-        st.warning(tr("dash.representation.target_problem", target=row.target, problem=row.problem))
+        st.warning(tr("dash.representation.target_problem", target=row.target.replace(":", " = "),
+                      problem=row.problem))
         continue
     goals[row.dimension] = (row.goal, row.value)
     share = fewer if pd.isna(row.share) else f"{row.share:.0%}"
-    line = tr("dash.representation.target_line", target=row.target, goal=f"{row.goal:.0%}",
+    value = tr(f"gender.{row.value}", default=row.value) if row.dimension == "gender" else row.value
+    # "field = value", never "field:value": Streamlit would read ":woman:" as an emoji
+    target = f"{tr(f'dash.representation.dim_{row.dimension}', default=row.dimension)} = {value}"
+    line = tr("dash.representation.target_line", target=target, goal=f"{row.goal:.0%}",
               share=share, status=tr(f"dash.representation.status_{row.status}"))
     {"met": st.success, "below": st.warning}.get(row.status, st.info)(line)
 
@@ -44,9 +48,9 @@ if dims:
                                       goal=goal, goal_value=goal_value)
             if chart is not None:
                 st.altair_chart(chart, width="stretch")
+            table = table.assign(share=[fewer if pd.isna(v) else f"{v:.0%}" for v in table["share"]])
             st.dataframe(table, hide_index=True, width="stretch", column_config={
                 "value": tr("dash.representation.col_value"),
                 "people": tr("dash.representation.col_people"),
-                "share": st.column_config.NumberColumn(tr("dash.representation.col_share"),
-                                                       format="percent"),
+                "share": tr("dash.representation.col_share"),
                 "items": tr("dash.representation.col_items")})
