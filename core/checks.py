@@ -337,7 +337,12 @@ def might_hold_pii(text: str) -> bool:
     Every hit `find_pii` reports needs an at sign (emails) or five digits or more (phones,
     ids), so bulk scans such as a release of a million items can skip most texts at once.
     """
+    if text.isascii():  # the common case, counted in C: str.isdigit is true of 0-9 only here
+        return "@" in text or len(text.encode("ascii").translate(None, _NOT_ASCII_DIGITS)) >= 5
     return "@" in text or "\uff20" in text or sum(ch.isdigit() for ch in text) >= 5
+
+
+_NOT_ASCII_DIGITS = bytes(c for c in range(256) if not 0x30 <= c <= 0x39)
 
 
 def find_pii(text: str, regions: Iterable[str] = ()) -> list[PiiHit]:
