@@ -17,7 +17,9 @@ from jamii.collector.i18n import autonym, available_languages
 
 HERE = Path(__file__).resolve().parent
 
-st.set_page_config(page_title="jamii", page_icon=":material/forum:", layout="centered",
+# an emoji, which the browser draws itself: a ":material/...:" icon is fetched from
+# fonts.gstatic.com on every load, and the collector must work with no internet at all
+st.set_page_config(page_title="jamii", page_icon="💬", layout="centered",
                    initial_sidebar_state="auto")
 
 

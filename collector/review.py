@@ -21,13 +21,45 @@ from jamii.core.store import REJECT_REASONS, Forbidden, StoreError
 VERDICTS = ("approve", "reject", "edit")
 
 
-def next_item(store, campaign_id: int, reviewer_id: int, kind: str | None = None) -> Item | None:
-    queue = store.review_queue(campaign_id, reviewer_id, limit=1, kind=kind)
+COUNT_CAP = 100
+"""The page counts the queue up to this many and then says "99+"."""
+
+
+def next_item(store, campaign_id: int, reviewer_id: int, kind: str | None = None, *,
+              languages: list[str] | None = None, skipped=()) -> Item | None:
+    """The oldest open item for this reviewer, in their chosen languages, not one they skipped."""
+    if kind is None and (languages or skipped):
+        queue = store.review_queue_for(campaign_id, reviewer_id, languages=languages,
+                                       exclude=skipped, limit=1)
+    else:
+        queue = store.review_queue(campaign_id, reviewer_id, limit=1, kind=kind)
     return queue[0] if queue else None
 
 
-def still_open(store, item_id: int | None, reviewer_id: int, campaign_id: int) -> Item | None:
-    """The item, if this reviewer may still review it (open, not theirs, not yet reviewed)."""
+def default_languages(campaign_languages, spoken) -> list[str]:
+    """The review filter's first choice: the campaign languages the reviewer speaks (from their
+    profile), else all of the campaign's languages."""
+    langs = list(campaign_languages or [])
+    mine = [t for t in (spoken or []) if t in langs]
+    return mine or langs
+
+
+def chosen_languages(campaign_languages, chosen) -> list[str] | None:
+    """The languages to filter on: the chosen ones that the campaign has; None means all."""
+    langs = list(campaign_languages or [])
+    picked = [t for t in (chosen or []) if t in langs]
+    return picked if picked and len(picked) < len(langs) else None
+
+
+def count_text(n: int, cap: int = COUNT_CAP) -> str:
+    """"37", or "99+" once the capped count reaches the cap."""
+    return f"{cap - 1}+" if cap and n >= cap else str(n)
+
+
+def still_open(store, item_id: int | None, reviewer_id: int, campaign_id: int, *,
+               languages: list[str] | None = None, skipped=()) -> Item | None:
+    """The item, if this reviewer may still review it (open, not theirs, not yet reviewed) and
+    it is in the chosen languages and was not skipped."""
     if not item_id:
         return None
     try:
@@ -35,6 +67,8 @@ def still_open(store, item_id: int | None, reviewer_id: int, campaign_id: int) -
     except (StoreError, ValueError, TypeError):
         return None
     if item.campaign_id != campaign_id or item.status != "submitted" or item.author_id == reviewer_id:
+        return None
+    if (languages and item.language not in languages) or item.id in set(skipped or ()):
         return None
     if any(r.reviewer_id == reviewer_id for r in store.reviews_of(item.id)):
         return None

@@ -27,6 +27,21 @@ def get_store():
     return Store.open()
 
 
+RUBRIC_TTL_S = 300
+
+
+@st.cache_data(ttl=RUBRIC_TTL_S, max_entries=512, show_spinner=False)
+def _latest_rubric(db_url: str, campaign_id: int, language: str, _store) -> list[dict]:
+    return _store.latest_rubric(campaign_id, language)
+
+
+def latest_rubric(store, campaign_id: int, language: str) -> list[dict]:
+    """The community's latest rubric for a campaign and language, as a starting point for a
+    new contextual item. Cached for a few minutes per store, campaign and language: finding it
+    reads the items table, and a starting point a few minutes old is just as good."""
+    return _latest_rubric(str(store.url), campaign_id, language, store)
+
+
 def build_current() -> tuple[Any, session.Viewer]:
     """Read the viewer from the store for this run (roles, consent, language)."""
     store = get_store()
@@ -95,7 +110,7 @@ def show_flash() -> None:
 
 
 def clear_widgets(keys: Iterable[str]) -> None:
-    """Empty a form's widgets: call before they are drawn (at the top of the next run).
+    """Empty a form's widgets: call before they are drawn in this run.
 
     Texts are set to "" and ticks to False through session state, which the browser applies
     (a widget whose key is merely dropped keeps showing what was typed); other values are
@@ -109,14 +124,6 @@ def clear_widgets(keys: Iterable[str]) -> None:
             st.session_state[key] = ""
         else:
             st.session_state.pop(key, None)
-
-
-def reset_requested(form: str) -> bool:
-    return bool(st.session_state.pop(f"_reset:{form}", False))
-
-
-def request_reset(form: str) -> None:
-    st.session_state[f"_reset:{form}"] = True
 
 
 def options_with_labels(tr: Translator, prefix: str, values: Iterable[str]) -> dict[str, str]:

@@ -13,11 +13,25 @@ from jamii.core.langtags import display_name
 OTHER = "__other__"
 
 
+def default_language(tr: Translator, viewer) -> str:
+    langs = list(viewer.campaign.languages)
+    spoken = [t for t in (viewer.person.languages_spoken or []) if t in langs]
+    return spoken[0] if spoken else (tr.language if tr.language in langs else langs[0])
+
+
+def chosen_language(tr: Translator, viewer, key: str) -> str:
+    """The item's language as chosen so far (readable before the chooser is drawn)."""
+    langs = list(viewer.campaign.languages)
+    if len(langs) == 1:
+        return langs[0]
+    chosen = st.session_state.get(key)
+    return chosen if chosen in langs else default_language(tr, viewer)
+
+
 def item_language(tr: Translator, viewer, key: str) -> str:
     """Which of the campaign's languages the item is in (outside the form: it steers dialects)."""
     langs = list(viewer.campaign.languages)
-    spoken = [t for t in (viewer.person.languages_spoken or []) if t in langs]
-    default = spoken[0] if spoken else (tr.language if tr.language in langs else langs[0])
+    default = default_language(tr, viewer)
     if len(langs) == 1:
         return langs[0]
     if st.session_state.get(key) not in langs:
@@ -26,25 +40,44 @@ def item_language(tr: Translator, viewer, key: str) -> str:
                                 format_func=lambda t: display_name(t, tr.language)) or default
 
 
-def dialect_and_domain(tr: Translator, viewer, language: str, prefix: str) -> tuple[str | None, str | None]:
-    """Dialect (campaign list or "other: ...") and domain, inside the form."""
+def _dialects(viewer, language: str) -> list[str]:
+    return list((viewer.campaign.dialects or {}).get(language) or [])
+
+
+def dialect_and_domain(tr: Translator, viewer, language: str, prefix: str) -> None:
+    """Dialect (campaign list or "other: ...") and domain, inside the form; their values are
+    read with `dialect_domain_values`."""
     campaign = viewer.campaign
-    dialects = list((campaign.dialects or {}).get(language) or [])
-    dialect = None
+    dialects = _dialects(viewer, language)
     if dialects:
         options = ["", *dialects, OTHER]
         mine = viewer.person.dialect if viewer.person.dialect in dialects else ""
-        choice = st.selectbox(tr("item.dialect"), options, index=options.index(mine),
-                              key=f"{prefix}_dialect",
-                              format_func=lambda d: tr("item.no_dialect") if d == "" else
-                              (tr("item.other_dialect") if d == OTHER else d))
-        other = st.text_input(tr("item.other_dialect_name"), key=f"{prefix}_dialect_other",
-                              max_chars=100)
-        dialect = forms.dialect_value(choice, other)
-    domain = None
+        st.selectbox(tr("item.dialect"), options, index=options.index(mine),
+                     key=f"{prefix}_dialect",
+                     format_func=lambda d: tr("item.no_dialect") if d == "" else
+                     (tr("item.other_dialect") if d == OTHER else d))
+        st.text_input(tr("item.other_dialect_name"), key=f"{prefix}_dialect_other",
+                      max_chars=100)
     if campaign.domains:
-        domain = st.selectbox(tr("item.domain"), list(campaign.domains), key=f"{prefix}_domain",
-                              format_func=lambda d: tr(f"domain.{d}", default=d))
+        st.selectbox(tr("item.domain"), list(campaign.domains), key=f"{prefix}_domain",
+                     format_func=lambda d: tr(f"domain.{d}", default=d))
+
+
+def dialect_domain_values(viewer, language: str, prefix: str) -> tuple[str | None, str | None]:
+    """The dialect and domain the form holds (only values the campaign offers count)."""
+    state = st.session_state
+    dialects = _dialects(viewer, language)
+    dialect = None
+    if dialects:
+        choice = state.get(f"{prefix}_dialect")
+        if choice not in ("", *dialects, OTHER):
+            choice = viewer.person.dialect if viewer.person.dialect in dialects else ""
+        dialect = forms.dialect_value(choice, state.get(f"{prefix}_dialect_other"))
+    domains = list(viewer.campaign.domains or [])
+    domain = None
+    if domains:
+        domain = state.get(f"{prefix}_domain")
+        domain = domain if domain in domains else domains[0]
     return dialect, domain
 
 
@@ -56,28 +89,43 @@ def confirm_box(tr: Translator, form: str) -> bool:
     return st.checkbox(tr("contribute.confirm"), key=f"{form}_confirm")
 
 
-def handle_outcome(tr: Translator, form: str, outcome: forms.Outcome, widget_keys: Iterable[str]) -> None:
-    """Success: flash, clear the form on the next run. Otherwise say what to fix, keep the text."""
+def confirmed(form: str) -> bool:
+    """The confirm tick as sent with the form (it only exists once a warning was shown)."""
+    state = st.session_state
+    return bool(state.get(f"_warned:{form}") and state.get(f"{form}_confirm") is True)
+
+
+# A submit is handled at the top of the run the button starts, before any widget is drawn, so
+# that a stored item empties the form in that same run (no second run through st.rerun).
+def send_button(tr: Translator, form: str) -> None:
+    st.form_submit_button(tr("contribute.submit"), type="primary", width="stretch",
+                          on_click=_mark_sent, args=(form,))
+
+
+def _mark_sent(form: str) -> None:
+    st.session_state[f"_send:{form}"] = True
+
+
+def take_sent(form: str) -> bool:
+    """True once per press of the form's submit button."""
+    return bool(st.session_state.pop(f"_send:{form}", False))
+
+
+def after_submit(tr: Translator, form: str, outcome: forms.Outcome,
+                 widget_keys: Iterable[str]) -> tuple[list, list]:
+    """Called before the form is drawn. Success: empty the form. A warning: keep the text and
+    ask for the confirm tick (for exactly this text). Returns (messages above the form,
+    messages below it)."""
     messages = forms.outcome_messages(tr, outcome)
     st.session_state.pop(f"_warnings:{form}", None)
-    if outcome.status == "confirm":  # redraw the form with the warnings and a confirm box
+    if outcome.status == "confirm":  # the form is drawn with the warnings and a confirm box
         st.session_state[f"_warnings:{form}"] = messages
         st.session_state.pop(f"{form}_confirm", None)
-        st.rerun()
+        return [], []
     if outcome.ok:
-        ui.flash(messages)
-        ui.request_reset(form)
-        st.rerun()
-    ui.say(messages)
-
-
-def reset_if_requested(form: str, widget_keys: Iterable[str]) -> bool:
-    """After a successful submit: empty the form before it is drawn again."""
-    if not ui.reset_requested(form):
-        return False
-    ui.clear_widgets([*widget_keys, f"{form}_confirm"])
-    st.session_state.pop(f"_warnings:{form}", None)
-    return True
+        ui.clear_widgets([*widget_keys, f"{form}_confirm"])
+        return messages, []
+    return [], messages
 
 
 def kind_intro(tr: Translator, kind: str, viewer) -> None:

@@ -188,6 +188,40 @@ def test_review_page_records_a_verdict(app, env):
     assert at.session_state["rv_item_id"] != shown
 
 
+def test_review_page_filters_by_language_and_skips(app, env):
+    store, _ = env
+    camp = store.campaigns()[0]
+    author, _ = person(store, consent=ALL_SCOPES)
+    for n, lang in enumerate(("sn", "sw", "sn", "sw")):
+        store.submit_item(campaign_id=camp.id, author_id=author.id, kind="prompt_response",
+                          language=lang, client_key=f"apptest-rv-{n}",
+                          content={"prompt": f"{SW_PROMPT} Nambari {'abcd'[n]}.",
+                                   "response": SW_ANSWER, "task_type": "instruction"})
+    reviewer, _ = person(store, roles=["reviewer"], consent=ALL_SCOPES, languages_spoken=["sw"])
+    at = app(reviewer.id, lang="en").run()
+    at.switch_page("views/review.py").run()
+    assert not at.exception
+    assert at.button_group(key="rv_langs").value == ["sw"]  # from the profile
+    first = at.session_state["rv_item_id"]
+    assert store.item(first).language == "sw"
+    # skip: another Swahili item, and the skipped one does not come back in this session
+    at.button(key=f"rv{first}_skip").click().run()
+    second = at.session_state["rv_item_id"]
+    assert second != first and store.item(second).language == "sw"
+    assert first in at.session_state["rv_skipped"]
+    # Shona only
+    at.button_group(key="rv_langs").set_value(["sn"]).run()
+    shona = at.session_state["rv_item_id"]
+    assert store.item(shona).language == "sn"
+    # the verdict counts for the item on screen when it was sent
+    at.button_group(key=f"rv{shona}_verdict").set_value("approve").run()
+    at.button(key=f"FormSubmitter:rv{shona}_form-Send my review").click().run()
+    assert not at.exception and "review is recorded" in texts(at)
+    assert any(r.reviewer_id == reviewer.id for r in store.reviews_of(shona))
+    assert not any(r.reviewer_id == reviewer.id for r in store.reviews_of(first))
+    assert at.session_state["rv_item_id"] not in (shona, first)
+
+
 def test_contributor_cannot_open_reviewer_or_organiser_pages(app, env):
     store, _ = env
     zawadi = store.contributor_by_pseudonym("demo-zawadi")

@@ -300,6 +300,63 @@ def test_review_flow_decides_and_pays(store):
     assert data["consents"][0]["scopes"]["voice"] is True
 
 
+def _open_item(store, camp, author, lang: str, n: int):
+    content = {"prompt": f"{SW_PROMPT} Swali {'abcdefghij'[n % 10]}{'klmnopqrst'[n // 10 % 10]}.",
+               "response": SW_ANSWER, "task_type": "instruction"}
+    return store.submit_item(campaign_id=camp.id, author_id=author.id, kind="prompt_response",
+                             language=lang, content=content, client_key=f"queue-test-{n}").item
+
+
+def test_review_queue_by_language_with_skips_and_a_capped_count(store):
+    camp = store.campaigns()[0]
+    author, _ = person(store, consent=ALL_SCOPES)
+    rev, _ = person(store, roles=["reviewer"], consent=ALL_SCOPES, languages_spoken=["sw", "en"])
+    made = [_open_item(store, camp, author, lang, n) for n, lang in enumerate(["sn", "sw", "sw", "sn"])]
+    everything = store.open_review_count(camp.id, rev.id, cap=None)
+    assert everything >= 4
+    # the reviewer's profile picks the filter's first choice; all languages means no filter
+    assert review.default_languages(camp.languages, rev.languages_spoken) == ["sw"]
+    assert review.default_languages(camp.languages, None) == list(camp.languages)
+    assert review.chosen_languages(camp.languages, ["sw"]) == ["sw"]
+    assert review.chosen_languages(camp.languages, list(camp.languages)) is None
+    assert review.chosen_languages(camp.languages, []) is None
+    sw_queue = store.review_queue_for(camp.id, rev.id, languages=["sw"], limit=500)
+    assert sw_queue and all(i.language == "sw" for i in sw_queue)
+    first = review.next_item(store, camp.id, rev.id, languages=["sw"])
+    assert first.id == sw_queue[0].id
+    # skipping: the next one comes, the skipped one is neither shown nor counted
+    second = review.next_item(store, camp.id, rev.id, languages=["sw"], skipped=[first.id])
+    assert second.id != first.id and second.language == "sw"
+    assert review.still_open(store, first.id, rev.id, camp.id, skipped=[first.id]) is None
+    assert review.still_open(store, made[0].id, rev.id, camp.id, languages=["sw"]) is None
+    assert review.still_open(store, made[1].id, rev.id, camp.id, languages=["sw"]).id == made[1].id
+    n_sw = store.open_review_count(camp.id, rev.id, languages=["sw"], cap=None)
+    assert store.open_review_count(camp.id, rev.id, languages=["sw"], exclude=[first.id],
+                                   cap=None) == n_sw - 1
+    # the count stops at the cap, and the page says "99+"
+    assert store.open_review_count(camp.id, rev.id, cap=2) == 2
+    assert store.open_review_count(camp.id, rev.id, cap=everything + 5) == everything
+    assert review.count_text(100) == "99+" and review.count_text(7) == "7"
+    # a review removes the item from the queue and from the count
+    review.submit_review(store, item_id=first.id, reviewer_id=rev.id, verdict="approve")
+    assert store.open_review_count(camp.id, rev.id, cap=None) == everything - 1
+
+
+def test_ledger_totals_and_pages(store):
+    camp = store.campaigns()[0]
+    owed = store.ledger(camp.id, "owed")
+    n = store.ledger_count(camp.id, "owed")
+    assert n == len(owed) and n >= 1
+    assert store.ledger_ids(camp.id, "owed") == sorted(e.id for e in owed)
+    totals = store.ledger_totals(camp.id, "owed")
+    assert sum(t["entries"] for t in totals) == n
+    assert sum(t["amount"] for t in totals) == sum(e.amount for e in owed)
+    one = store.ledger_rows(camp.id, "owed", limit=1)
+    rest = store.ledger_rows(camp.id, "owed", limit=1000, offset=1)
+    assert [r["id"] for r in one + rest] == sorted(e.id for e in owed)
+    assert store.ledger_rows(camp.id, "owed", limit=5, offset=n) == []
+
+
 # --- organiser ---------------------------------------------------------------------------------
 def test_campaign_form_parsing():
     fields, problems = admin.campaign_fields({

@@ -20,16 +20,36 @@ def crit_keys(i: int) -> dict[str, str]:
 
 CRIT_KEYS = [k for i in range(N_CRITERIA) for k in crit_keys(i).values()]
 ALL_KEYS = list(KEYS.values()) + CRIT_KEYS
-if widgets.reset_if_requested(FORM, KEYS.values()):
-    for key in CRIT_KEYS:  # refilled below from the community's anchors
-        st.session_state.pop(key, None)
+
+
+def rubric_values() -> list[dict]:
+    return [{"name": st.session_state.get(k["name"]),
+             "description": st.session_state.get(k["description"]),
+             "anchors": [st.session_state.get(k[f"a{s}"]) for s in range(1, 6)]}
+            for k in (crit_keys(i) for i in range(N_CRITERIA))]
+
+
+forms.submission_key(st.session_state, FORM)
+above, below = [], []
+if widgets.take_sent(FORM):  # handled before the form is drawn: a stored item empties it now
+    language = widgets.chosen_language(tr, viewer, "cx_language")
+    dialect, domain = widgets.dialect_domain_values(viewer, language, FORM)
+    values = widgets.values_of(KEYS)
+    values["rubric"] = rubric_values()
+    outcome = forms.submit_item(store, st.session_state, FORM, viewer=viewer, kind="contextual",
+                                language=language, values=values, dialect=dialect, domain=domain,
+                                confirmed=widgets.confirmed(FORM))
+    above, below = widgets.after_submit(tr, FORM, outcome, KEYS.values())
+    if outcome.ok:
+        for key in CRIT_KEYS:  # refilled below from the community's anchors
+            st.session_state.pop(key, None)
+ui.say(above)
 
 widgets.kind_intro(tr, "contextual", viewer)
-forms.submission_key(st.session_state, FORM)
 language = widgets.item_language(tr, viewer, "cx_language")
 
 # anchors the community already wrote for this language are offered as a starting point
-template = store.latest_rubric(viewer.campaign.id, language)
+template = ui.latest_rubric(store, viewer.campaign.id, language)
 for i in range(N_CRITERIA):
     keys = crit_keys(i)
     crit = template[i] if i < len(template) else {"name": forms.STANDARD_CRITERIA[i], "anchors": []}
@@ -59,18 +79,7 @@ with st.form("cx_form"):
                 st.text_input(tr("contextual.anchor", score=s), key=keys[f"a{s}"])
     st.markdown(f"**4. {tr('contextual.step_red_flags')}**")
     st.text_area(tr("field.red_flags"), key=KEYS["red_flags"], help=tr("contextual.red_flags_help"))
-    dialect, domain = widgets.dialect_and_domain(tr, viewer, language, FORM)
-    confirmed = widgets.confirm_box(tr, FORM)
-    sent = st.form_submit_button(tr("contribute.submit"), type="primary", width="stretch")
-
-if sent:
-    values = widgets.values_of(KEYS)
-    values["rubric"] = [
-        {"name": st.session_state.get(k["name"]), "description": st.session_state.get(k["description"]),
-         "anchors": [st.session_state.get(k[f"a{s}"]) for s in range(1, 6)]}
-        for k in (crit_keys(i) for i in range(N_CRITERIA))
-    ]
-    outcome = forms.submit_item(store, st.session_state, FORM, viewer=viewer, kind="contextual",
-                                language=language, values=values, dialect=dialect, domain=domain,
-                                confirmed=confirmed)
-    widgets.handle_outcome(tr, FORM, outcome, ALL_KEYS)
+    widgets.dialect_and_domain(tr, viewer, language, FORM)
+    widgets.confirm_box(tr, FORM)
+    widgets.send_button(tr, FORM)
+ui.say(below)

@@ -1,4 +1,9 @@
-"""Review peers' items: approve, reject with a reason, or suggest an edit."""
+"""Review peers' items: approve, reject with a reason, or suggest an edit; filter by language,
+skip an item for now.
+
+A verdict is handled at the top of the run its button starts (the button's callback only notes
+which item it was pressed for), so the page is drawn once, with the next item, per review.
+"""
 
 import streamlit as st
 
@@ -9,21 +14,72 @@ from jamii.core.store import REJECT_REASONS
 
 store, viewer, tr = ui.guard("review")
 campaign = viewer.campaign
+ITEM_KEY, SKIPPED_KEY, LANGS_KEY, SEND_KEY = "rv_item_id", "rv_skipped", "rv_langs", "_rv_send"
+
+
+def _send(item_id: int, kind: str) -> None:
+    # the verdict is for the item on screen when the button was pressed, whatever the queue does
+    st.session_state[SEND_KEY] = (item_id, kind)
+
+
+def _skip(item_id: int) -> None:
+    skipped = list(st.session_state.get(SKIPPED_KEY) or [])
+    if item_id not in skipped:
+        skipped.append(item_id)
+    st.session_state[SKIPPED_KEY] = skipped
+    st.session_state.pop(ITEM_KEY, None)
+
+
+def _unskip() -> None:
+    st.session_state.pop(SKIPPED_KEY, None)
+
+
+problems: list[tuple[str, str]] = []
+sent = st.session_state.pop(SEND_KEY, None)
+if sent:
+    sent_id, sent_kind = sent
+    sk = f"rv{sent_id}"
+    outcome = review.submit_review(
+        store, item_id=sent_id, reviewer_id=viewer.id,
+        verdict=st.session_state.get(f"{sk}_verdict"), reason=st.session_state.get(f"{sk}_reason"),
+        edit_field=st.session_state.get(f"{sk}_edit_field"),
+        edit_text=st.session_state.get(f"{sk}_edit_text"), item_kind=sent_kind)
+    messages = review.review_messages(tr, outcome)
+    if outcome.status in ("recorded", "already", "closed"):
+        ui.say(messages)
+        if st.session_state.get(ITEM_KEY) == sent_id:
+            st.session_state.pop(ITEM_KEY, None)
+    else:
+        problems = messages
 
 st.title(tr("nav.review"))
 st.caption(review.rule_text(tr, campaign.acceptance_rule))
 
-# the item the reviewer read is the one the verdict is for, even if the queue moved meanwhile
-item = review.still_open(store, st.session_state.get("rv_item_id"), viewer.id, campaign.id)
+langs = list(campaign.languages or [])
+if len(langs) > 1:
+    if LANGS_KEY not in st.session_state:
+        st.session_state[LANGS_KEY] = review.default_languages(langs, viewer.person.languages_spoken)
+    st.pills(tr("review.languages"), langs, selection_mode="multi", key=LANGS_KEY,
+             format_func=lambda t: display_name(t, tr.language))
+languages = review.chosen_languages(langs, st.session_state.get(LANGS_KEY))
+skipped = [i for i in st.session_state.get(SKIPPED_KEY) or [] if isinstance(i, int)]
+
+# the item the reviewer read stays theirs to judge, even if the queue moved meanwhile
+item = review.still_open(store, st.session_state.get(ITEM_KEY), viewer.id, campaign.id,
+                         languages=languages, skipped=skipped)
 if item is None:
-    item = review.next_item(store, campaign.id, viewer.id)
-    st.session_state["rv_item_id"] = item.id if item else None
+    item = review.next_item(store, campaign.id, viewer.id, languages=languages, skipped=skipped)
+    st.session_state[ITEM_KEY] = item.id if item else None
 if item is None:
     st.info(tr("review.empty"))
+    if skipped:
+        st.button(tr("review.show_skipped", n=len(skipped)), key="rv_unskip", on_click=_unskip,
+                  icon=":material/undo:")
     st.stop()
 
-left = store.open_review_count(campaign.id, viewer.id)
-st.caption(tr("review.left", n=left))
+left = store.open_review_count(campaign.id, viewer.id, languages=languages, exclude=skipped,
+                               cap=review.COUNT_CAP)
+st.caption(tr("review.left", n=review.count_text(left)))
 with st.container(border=True, key="review_item"):
     meta = [tr(f"kind.{item.kind}"), display_name(item.language, tr.language)]
     meta += [x for x in (item.dialect, tr(f"domain.{item.domain}", default=item.domain or "")) if x]
@@ -49,25 +105,15 @@ k = f"rv{item.id}"
 verdict = st.segmented_control(tr("review.verdict"), review.VERDICTS, key=f"{k}_verdict",
                                format_func=lambda v: tr(f"verdict.{v}"))
 with st.form(f"{k}_form"):
-    reason = edit_field = edit_text = None
     if verdict == "reject":
-        reason = st.selectbox(tr("review.reason"), REJECT_REASONS, index=None, key=f"{k}_reason",
-                              format_func=lambda r: tr(f"reason.{r}", default=r))
+        st.selectbox(tr("review.reason"), REJECT_REASONS, index=None, key=f"{k}_reason",
+                     format_func=lambda r: tr(f"reason.{r}", default=r))
     if verdict == "edit":
-        fields = review.editable_fields(item.kind)
-        edit_field = st.selectbox(tr("review.edit_field"), fields, key=f"{k}_edit_field",
-                                  format_func=lambda f: field_label(tr, f))
-        edit_text = st.text_area(tr("review.edit_text"), key=f"{k}_edit_text")
-    sent = st.form_submit_button(tr("review.submit"), type="primary", width="stretch",
-                                 disabled=verdict is None)
-
-if sent:
-    outcome = review.submit_review(store, item_id=item.id, reviewer_id=viewer.id, verdict=verdict,
-                                   reason=reason, edit_field=edit_field, edit_text=edit_text,
-                                   item_kind=item.kind)
-    messages = review.review_messages(tr, outcome)
-    if outcome.status in ("recorded", "already", "closed"):
-        ui.flash(messages)
-        st.session_state.pop("rv_item_id", None)
-        st.rerun()
-    ui.say(messages)
+        st.selectbox(tr("review.edit_field"), review.editable_fields(item.kind),
+                     key=f"{k}_edit_field", format_func=lambda f: field_label(tr, f))
+        st.text_area(tr("review.edit_text"), key=f"{k}_edit_text")
+    st.form_submit_button(tr("review.submit"), type="primary", width="stretch",
+                          disabled=verdict is None, on_click=_send, args=(item.id, item.kind))
+ui.say(problems)
+st.button(tr("review.skip"), key=f"{k}_skip", on_click=_skip, args=(item.id,),
+          icon=":material/skip_next:", width="stretch")

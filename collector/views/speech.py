@@ -7,22 +7,42 @@ from jamii.collector import forms, ui, widgets
 store, viewer, tr = ui.guard("speech")
 FORM = "sp"
 KEYS = {"transcript": "sp_transcript", "prompt_text": "sp_prompt_text"}
-if widgets.reset_if_requested(FORM, KEYS.values()):
-    # a recorder cannot be emptied through session state: a new one replaces it
-    st.session_state["_sp_take"] = st.session_state.get("_sp_take", 0) + 1
-take = st.session_state.get("_sp_take", 0)
-AUDIO_KEY = "sp_audio" if not take else f"sp_audio_{take}"
-ALL_KEYS = [*KEYS.values(), AUDIO_KEY]
 
-widgets.kind_intro(tr, "speech", viewer)
+
+def audio_key() -> str:
+    take = st.session_state.get("_sp_take", 0)
+    return "sp_audio" if not take else f"sp_audio_{take}"
+
+
+def read_clip(key: str):
+    recording = st.session_state.get(key)
+    return forms.check_clip(recording.getvalue() if recording is not None else None)
+
+
 if not viewer.scope("voice"):
+    widgets.kind_intro(tr, "speech", viewer)
     st.warning(tr("speech.no_voice_consent"))
     st.page_link("views/consent.py", label=tr("nav.consent"), icon=":material/handshake:")
     st.stop()
 
 forms.submission_key(st.session_state, FORM)
+above, below = [], []
+if widgets.take_sent(FORM):  # handled before the form is drawn: a stored item empties it now
+    language = widgets.chosen_language(tr, viewer, "sp_language")
+    dialect, domain = widgets.dialect_domain_values(viewer, language, FORM)
+    outcome = forms.submit_speech(store, st.session_state, FORM, viewer=viewer, language=language,
+                                  clip=read_clip(audio_key()), values=widgets.values_of(KEYS),
+                                  dialect=dialect, domain=domain, confirmed=widgets.confirmed(FORM))
+    above, below = widgets.after_submit(tr, FORM, outcome, [*KEYS.values(), audio_key()])
+    if outcome.ok:
+        # a recorder cannot be emptied through session state: a new one replaces it
+        st.session_state["_sp_take"] = st.session_state.get("_sp_take", 0) + 1
+ui.say(above)
+
+widgets.kind_intro(tr, "speech", viewer)
 language = widgets.item_language(tr, viewer, "sp_language")
 
+AUDIO_KEY = audio_key()
 recording = st.audio_input(tr("speech.record"), key=AUDIO_KEY, sample_rate=16000,
                            help=tr("speech.record_help"))
 clip = forms.check_clip(recording.getvalue() if recording is not None else None)
@@ -36,12 +56,7 @@ if clip is not None:
 with st.form("sp_form"):
     st.text_area(tr("field.prompt_text"), key=KEYS["prompt_text"], help=tr("speech.prompt_help"))
     st.text_area(tr("field.transcript"), key=KEYS["transcript"], help=tr("speech.transcript_help"))
-    dialect, domain = widgets.dialect_and_domain(tr, viewer, language, FORM)
-    confirmed = widgets.confirm_box(tr, FORM)
-    sent = st.form_submit_button(tr("contribute.submit"), type="primary", width="stretch")
-
-if sent:
-    outcome = forms.submit_speech(store, st.session_state, FORM, viewer=viewer, language=language,
-                                  clip=clip, values=widgets.values_of(KEYS), dialect=dialect,
-                                  domain=domain, confirmed=confirmed)
-    widgets.handle_outcome(tr, FORM, outcome, ALL_KEYS)
+    widgets.dialect_and_domain(tr, viewer, language, FORM)
+    widgets.confirm_box(tr, FORM)
+    widgets.send_button(tr, FORM)
+ui.say(below)

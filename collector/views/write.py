@@ -2,17 +2,26 @@
 
 import streamlit as st
 
-from jamii.collector import forms, widgets
-from jamii.collector import ui
+from jamii.collector import forms, ui, widgets
 from jamii.core.schema import TASK_TYPES
 
 store, viewer, tr = ui.guard("write")
 FORM = "pr"
 KEYS = {"prompt": "pr_prompt", "response": "pr_response", "task_type": "pr_task_type"}
-widgets.reset_if_requested(FORM, KEYS.values())
+
+forms.submission_key(st.session_state, FORM)  # made when the form is first shown
+above, below = [], []
+if widgets.take_sent(FORM):  # handled before the form is drawn: a stored item empties it now
+    language = widgets.chosen_language(tr, viewer, "pr_language")
+    dialect, domain = widgets.dialect_domain_values(viewer, language, FORM)
+    outcome = forms.submit_item(store, st.session_state, FORM, viewer=viewer,
+                                kind="prompt_response", language=language,
+                                values=widgets.values_of(KEYS), dialect=dialect, domain=domain,
+                                confirmed=widgets.confirmed(FORM))
+    above, below = widgets.after_submit(tr, FORM, outcome, KEYS.values())
+ui.say(above)
 
 widgets.kind_intro(tr, "prompt_response", viewer)
-forms.submission_key(st.session_state, FORM)  # made when the form is first shown
 language = widgets.item_language(tr, viewer, "pr_language")
 
 with st.form("pr_form"):
@@ -22,13 +31,7 @@ with st.form("pr_form"):
                  height=120)
     st.text_area(tr("field.response"), key=KEYS["response"], placeholder=tr("write.response_hint"),
                  height=160)
-    dialect, domain = widgets.dialect_and_domain(tr, viewer, language, FORM)
-    confirmed = widgets.confirm_box(tr, FORM)
-    sent = st.form_submit_button(tr("contribute.submit"), type="primary", width="stretch")
-
-if sent:
-    outcome = forms.submit_item(store, st.session_state, FORM, viewer=viewer,
-                                kind="prompt_response", language=language,
-                                values=widgets.values_of(KEYS), dialect=dialect, domain=domain,
-                                confirmed=confirmed)
-    widgets.handle_outcome(tr, FORM, outcome, KEYS.values())
+    widgets.dialect_and_domain(tr, viewer, language, FORM)
+    widgets.confirm_box(tr, FORM)
+    widgets.send_button(tr, FORM)
+ui.say(below)

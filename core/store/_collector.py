@@ -10,7 +10,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, exists, func, select
 
 from jamii.core import items as item_rules
 from jamii.core.records import (
@@ -89,12 +89,36 @@ class CollectorQueries(StoreBase):
                     return list(content["rubric"])
         return []
 
-    def open_review_count(self, campaign_id: int, reviewer_id: int) -> int:
-        reviewed = select(Review.item_id).where(Review.reviewer_id == reviewer_id)
+    def _open_for(self, campaign_id: int, reviewer_id: int, languages=None, exclude=()):
+        """Open items by others that this reviewer has not reviewed (optionally in these
+        languages, leaving out the ids in `exclude`)."""
+        reviewed = exists().where(and_(Review.item_id == Item.id, Review.reviewer_id == reviewer_id))
+        q = select(Item).where(Item.campaign_id == campaign_id, Item.status == "submitted",
+                               Item.author_id != reviewer_id, ~reviewed)
+        if languages:
+            q = q.where(Item.language.in_(list(languages)))
+        exclude = [int(i) for i in exclude or ()]
+        if exclude:
+            q = q.where(Item.id.not_in(exclude))
+        return q
+
+    def review_queue_for(self, campaign_id: int, reviewer_id: int, *, languages=None,
+                         exclude=(), limit: int = 1) -> list[Item]:
+        """The review queue (oldest first) in the reviewer's chosen languages, without the
+        items they skipped in this session."""
+        q = self._open_for(campaign_id, reviewer_id, languages, exclude)
         with self.read() as s:
-            return s.scalar(select(func.count()).select_from(Item).where(
-                Item.campaign_id == campaign_id, Item.status == "submitted",
-                Item.author_id != reviewer_id, Item.id.not_in(reviewed))) or 0
+            return list(s.scalars(q.order_by(Item.id).limit(limit)))
+
+    def open_review_count(self, campaign_id: int, reviewer_id: int, *, languages=None,
+                          exclude=(), cap: int | None = 100) -> int:
+        """How many items wait for this reviewer, counted up to `cap` (the page shows "99+"):
+        counting a long queue exactly costs a scan of every open item on every run."""
+        q = self._open_for(campaign_id, reviewer_id, languages, exclude).with_only_columns(Item.id)
+        if cap:
+            q = q.limit(cap)
+        with self.read() as s:
+            return s.scalar(select(func.count()).select_from(q.subquery())) or 0
 
     # --- consent and rates -------------------------------------------------------------------
     def consents_of(self, contributor_id: int) -> list[Consent]:
@@ -137,18 +161,52 @@ class CollectorQueries(StoreBase):
                  "record": f"{e.record_type}:{e.record_id or ''}", "details": _plain(e.details)}
                 for e, who in rows]
 
-    def ledger_rows(self, campaign_id: int, status: str | None = None) -> list[dict[str, Any]]:
-        """Ledger lines with the earner's pseudonym, for the payouts page."""
-        q = (select(CompensationEntry, Contributor.pseudonym)
-             .join(Contributor, Contributor.id == CompensationEntry.contributor_id)
-             .where(CompensationEntry.campaign_id == campaign_id))
+    def _ledger_q(self, what, campaign_id: int, status: str | None):
+        q = select(*what).where(CompensationEntry.campaign_id == campaign_id)
         if status:
             q = q.where(CompensationEntry.status == status)
+        return q
+
+    def ledger_rows(self, campaign_id: int, status: str | None = None, *,
+                    limit: int | None = None, offset: int = 0) -> list[dict[str, Any]]:
+        """Ledger lines with the earner's pseudonym, for the payouts page (one page of them
+        with `limit` and `offset`, in entry order)."""
+        q = (self._ledger_q((CompensationEntry, Contributor.pseudonym), campaign_id, status)
+             .join(Contributor, Contributor.id == CompensationEntry.contributor_id)
+             .order_by(CompensationEntry.id))
+        if limit is not None:
+            q = q.limit(limit).offset(max(0, offset))
         with self.read() as s:
-            rows = s.execute(q.order_by(CompensationEntry.id)).all()
+            rows = s.execute(q).all()
         return [{"id": e.id, "pseudonym": who, "activity": e.activity, "amount": e.amount,
                  "unit": e.unit, "status": e.status, "reference": e.payout_reference or "",
                  "created_at": e.created_at} for e, who in rows]
+
+    def ledger_count(self, campaign_id: int, status: str | None = None) -> int:
+        with self.read() as s:
+            return s.scalar(self._ledger_q((func.count(CompensationEntry.id),), campaign_id,
+                                           status)) or 0
+
+    def ledger_ids(self, campaign_id: int, status: str | None = None) -> list[int]:
+        """Every entry id with this status (for "move them all"), ids only."""
+        with self.read() as s:
+            return list(s.scalars(self._ledger_q((CompensationEntry.id,), campaign_id, status)
+                                  .order_by(CompensationEntry.id)))
+
+    def ledger_totals(self, campaign_id: int, status: str | None = None) -> list[dict[str, Any]]:
+        """Per person and unit: number of entries and their sum (what the organiser pays)."""
+        q = (self._ledger_q((Contributor.pseudonym, CompensationEntry.unit,
+                             func.count(CompensationEntry.id), func.sum(CompensationEntry.amount)),
+                            campaign_id, status)
+             .join(Contributor, Contributor.id == CompensationEntry.contributor_id)
+             .group_by(Contributor.pseudonym, CompensationEntry.unit)
+             .order_by(Contributor.pseudonym, CompensationEntry.unit))
+        with self.read() as s:
+            rows = s.execute(q).all()
+        # SQLite sums in floating point: round away its noise (amounts carry a few decimals)
+        return [{"pseudonym": who, "unit": unit, "entries": n,
+                 "amount": Decimal(str(total or 0)).quantize(Decimal("0.000001")).normalize()}
+                for who, unit, n, total in rows]
 
     # --- a person's own data --------------------------------------------------------------------
     def own_data(self, contributor_id: int) -> dict[str, Any]:
