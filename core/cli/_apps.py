@@ -36,13 +36,17 @@ def collect_command(port, headless, db_url, data_dir) -> None:
 
 @click.command("dashboard")
 @click.option("--port", default=8502, show_default=True)
+@click.option("--results", type=click.Path(file_okay=False), default=None, envvar="JAMII_RESULTS",
+              help="Folder whose subfolders are `jamii evaluate` results (default: JAMII_DATA/results).")
 @click.option("--headless/--open-browser", default=True, show_default=True)
 @db_option
 @data_option
-def dashboard_command(port, headless, db_url, data_dir) -> None:
-    """Start the dashboard web app on the store."""
+def dashboard_command(port, headless, results, db_url, data_dir) -> None:
+    """Start the dashboard: leaderboards, coverage, representation, agreement, compensation."""
     from jamii import dashboard
 
+    if results:
+        os.environ["JAMII_RESULTS"] = str(Path(results).resolve())
     app = Path(dashboard.__file__).parent / "app.py"
     if not app.exists():
         raise click.ClickException("The dashboard is not built yet in this version of jamii.")

@@ -25,7 +25,14 @@ from jamii.core.store._people import new_invite_code
 from jamii.core.store._reviews import REJECT_REASONS
 
 
-class Store(DashboardQueries, PrivacyQueries, CollectorQueries, ReleaseQueries, ImportQueries, LedgerStore):
+class Store(
+    DashboardQueries,
+    PrivacyQueries,
+    CollectorQueries,
+    ReleaseQueries,
+    ImportQueries,
+    LedgerStore,
+):
     @classmethod
     def open(cls, db_url: str | None = None, data_dir: str | Path | None = None) -> "Store":
         settings: Settings = load_settings(db_url, data_dir)
