@@ -149,3 +149,16 @@ def test_organiser_finds_and_clears_personal_data(env):
     assert "(cleared)" in run("items", "flagged", "--campaign", "demo", "--all").output
     [event] = [e for e in store.audit_events(action_prefix="item.clear_pii")]
     assert event["details"]["note"] == "public hotline"
+
+
+def test_accepting_the_same_consent_twice_records_it_once(tmp_path):
+    store = Store(f"sqlite:///{tmp_path / 'c.sqlite3'}", tmp_path / "audio")
+    camp = store.create_campaign("c", "C", languages=["sw"], consent_scopes=["open_publication", "voice"])
+    ct = store.add_consent_text(camp.id, "1", "sw", "Unakubali.")
+    who, _ = store.add_contributor()
+    first = store.accept_consent(who.id, ct.id, {"open_publication": True})
+    again = store.accept_consent(who.id, ct.id, {"open_publication": True})
+    assert again.id == first.id
+    changed = store.accept_consent(who.id, ct.id, {"open_publication": True, "voice": True})
+    assert changed.id != first.id and store.active_consent(who.id, camp.id).scopes["voice"] is True
+    store.close()

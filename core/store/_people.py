@@ -321,6 +321,11 @@ class PeopleStore(StoreBase):
             if person.withdrawn_at:
                 raise Forbidden("This account has withdrawn; an organiser can invite you again.")
             choices = {scope: bool(scopes.get(scope, False)) for scope in ct.scopes}
+            same = s.scalar(select(Consent).where(
+                Consent.contributor_id == contributor_id, Consent.consent_text_id == ct.id,
+                Consent.withdrawn_at.is_(None)).order_by(Consent.id.desc()).limit(1))
+            if same is not None and same.scopes == choices:
+                return same  # a double click: the same choices are already on record
             consent = Consent(contributor_id=contributor_id, campaign_id=ct.campaign_id,
                               consent_text_id=ct.id, version=ct.version, text_sha256=ct.sha256,
                               scopes=choices)
