@@ -121,6 +121,25 @@ def setup(folder: Path, items: int):
     return store, camp, ANSWERS
 
 
+def _cached_setup(cache: Path | None, folder: Path, items: int):
+    """`setup`, or a copy of a store `setup` seeded earlier into `cache` (same generator)."""
+    if cache is None:
+        return setup(folder, items)
+    from jamii.core.store import Store
+    from tests.support.release_store import ANSWERS
+
+    seeded = cache / f"bench-{items}.sqlite3"
+    if not seeded.exists():
+        cache.mkdir(parents=True, exist_ok=True)
+        store, _, _ = setup(folder, items)
+        store.close()
+        shutil.copyfile(folder / "bench.sqlite3", seeded)
+    else:
+        shutil.copyfile(seeded, folder / "bench.sqlite3")
+    store = Store(f"sqlite:///{folder / 'bench.sqlite3'}", folder / "audio")
+    return store, store.release_campaign("bench"), ANSWERS
+
+
 def bare_export(url: str, campaign_id: int, out: Path) -> tuple[float, float, float]:
     """One query reading the rows from the store, one `pq.write_table` writing them.
 
@@ -167,11 +186,13 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--items", type=int, default=100_000)
     parser.add_argument("--keep", type=Path, default=None, help="keep the release folder here")
+    parser.add_argument("--cache", type=Path, default=None,
+                        help="seed the store once into this folder and copy it for each run")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="jamii-bench-release-"))
     try:
         t0 = time.perf_counter()
-        store, camp, answers = setup(folder, args.items)
+        store, camp, answers = _cached_setup(args.cache, folder, args.items)
         print(f"setup: {args.items:,} items in {time.perf_counter() - t0:.1f} s (not measured)")
         load_before = os.getloadavg()[0]
         bare_s, bare_cpu, bare_peak = _bare_in_child(store.url, camp.id, folder)

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 from datasketch import LeanMinHash, MinHash, MinHashLSH
 from datasketch.minhash import _fmix  # the affine32 scheme's pre-mix (see `Deduper.signatures`)
+from datasketch.storage import OrderedStorage, UnorderedStorage
 
 from jamii.core import checks
 from jamii.core.langtags import LanguageTagError, iso639, normalise_tag
@@ -192,7 +193,7 @@ class Deduper:
 
     def _reset(self) -> None:
         self._exact: dict[bytes, str] = {}
-        self._lsh = MinHashLSH(threshold=self.threshold, num_perm=NUM_PERM)
+        self._lsh = _compact_lsh(self.threshold)
         self._session = self._lsh.insertion_session()
         self._sigs = np.empty((1024, NUM_PERM), dtype=np.uint32)
         """Signatures of the kept items, by insertion number (the LSH keys)."""
@@ -280,6 +281,108 @@ class Deduper:
             ids.append(key)
             verdicts.append(None)
         return verdicts
+
+
+_BAND_MOD = (1 << 61) - 1
+
+
+def _band_key(band: bytes) -> int:
+    """A band's bucket key: its bytes as an int modulo a 61-bit prime (deterministic in every
+    process; a rare collision only adds a candidate, which the signature check then judges)."""
+    return int.from_bytes(band, "little") % _BAND_MOD
+
+
+class _Buckets(UnorderedStorage):
+    """`MinHashLSH` bucket storage, compact: bucket key -> one int key, or a list of them.
+
+    datasketch's in-memory default keeps a `set` per bucket (216 bytes even for one key); in a
+    duplicate index nearly every bucket holds a single item, so this keeps ~5x less per item.
+    """
+
+    def __init__(self):
+        self._dict: dict[int, int | list[int]] = {}
+
+    def keys(self):
+        return self._dict.keys()
+
+    def get(self, key):
+        v = self._dict.get(key)
+        if v is None:
+            return ()
+        return v if type(v) is list else (v,)
+
+    def insert(self, key, *vals, **kwargs):
+        d = self._dict
+        v = d.get(key)
+        if v is None:
+            d[key] = vals[0] if len(vals) == 1 else list(vals)
+        elif type(v) is list:
+            v.extend(vals)
+        else:
+            d[key] = [v, *vals]
+
+    def remove(self, *keys, **kwargs):
+        for key in keys:
+            del self._dict[key]
+
+    def remove_val(self, key, val, **kwargs):
+        vals = [v for v in self.get(key) if v != val]
+        if vals:
+            self._dict[key] = vals if len(vals) > 1 else vals[0]
+        else:
+            del self._dict[key]
+
+    def size(self):
+        return len(self._dict)
+
+    def itemcounts(self, **kwargs):
+        return {k: len(self.get(k)) for k in self._dict}
+
+    def has_key(self, key):
+        return key in self._dict
+
+
+class _NoKeys(OrderedStorage):
+    """`MinHashLSH.keys` for an index whose entries are never removed or looked up by key:
+    the dedup index only queries and inserts, so the per-key list of band keys datasketch
+    keeps for `remove` is not stored. Counts insertions only."""
+
+    def __init__(self):
+        self.count = 0
+
+    def keys(self):
+        raise NotImplementedError("the dedup index does not keep its keys")
+
+    def get(self, key):
+        raise NotImplementedError("the dedup index does not keep its keys")
+
+    def insert(self, key, *vals, **kwargs):
+        self.count += 1
+
+    def remove(self, *keys, **kwargs):
+        raise NotImplementedError("the dedup index never removes an entry")
+
+    def remove_val(self, key, val, **kwargs):
+        raise NotImplementedError("the dedup index never removes an entry")
+
+    def size(self):
+        return self.count
+
+    def itemcounts(self, **kwargs):
+        raise NotImplementedError("the dedup index does not keep its keys")
+
+    def has_key(self, key):
+        raise NotImplementedError("the dedup index does not keep its keys")
+
+
+def _compact_lsh(threshold: float) -> MinHashLSH:
+    """datasketch's `MinHashLSH` (bands and rows its own choice for the threshold) with int
+    bucket keys, compact bucket storage and no per-key record: ~0.5 kB per indexed item
+    instead of ~3 kB."""
+    lsh = MinHashLSH(threshold=threshold, num_perm=NUM_PERM, hashfunc=_band_key)
+    lsh.hashtables = [_Buckets() for _ in range(lsh.b)]
+    lsh.keys = _NoKeys()
+    return lsh
 
 
 def _lean(signature: np.ndarray) -> LeanMinHash:
