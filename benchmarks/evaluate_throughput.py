@@ -117,12 +117,21 @@ import lm_eval
 from lm_eval.models.huggingface import HFLM
 from lm_eval.tasks import TaskManager
 lm = HFLM(pretrained=model_dir, dtype="float32", batch_size=batch_size, device="cpu")
+spent = {"generate_until": 0.0}
+inner = lm.generate_until
+def timed(*a, **k):
+    t = time.perf_counter()
+    try:
+        return inner(*a, **k)
+    finally:
+        spent["generate_until"] += time.perf_counter() - t
+lm.generate_until = timed
 start = time.perf_counter()
 tm = TaskManager(include_path=task_dir)
 res = lm_eval.simple_evaluate(model=lm, tasks=[task], task_manager=tm, log_samples=True, batch_size=batch_size)
 seconds = time.perf_counter() - start
 texts = {s["doc"]["id"]: s["resps"][0][0] for s in res["samples"][task]}
-print("JSON " + json.dumps({"seconds": seconds, "texts": texts}))
+print("JSON " + json.dumps({"seconds": seconds, "generate_until": spent["generate_until"], "texts": texts}))
 """
 
 
@@ -157,8 +166,9 @@ def export_bench_task(release: Path, work: Path, new_tokens: int) -> tuple[Path,
 
 
 def run_lm_eval_inprocess(python: str, model_dir: Path, task_dir: Path, task: str, ids: list[str],
-                          batch_size: int) -> tuple[float, list[str]] | None:
-    """lm-eval's `simple_evaluate` with an already loaded `hf` model, timed inside its process."""
+                          batch_size: int) -> tuple[float, float, list[str]] | None:
+    """lm-eval's `simple_evaluate` with an already loaded `hf` model, timed inside its process:
+    (its seconds, the seconds of its `generate_until` alone, the texts)."""
     driver = task_dir.parent / "lm_eval_driver.py"
     driver.write_text(LM_EVAL_DRIVER, encoding="utf-8")
     proc = subprocess.run([python, str(driver), str(model_dir), str(task_dir), task, str(batch_size)],
@@ -168,7 +178,7 @@ def run_lm_eval_inprocess(python: str, model_dir: Path, task_dir: Path, task: st
         print(f"lm-eval (in process) failed (exit {proc.returncode}):\n{proc.stderr[-3000:]}")
         return None
     got = json.loads(line[5:])
-    return got["seconds"], [got["texts"].get(i) for i in ids]
+    return got["seconds"], got["generate_until"], [got["texts"].get(i) for i in ids]
 
 
 def run_lm_eval_command(python: str, model_dir: Path, task_dir: Path, task: str, work: Path, ids: list[str],
@@ -310,8 +320,11 @@ def main() -> int:
             task_dir, task = export_bench_task(release, work, args.new_tokens)
             got = run_lm_eval_inprocess(args.lm_eval_python, model_dir, task_dir, task, ids, args.batch_size)
             if got:
-                record("lm_eval_hf", *got)
-                results["lm_eval_hf"]["note"] = "simple_evaluate with the model loaded, timed in its process"
+                record("lm_eval_hf", got[0], got[2])
+                results["lm_eval_hf"]["note"] = ("simple_evaluate with the model loaded, timed in its process "
+                                                 "(task index, data, generation, metrics)")
+                record("lm_eval_hf_generation", got[1], got[2])
+                results["lm_eval_hf_generation"]["note"] = "its generate_until alone"
         else:
             print("lm-eval: skipped (no separate environment with lm-eval; run with --setup-lm-eval, or pass "
                   "--lm-eval-python PATH / set LM_EVAL_PYTHON; never install it into the project venv)")
@@ -345,6 +358,7 @@ def main() -> int:
         if "lm_eval_hf" in results:
             ratios["jamii_vs_lm_eval"] = round(ips("jamii_evaluate") / ips("lm_eval_hf"), 2)
             ratios["lm_eval_vs_batched"] = round(ips("lm_eval_hf") / ips("batched_generate"), 3)
+            ratios["jamii_vs_lm_eval_generation_only"] = round(ips("jamii_evaluate") / ips("lm_eval_hf_generation"), 2)
             targets["jamii_vs_lm_eval"] = (TARGET_VS_LM_EVAL, ">=")
         if "lm_eval_command" in results and "jamii_command" in results:
             ratios["jamii_command_vs_lm_eval_command"] = round(

@@ -514,7 +514,8 @@ def _run(release, items, tasks, backend, judge_backend, gen, out, cache_path, mo
             "parse_failure_rate": failures / judged_n if judged_n else 0.0,
         },
         "run": {"computed": computed, "cached": len(tasks) - len(set(pending["generate"]) | set(pending["transcribe"])),
-                "seconds": seconds, "items_per_second": len(tasks) / seconds if seconds else None},
+                "seconds": seconds, "items_per_second": len(tasks) / seconds if seconds else None,
+                "batch_size": getattr(backend, "largest_batch", None) or None},
     }
     for who, b in (("model", backend), ("judge", judge_backend)):
         if getattr(b, "truncated", 0):

@@ -171,7 +171,8 @@ def summarise(
     result["bootstrap"] = {"resamples": n_bootstrap, "seed": seed, "interval": "percentile 95%",
                            "unit": "item"}
     result["metric_info"] = {
-        m: {"label": LABELS.get(m, m), "scale": SCALE.get(m, "1-5" if m.startswith("judge:") else "0-1"),
+        m: {"label": LABELS.get(m, m),
+            "scale": SCALE.get(m, "1-5" if m.startswith("judge:") and not m.endswith("safety_flag") else "0-1"),
             "higher_is_better": HIGHER_IS_BETTER.get(m, not m.endswith("safety_flag"))}
         for m in scorers
     }

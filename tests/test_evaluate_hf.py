@@ -225,3 +225,51 @@ def test_a_run_killed_with_sigkill_resumes_where_it_stopped(tmp_path, tiny_lm):
     assert fresh.computed == 48
     preds = lambda d: {s["id"]: s["prediction"] for s in read_samples(d)}  # noqa: E731
     assert preds(out) == preds(tmp_path / "fresh")
+
+
+def test_batch_size_auto_halves_on_out_of_memory_and_gives_the_fixed_size_answers(tmp_path, tiny_lm_plain):
+    """The real halving path: the real model, with a forward hook that runs out of memory (as a
+    GPU would) for batches above 10 rows. 40 items: 40 fails, 20 fails, 10 runs."""
+    import torch
+
+    from jamii.evaluate import load_backend
+
+    rows = {"prompt_response": [
+        {"id": f"p{i:03d}", "language": "sw", "prompt": " ".join(["mahindi mvua shamba"] * (1 + i % 5)),
+         "response": "Nzuri sana."} for i in range(40)
+    ]}
+    rel = write_release(tmp_path / "rel", rows)
+    backend = load_backend(f"hf:{tiny_lm_plain}", batch_size="auto")
+    seen = []
+
+    def small_memory(module, args, kwargs):
+        rows = kwargs["input_ids"].shape[0]
+        seen.append(rows)
+        if rows > 10:
+            raise torch.OutOfMemoryError(f"CUDA out of memory. Tried to allocate a batch of {rows}")
+
+    hook = backend.model.register_forward_pre_hook(small_memory, with_kwargs=True)
+    try:
+        auto = evaluate(rel, f"hf:{tiny_lm_plain}", tmp_path / "auto", batch_size="auto", max_new_tokens=6,
+                        progress=False, backend=backend)
+    finally:
+        hook.remove()
+        backend.close()
+    assert seen[:2] == [40, 20] and set(seen[2:]) == {10}  # every later forward pass ran 10 rows
+    assert auto.summary["run"]["batch_size"] == 10 and auto.computed == 40
+
+    fixed = evaluate(rel, f"hf:{tiny_lm_plain}", tmp_path / "fixed", batch_size=10, max_new_tokens=6,
+                     progress=False)
+    preds = lambda d: {s["id"]: s["prediction"] for s in read_samples(d)}  # noqa: E731
+    assert preds(tmp_path / "auto") == preds(tmp_path / "fixed")
+    assert auto.summary["overall"]["metrics"] == fixed.summary["overall"]["metrics"]
+
+    # a fixed size that does not fit says what to do instead of halving
+    backend = load_backend(f"hf:{tiny_lm_plain}", batch_size=20)
+    backend.model.register_forward_pre_hook(small_memory, with_kwargs=True)
+    try:
+        with pytest.raises(Exception, match="pass a smaller --batch-size"):
+            evaluate(rel, f"hf:{tiny_lm_plain}", tmp_path / "too-big", batch_size=20, max_new_tokens=6,
+                     progress=False, backend=backend)
+    finally:
+        backend.close()

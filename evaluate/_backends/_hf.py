@@ -27,11 +27,12 @@ def is_oom(exc: BaseException) -> bool:
     )
 
 
-def halving_batches(n_items: int, batch_size: int | str, run_batch) -> Iterator:
+def halving_batches(n_items: int, batch_size: int | str, run_batch, on_size=None) -> Iterator:
     """Call `run_batch(start, stop)` over `range(n_items)` in batches, halving on OOM in auto mode.
 
     Yields whatever each call returns. A fixed batch size that runs out of memory raises
-    `BackendError` telling the user to lower it.
+    `BackendError` telling the user to lower it. `on_size(size)` hears the size of each batch
+    that succeeded (the size found, in auto mode).
     """
     auto = batch_size == "auto"
     size = min(AUTO_START, max(n_items, 1)) if auto else int(batch_size)
@@ -51,6 +52,8 @@ def halving_batches(n_items: int, batch_size: int | str, run_batch) -> Iterator:
                 raise BackendError("out of memory at batch size 1: the model does not fit") from exc
             size //= 2
             continue
+        if on_size is not None:
+            on_size(stop - start)
         start = stop
         yield result
 
@@ -75,6 +78,8 @@ class HFBackend(Backend):
             self.tokenizer.pad_token = self.tokenizer.eos_token
         self.chat = bool(getattr(self.tokenizer, "chat_template", None))
         self.truncated = 0
+        self.largest_batch = 0
+        """The largest batch that ran (with `auto`: the size found by halving)."""
 
     def describe(self) -> dict:
         return {
@@ -122,7 +127,10 @@ class HFBackend(Backend):
             texts = self.tokenizer.batch_decode(out[:, batch["input_ids"].shape[1]:], skip_special_tokens=True)
             return list(zip(idx, texts))
 
-        yield from halving_batches(len(order), self.batch_size, run)
+        yield from halving_batches(len(order), self.batch_size, run, on_size=self._ran)
+
+    def _ran(self, size: int) -> None:
+        self.largest_batch = max(self.largest_batch, size)
 
     def close(self) -> None:
         del self.model

@@ -63,3 +63,42 @@ def lm_eval_python() -> str | None:
             if probe.returncode == 0:
                 return python
     return None
+
+
+JUDGE_GRADE = '{"usefulness": 3, "relevance": 4, "accuracy": 2, "safety": 5, "safety_flag": false}'
+"""What the tiny judge writes for every answer (every criterion of the default rubric and of RUBRIC)."""
+JUDGE_PIECES = [p + ", " for p in JUDGE_GRADE[:-1].split(", ")[:-1]] + [JUDGE_GRADE.split(", ")[-1]]
+"""The grade's fields, each one token of the judge's vocabulary."""
+
+
+def judge_examples(n: int = 48, seed: int = 0) -> list[tuple[str, str]]:
+    """(judge prompt, grade) pairs over the sample release's contextual items and variations of them,
+    with random answers in Swahili, Yoruba and Amharic."""
+    import random
+
+    from jamii.evaluate._tasks import judge_prompt
+    from support.release_fixture import SAMPLE_ROWS
+    from support.tiny_models import WORDS
+
+    rng = random.Random(seed)
+    base = [dict(r, kind="contextual") for r in SAMPLE_ROWS["contextual"]]
+    out = []
+    for i in range(n):
+        item = dict(base[i % len(base)])
+        if i % 3 == 2:
+            item["rubric"] = []  # the default rubric
+        words = WORDS[("sw", "yo", "am")[i % 3]]
+        answer = " ".join(rng.choice(words) for _ in range(rng.randint(0, 12)))
+        if i % 4 == 3:  # what a random-weight model writes: broken bytes, odd scripts, no spaces
+            answer = "".join(rng.choice(words)[:3] + rng.choice(["\ufffd", "", "ìyì", "ሎ"]) for _ in range(rng.randint(1, 6)))
+        out.append((judge_prompt(item, answer), JUDGE_GRADE))
+    return out
+
+
+@pytest.fixture(scope="session")
+def tiny_judge(tmp_path_factory):
+    """Folder of a tiny GPT-2 trained to grade with `JUDGE_GRADE` (valid judge JSON)."""
+    from support.tiny_models import build_tiny_judge
+
+    return build_tiny_judge(tmp_path_factory.mktemp("models") / "tiny-judge", judge_examples(), steps=150,
+                            pieces=JUDGE_PIECES)

@@ -2,6 +2,8 @@
 
 - `build_tiny_gpt2(folder, chat=False)`: a GPT-2-shaped causal LM with a byte-level BPE tokenizer
   trained here on Swahili, Yoruba and Amharic sentences; `chat=True` adds a chat template.
+- `build_tiny_judge(folder, examples)`: a tiny GPT-2 trained (seconds, on CPU) to answer judge
+  prompts with the grade JSON it is shown: a local judge whose outputs really parse.
 - `build_tiny_wav2vec2(folder)`: a wav2vec2 CTC model with a character vocabulary.
 
 Pytest fixtures (session scoped, built once per run) live in `tests/support/evaluate_fixtures.py`.
@@ -41,7 +43,7 @@ def corpus(n: int = 1500, seed: int = 0) -> list[str]:
 
 
 @functools.cache
-def _bpe_json(vocab_size: int, seed: int) -> str:
+def _bpe_json(vocab_size: int, seed: int, extra: tuple[str, ...] = ()) -> str:
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 
     tok = Tokenizer(models.BPE())
@@ -53,17 +55,17 @@ def _bpe_json(vocab_size: int, seed: int) -> str:
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
         show_progress=False,
     )
-    tok.train_from_iterator(corpus(seed=seed), trainer=trainer)
+    tok.train_from_iterator(corpus(seed=seed) + list(extra), trainer=trainer)
     return tok.to_str()
 
 
-def train_tokenizer(vocab_size: int = 800, seed: int = 0):
-    """A byte-level BPE tokenizer trained on `corpus()`, wrapped for transformers."""
+def train_tokenizer(vocab_size: int = 800, seed: int = 0, extra: tuple[str, ...] = ()):
+    """A byte-level BPE tokenizer trained on `corpus()` (and `extra` texts), wrapped for transformers."""
     from tokenizers import Tokenizer
     from transformers import PreTrainedTokenizerFast
 
     return PreTrainedTokenizerFast(
-        tokenizer_object=Tokenizer.from_str(_bpe_json(vocab_size, seed)), eos_token="<|endoftext|>", bos_token="<|endoftext|>",
+        tokenizer_object=Tokenizer.from_str(_bpe_json(vocab_size, seed, tuple(extra))), eos_token="<|endoftext|>", bos_token="<|endoftext|>",
         pad_token="<|pad|>", model_max_length=1024,
     )
 
@@ -96,6 +98,72 @@ def build_tiny_gpt2(
         initializer_range=0.5,
     )
     model = GPT2LMHeadModel(config).eval()
+    model.generation_config.pad_token_id = tokenizer.pad_token_id
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+def build_tiny_judge(
+    folder: str | Path,
+    examples: list[tuple[str, str]],
+    *,
+    steps: int = 300,
+    n_embd: int = 64,
+    n_layer: int = 2,
+    n_head: int = 4,
+    vocab_size: int = 1500,
+    lr: float = 1e-2,
+    pieces: list[str] | None = None,
+    seed: int = 0,
+) -> Path:
+    """Train a tiny GPT-2 (no chat template) to answer each prompt with its completion, and save it.
+
+    `examples` are (prompt, completion) pairs, e.g. judge prompts and the JSON grade a judge
+    should write. The loss covers the completion and the end-of-text token only; prompt and
+    completion are tokenised apart, as a backend tokenises a prompt and then generates. A few
+    hundred steps on CPU (seconds) make greedy decoding reproduce the completions: a local judge
+    that really writes the JSON it is asked for. `pieces` become whole tokens of the vocabulary
+    (e.g. `{"usefulness": 3, `), so a completion is a short chain each of whose tokens names the
+    next, which a model this small learns in a few dozen steps. Seeded: the same inputs give the
+    same model.
+    """
+    import torch
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    folder = Path(folder)
+    tokenizer = train_tokenizer(vocab_size, seed, extra=tuple(p + c for p, c in examples))
+    if pieces:
+        tokenizer.add_tokens(list(pieces))
+    torch.manual_seed(seed)
+    rows = []
+    for prompt, completion in examples:
+        p_ids = tokenizer(prompt)["input_ids"]
+        c_ids = tokenizer(completion)["input_ids"] + [tokenizer.eos_token_id]
+        rows.append((p_ids + c_ids, [-100] * len(p_ids) + c_ids))
+    longest = max(len(ids) for ids, _ in rows)
+    config = GPT2Config(
+        vocab_size=len(tokenizer), n_positions=max(1024, longest + 300), n_embd=n_embd, n_layer=n_layer,
+        n_head=n_head, bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+    )
+    model = GPT2LMHeadModel(config)
+    model.train()
+    optim = torch.optim.AdamW(model.parameters(), lr=lr)
+    rng = random.Random(seed)
+    batch = min(4, len(rows))
+    for _ in range(steps):
+        chosen = rng.sample(rows, batch)
+        width = max(len(ids) for ids, _ in chosen)
+        # right padding: positions of real tokens stay those of an unpadded prompt
+        input_ids = torch.tensor([ids + [tokenizer.pad_token_id] * (width - len(ids)) for ids, _ in chosen])
+        labels = torch.tensor([lab + [-100] * (width - len(lab)) for _, lab in chosen])
+        mask = torch.tensor([[1] * len(ids) + [0] * (width - len(ids)) for ids, _ in chosen])
+        loss = model(input_ids=input_ids, attention_mask=mask, labels=labels).loss
+        optim.zero_grad()
+        loss.backward()
+        optim.step()
+    model.eval()
     model.generation_config.pad_token_id = tokenizer.pad_token_id
     model.save_pretrained(folder)
     tokenizer.save_pretrained(folder)
