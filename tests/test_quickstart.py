@@ -39,5 +39,5 @@ def test_seeded_store_releases_loads_and_lists_for_upload(tmp_path, monkeypatch)
     listed = runner.invoke(cli, ["publish", str(out), "--repo-id", "jamii-demo/mazao-na-afya",
                                  "--dry-run"], catch_exceptions=False)
     assert listed.exit_code == 0
-    assert "data/prompt_response/test-00000-of-00001.parquet" in listed.output
+    assert re.search(r"data/prompt_response/test-\d{5}-of-\d{5}\.parquet", listed.output)
     assert "tag v1.0.0" in listed.output
