@@ -204,6 +204,8 @@ class StPage:
         """Script runs the server reported finished (not counting runs cut short for a rerun)."""
         self.running = False
         self.requested = 0
+        self.cut_short = 0
+        """Runs cut short for another run (st.rerun, st.switch_page): each one is a wasted run."""
         page.set_default_timeout(timeout_ms)
         page.on("websocket", self._watch)
 
@@ -235,6 +237,8 @@ class StPage:
             if msg.script_finished != ForwardMsg.FINISHED_EARLY_FOR_RERUN:
                 self.finished += 1
                 self.running = False
+            else:
+                self.cut_short += 1
 
     def _sent(self, payload) -> None:
         if isinstance(payload, str):
