@@ -10,7 +10,6 @@ from huggingface_hub import DatasetCard, DatasetCardData
 
 from jamii.core.schema import column_descriptions
 from jamii.datasheets._datasheet import answers_for
-from jamii.datasheets._parquet import file_name
 
 if TYPE_CHECKING:
     from jamii.datasheets._context import Context
@@ -62,8 +61,8 @@ def card_data(ctx: "Context") -> DatasetCardData:
     for i, kind in enumerate(kinds):
         configs.append({
             "config_name": kind,
-            "data_files": [{"split": s, "path": file_name(kind, s)}
-                           for (k, s), _ in sorted(ctx.found.files.items()) if k == kind],
+            "data_files": [{"split": s, "path": paths[0] if len(paths) == 1 else paths}
+                           for (k, s), paths in sorted(ctx.found.parts.items()) if k == kind],
             **({"default": True} if i == 0 else {}),
         })
     return DatasetCardData(

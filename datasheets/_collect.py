@@ -4,6 +4,7 @@ the gates found."""
 
 from __future__ import annotations
 
+import os
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -17,7 +18,7 @@ from jamii.core.rules import AcceptanceRule
 from jamii.core.schema import ITEM_KINDS, KIND_COLUMNS, SPLITS
 from jamii.core.items import item_texts
 from jamii.datasheets import _gates, _licenses
-from jamii.datasheets._parquet import PartWriter
+from jamii.datasheets._parquet import PartWriter, file_name
 from jamii.datasheets._splits import split_of
 
 MIN_GROUP = 5
@@ -51,7 +52,9 @@ class Collected:
     audio_seconds: float = 0.0
     sample_rates: Counter = field(default_factory=Counter)
     files: dict[tuple[str, str], int] = field(default_factory=dict)
-    """(kind, split) -> rows in that parquet file."""
+    """(kind, split) -> rows in its parquet files."""
+    parts: dict[tuple[str, str], list[str]] = field(default_factory=dict)
+    """(kind, split) -> its parquet files (paths relative to the folder), in order."""
 
     @property
     def total(self) -> int:
@@ -97,66 +100,156 @@ def _row(store, row, split: str, content: dict[str, Any]) -> dict[str, Any]:
 FLUSH_ROWS = 20_000
 """Rows of one kind and split held before they are written as one parquet row group."""
 
+PARALLEL_MIN_ITEMS = 50_000
+"""Accepted items from which partitions are collected in worker processes: below it, starting
+them costs more than it saves."""
+
+
+def _workers() -> int:
+    """Worker processes: JAMII_RELEASE_WORKERS if set, else up to two, one per core."""
+    if os.environ.get("JAMII_RELEASE_WORKERS"):
+        return max(1, int(os.environ["JAMII_RELEASE_WORKERS"]))
+    return max(1, min(2, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+                      else (os.cpu_count() or 1)))
+
 
 def collect(store, campaign: Campaign, root: Path, *, exclude_flagged: bool,
-            batch_size: int = 5000, licence_id: str | None = None) -> Collected:
+            batch_size: int = 5000, licence_id: str | None = None,
+            workers: int | None = None) -> Collected:
     """Stream the accepted items, judge each one, and write those that pass into `root`.
 
-    One kind and language at a time, so the duplicate index holds one partition only, and
-    rows go to parquet in row groups of FLUSH_ROWS: memory stays flat whatever the size of
-    the campaign."""
+    One partition (a kind and a language) at a time, so the duplicate index holds one partition
+    only, and rows go to parquet in row groups of FLUSH_ROWS: memory stays flat whatever the
+    size of the campaign. Each partition writes its own part of each split; partitions are
+    independent, so a large campaign collects them in worker processes (spawned, each with its
+    own store connection), largest first. Parts are then numbered in partition order and the
+    findings merged in that order, so the folder is the same bytes however many workers ran
+    and whichever finished first.
+    """
     found = Collected()
-    writers: dict[tuple[str, str], PartWriter] = {}
-    pending: dict[tuple[str, str], dict[str, list]] = {}
     regions = _regions(campaign)
-    dedup = _gates.Deduper()
-    try:
-        for kind in campaign.item_kinds or []:
-            if kind in KIND_COLUMNS:
-                for split in SPLITS:
-                    writers[(kind, split)] = PartWriter(root, kind, split)
-        for kind, language, _ in store.release_partitions(campaign.id):
-            problem = _gates.language_problem(language)
-            if problem:
-                found.bad_languages[language] = problem
-            for batch in store.release_candidates(campaign.id, kind=kind, language=language,
-                                                  batch_size=batch_size):
-                passing = _judge(found, batch, regions, exclude_flagged, licence_id)
-                verdicts = dedup.check((kind, language), [r.public_id for r, _ in passing],
-                                       [_gates.dedup_text(kind, c) for _, c in passing])
-                for (row, content), verdict in zip(passing, verdicts):
-                    if verdict is not None:
-                        found.removed[f"duplicate_{verdict[0]}"].append(row.public_id)
-                        continue
-                    split = split_of(row.public_id)
-                    cols = pending.get((kind, split))
-                    if cols is None:
-                        cols = pending[(kind, split)] = defaultdict(list)
-                    for k, v in _row(store, row, split, content).items():
-                        cols[k].append(v)
-                    _tally(found, row, split, content)
-                for key, cols in pending.items():
-                    if len(cols["id"]) >= FLUSH_ROWS:
-                        _writer(writers, root, key).write(cols)
-                        cols.clear()
-        for key, cols in pending.items():
-            if cols.get("id"):
-                _writer(writers, root, key).write(cols)
-    finally:
-        for w in writers.values():
-            w.close()
-    # a split with no rows gets no file: `load_dataset` refuses a split without data
-    for w in writers.values():
-        if not w.rows:
-            w.path.unlink()
-    found.files = {key: w.rows for key, w in writers.items() if w.rows}
+    partitions = [(i, kind, language, n) for i, (kind, language, n)
+                  in enumerate(store.release_partitions(campaign.id))]
+    for _, _, language, _ in partitions:
+        problem = _gates.language_problem(language)
+        if problem:
+            found.bad_languages[language] = problem
+    jobs = [(i, kind, language, campaign.id, regions, exclude_flagged, licence_id, batch_size)
+            for i, kind, language, _ in partitions]
+    n_workers = _workers() if workers is None else workers
+    total = sum(n for *_, n in partitions)
+    results: dict[int, Collected] = {}
+    if n_workers > 1 and len(jobs) > 1 and total >= PARALLEL_MIN_ITEMS:
+        import multiprocessing
+
+        by_size = sorted(jobs, key=lambda j: -partitions[j[0]][3])
+        ctx = multiprocessing.get_context("spawn")
+        with ctx.Pool(min(n_workers, len(jobs))) as pool:
+            for i, part in pool.imap_unordered(
+                    _partition_job, [(store.url, str(store.audio_dir), str(root), j) for j in by_size]):
+                results[i] = part
+    else:
+        for job in jobs:
+            results[job[0]] = _partition(store, root, *job)
+    parts: dict[tuple[str, str], list[tuple[str, int]]] = defaultdict(list)
+    for i in sorted(results):
+        part = results[i]
+        _merge(found, part)
+        for key, (tmp_name, rows) in sorted(part.files.items()):
+            parts[key].append((tmp_name, rows))
+    # number each kind and split's parts in partition order; a split with no rows has no file
+    # (`load_dataset` refuses a split without data)
+    for (kind, split), named in sorted(parts.items()):
+        final = [file_name(kind, split, k, len(named)) for k in range(len(named))]
+        for (tmp_name, _), name in zip(named, final):
+            os.replace(root / tmp_name, root / name)
+        found.parts[(kind, split)] = final
+        found.files[(kind, split)] = sum(rows for _, rows in named)
+    found.files = {k: found.files[k] for k in sorted(found.files)}
     return found
 
 
-def _writer(writers: dict, root: Path, key: tuple[str, str]) -> PartWriter:
-    if key not in writers:
-        writers[key] = PartWriter(root, *key)
-    return writers[key]
+def _partition_job(args) -> tuple[int, "Collected"]:
+    """One partition in a worker process, on its own store connection."""
+    from jamii.core.store import Store
+
+    url, audio_dir, root, job = args
+    store = Store(url, audio_dir, create=False)
+    try:
+        return job[0], _partition(store, Path(root), *job)
+    finally:
+        store.close()
+
+
+def _partition(store, root: Path, index: int, kind: str, language: str, campaign_id: int,
+               regions: list[str], exclude_flagged: bool, licence_id: str | None,
+               batch_size: int) -> "Collected":
+    """Judge, deduplicate and write one kind and language; `files` maps (kind, split) to the
+    (temporary part name, rows) written, for `collect` to number."""
+    found = Collected()
+    writers: dict[str, PartWriter] = {}
+    pending: dict[str, dict[str, list]] = {}
+    dedup = _gates.Deduper()
+    try:
+        for batch in store.release_candidates(campaign_id, kind=kind, language=language,
+                                              batch_size=batch_size):
+            passing = _judge(found, batch, regions, exclude_flagged, licence_id)
+            verdicts = dedup.check((kind, language), [r.public_id for r, _ in passing],
+                                   [_gates.dedup_text(kind, c) for _, c in passing])
+            for (row, content), verdict in zip(passing, verdicts):
+                if verdict is not None:
+                    found.removed[f"duplicate_{verdict[0]}"].append(row.public_id)
+                    continue
+                split = split_of(row.public_id)
+                cols = pending.get(split)
+                if cols is None:
+                    cols = pending[split] = defaultdict(list)
+                for k, v in _row(store, row, split, content).items():
+                    cols[k].append(v)
+                _tally(found, row, split, content)
+            for split, cols in pending.items():
+                if len(cols["id"]) >= FLUSH_ROWS:
+                    _part_writer(writers, root, kind, split, index).write(cols)
+                    cols.clear()
+        for split, cols in pending.items():
+            if cols.get("id"):
+                _part_writer(writers, root, kind, split, index).write(cols)
+    finally:
+        for w in writers.values():
+            w.close()
+    found.files = {(kind, split): (w.path.relative_to(root).as_posix(), w.rows)
+                   for split, w in writers.items() if w.rows}
+    for w in writers.values():
+        if not w.rows:
+            w.path.unlink()
+    return found
+
+
+def _part_writer(writers: dict, root: Path, kind: str, split: str, index: int) -> PartWriter:
+    if split not in writers:
+        writers[split] = PartWriter(root, kind, split, f"data/{kind}/.{split}-part{index:05d}.parquet")
+    return writers[split]
+
+
+def _merge(into: "Collected", part: "Collected") -> None:
+    """Add one partition's findings to the release's (called in partition order)."""
+    for name in ("counts", "domains", "task_types", "sources", "imports", "sample_rates"):
+        getattr(into, name).update(getattr(part, name))
+    into.item_versions.update(part.item_versions)
+    into.author_ids |= part.author_ids
+    into.reviewers |= part.reviewers
+    for key, people in part.dialect_authors.items():
+        into.dialect_authors[key] |= people
+    for key in ("first", "last"):
+        theirs, ours = getattr(part, key), getattr(into, key)
+        if theirs is not None:
+            pick = min if key == "first" else max
+            setattr(into, key, theirs if ours is None else pick(ours, theirs))
+    for reason, ids in part.removed.items():
+        into.removed[reason].extend(ids)
+    into.pii_blocking += part.pii_blocking
+    into.pii_cleared += part.pii_cleared
+    into.audio_seconds += part.audio_seconds
 
 
 def _judge(found: Collected, batch, regions: list[str], exclude_flagged: bool,

@@ -79,17 +79,21 @@ def build(ctx: "Context", root: Path) -> dict[str, Any]:
 
     a = answers_for(ctx)
     distribution, record_sets = [], []
-    for (kind, split), _ in sorted(ctx.found.files.items()):
-        rel = f"data/{kind}/{split}-00000-of-00001.parquet"
-        path = root / rel
-        file_id = f"{kind}-{split}-parquet"
-        distribution.append(mlc.FileObject(
-            id=file_id, name=file_id, description=f"{kind} items, {split} split",
-            content_url=rel, content_size=f"{path.stat().st_size} B",
-            encoding_formats=["application/x-parquet"], sha256=sha256_file(path)))
-        record_sets.append(mlc.RecordSet(
-            id=f"{kind}_{split}", name=f"{kind}_{split}",
-            description=f"{kind} items of the {split} split", fields=_fields(mlc, kind, split, file_id)))
+    for (kind, split), rels in sorted(ctx.found.parts.items()):
+        for i, rel in enumerate(rels):
+            # one part (the usual case) keeps the plain ids; parts of a large release are
+            # numbered, each its own file object and record set
+            tag = "" if len(rels) == 1 else f"-{i:05d}"
+            path = root / rel
+            file_id = f"{kind}-{split}{tag}-parquet"
+            distribution.append(mlc.FileObject(
+                id=file_id, name=file_id, description=f"{kind} items, {split} split",
+                content_url=rel, content_size=f"{path.stat().st_size} B",
+                encoding_formats=["application/x-parquet"], sha256=sha256_file(path)))
+            rs = f"{kind}_{split}{tag.replace('-', '_')}"
+            record_sets.append(mlc.RecordSet(
+                id=rs, name=rs, description=f"{kind} items of the {split} split",
+                fields=_fields(mlc, kind, split + tag.replace("-", "_"), file_id)))
     timeframe = [d.isoformat() for d in (ctx.found.first, ctx.found.last) if d is not None]
     metadata = mlc.Metadata(
         name=ctx.name,

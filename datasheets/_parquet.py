@@ -32,16 +32,16 @@ def schema_with_features(kind: str) -> pa.Schema:
     return base.with_metadata({**(base.metadata or {}), **hf_meta})
 
 
-def file_name(kind: str, split: str) -> str:
-    return f"data/{kind}/{split}-00000-of-00001.parquet"
+def file_name(kind: str, split: str, part: int = 0, parts: int = 1) -> str:
+    return f"data/{kind}/{split}-{part:05d}-of-{parts:05d}.parquet"
 
 
 class PartWriter:
     """Writes rows of one kind and split in batches; an empty part still gets its file."""
 
-    def __init__(self, root: Path, kind: str, split: str):
+    def __init__(self, root: Path, kind: str, split: str, name: str | None = None):
         self.kind, self.split = kind, split
-        self.path = root / file_name(kind, split)
+        self.path = root / (name or file_name(kind, split))
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.schema = schema_with_features(kind)
         self.rows = 0

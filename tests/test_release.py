@@ -319,3 +319,19 @@ def test_imported_items_need_a_compatible_republication_licence(sqlite_store, tm
     for name in ("DATASHEET.md", "CHANGELOG.md"):
         assert "imported without a republication licence: 1" in (out / name).read_text(), name
 
+
+
+def test_worker_processes_write_the_same_bytes(sqlite_store, tmp_path, monkeypatch):
+    """Partitions collected in spawned workers give the very files one process writes."""
+    from jamii.datasheets import _collect
+
+    build_release_store(sqlite_store)
+    monkeypatch.setattr(_collect, "PARALLEL_MIN_ITEMS", 0)
+    outs = {}
+    for n, version in ((1, "1.0.0"), (2, "1.1.0")):
+        monkeypatch.setattr(_collect, "_workers", lambda n=n: n)
+        out = outs[n] = tmp_path / f"w{n}"
+        build_release(sqlite_store, "mazao", version, out, answers=ANSWERS, exclude_flagged=True)
+    data = {n: {p.relative_to(o).as_posix(): p.read_bytes() for p in sorted((o / "data").rglob("*"))
+                if p.is_file()} for n, o in outs.items()}
+    assert data[1] == data[2] and len(data[1]) >= 3
