@@ -168,6 +168,7 @@ class Item(Base):
     __table_args__ = (
         UniqueConstraint("campaign_id", "content_sha256"),
         Index("ix_items_campaign_status", "campaign_id", "status"),
+        Index("ix_items_campaign_kind_language", "campaign_id", "kind", "language", "status", "id"),
         Index("ix_items_author", "author_id"),
     )
 
@@ -276,6 +277,7 @@ class CompensationEntry(Base):
     __tablename__ = "compensation_entries"
     __table_args__ = (
         Index("ix_comp_contributor", "contributor_id"),
+        Index("ix_comp_campaign_status", "campaign_id", "status", "id"),
         UniqueConstraint("activity", "source_key"),
     )
 

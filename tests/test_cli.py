@@ -162,3 +162,30 @@ def test_accepting_the_same_consent_twice_records_it_once(tmp_path):
     changed = store.accept_consent(who.id, ct.id, {"open_publication": True, "voice": True})
     assert changed.id != first.id and store.active_consent(who.id, camp.id).scopes["voice"] is True
     store.close()
+
+
+def test_a_payout_of_forty_thousand_entries_moves_in_one_transaction(tmp_path):
+    """More ids than SQLite binds in one statement: all move, or (one bad entry) none do."""
+    from decimal import Decimal
+
+    from sqlalchemy import insert
+
+    from jamii.core.records import CompensationEntry
+
+    store = Store(f"sqlite:///{tmp_path / 'pay.sqlite3'}", tmp_path / "audio")
+    camp = store.create_campaign("pay", "Pay", languages=["sw"])
+    org, _ = store.add_contributor(roles=["organiser"])
+    who, _ = store.add_contributor()
+    with store.write() as s:
+        s.execute(insert(CompensationEntry), [
+            {"contributor_id": who.id, "campaign_id": camp.id, "activity": "review",
+             "source_key": f"review:{i}", "amount": Decimal(10), "unit": "KES"} for i in range(40_000)])
+    ids = [e.id for e in store.ledger(camp.id, "owed")]
+    bad = ids[:-1] + [ids[-1]]
+    store.move_payments(ids[-1:], "approved", actor_id=org.id)  # one entry already approved
+    with pytest.raises(Exception, match="cannot move to approved"):
+        store.move_payments(bad, "approved", actor_id=org.id)
+    assert len(store.ledger(camp.id, "owed")) == 39_999  # nothing moved
+    assert store.move_payments(ids[:-1], "approved", actor_id=org.id) == 39_999
+    assert len(store.ledger(camp.id, "approved")) == 40_000
+    store.close()

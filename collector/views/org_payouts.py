@@ -16,7 +16,6 @@ store, viewer, tr = ui.guard("org_payouts")
 st.title(tr("nav.org_payouts"))
 camp = viewer.campaign
 PAGE_SIZE = 50
-MOVE_BATCH = 5000
 if camp is None:
     ui.refuse(tr, "access.no_campaign")
 
@@ -67,19 +66,14 @@ else:
             elif to in ("paid", "failed") and not (reference or "").strip():
                 st.error(tr("admin.need_reference"))
             else:
-                # in batches: one statement cannot carry 100,000 ids (SQLite's variable limit)
-                n, failed = 0, None
-                for start in range(0, len(chosen), MOVE_BATCH):
-                    try:
-                        n += store.move_payments(chosen[start:start + MOVE_BATCH], to,
-                                                 actor_id=viewer.id,
-                                                 reference=(reference or "").strip() or None)
-                    except StoreError as exc:
-                        failed = exc
-                        break
+                # one call, one transaction: all the chosen entries move, or none
+                failed = None
+                try:
+                    n = store.move_payments(chosen, to, actor_id=viewer.id,
+                                            reference=(reference or "").strip() or None)
+                except StoreError as exc:
+                    failed = exc
                 if failed is not None:
-                    if n:
-                        st.success(tr("admin.moved", n=n, status=tr(f"payment.{to}")))
                     st.error(str(failed))
                 else:
                     ui.flash([("success", tr("admin.moved", n=n, status=tr(f"payment.{to}")))])

@@ -8,13 +8,19 @@ from collections import defaultdict
 from decimal import Decimal
 from typing import Iterable
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 
-from jamii.core.records import PAYMENT_STATUSES, CompensationEntry, Contributor, PaymentEvent
+from jamii.core.records import PAYMENT_STATUSES, CompensationEntry, Contributor, PaymentEvent, utcnow
 from jamii.core.store._base import StoreError
 from jamii.core.store._reviews import ReviewStore
 
 _MOVES = {"approved": {"owed"}, "paid": {"approved"}, "failed": {"approved"}, "owed": {"failed"}}
+
+
+def _chunks(ids: list[int], size: int = 5000):
+    """SQLite takes at most 32,766 bound values in one statement."""
+    for start in range(0, len(ids), size):
+        yield ids[start:start + size]
 
 
 class LedgerStore(ReviewStore):
@@ -40,19 +46,22 @@ class LedgerStore(ReviewStore):
         ids = sorted(set(entry_ids))
         if not ids:
             raise StoreError("Select at least one entry.")
-        with self.write() as s:
-            entries = list(s.scalars(select(CompensationEntry).where(
-                CompensationEntry.id.in_(ids)).with_for_update()))
-            if len(entries) != len(ids):
-                raise StoreError("Some selected entries do not exist; reload the page.")
-            wrong = [e.id for e in entries if e.status not in _MOVES[status]]
-            if wrong:
-                raise StoreError(f"Entries {wrong} cannot move to {status} from their current status.")
-            for e in entries:
-                e.status = status
-                if reference:
-                    e.payout_reference = reference
-                s.add(PaymentEvent(entry_id=e.id, status=status, reference=reference, actor_id=actor_id))
+        allowed = sorted(_MOVES[status])
+        with self.write() as s:  # one transaction however many entries: all or nothing
+            for chunk in _chunks(ids):
+                found = dict(s.execute(select(CompensationEntry.id, CompensationEntry.status)
+                                       .where(CompensationEntry.id.in_(chunk)).with_for_update()).all())
+                if len(found) != len(chunk):
+                    raise StoreError("Some selected entries do not exist; reload the page.")
+                wrong = [i for i in chunk if found[i] not in allowed]
+                if wrong:
+                    shown = ", ".join(map(str, wrong[:20])) + (" ..." if len(wrong) > 20 else "")
+                    raise StoreError(f"Entries {shown} cannot move to {status} from their current status.")
+                values = {"status": status, **({"payout_reference": reference} if reference else {})}
+                s.execute(update(CompensationEntry).where(CompensationEntry.id.in_(chunk)).values(**values))
+                s.execute(insert(PaymentEvent), [
+                    {"entry_id": i, "status": status, "reference": reference, "actor_id": actor_id,
+                     "created_at": utcnow()} for i in chunk])
             self._audit(s, actor_id, f"payout.{status}", "compensation_entry", None,
                         entries=ids, reference=reference)
         return len(ids)
