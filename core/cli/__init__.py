@@ -1,7 +1,9 @@
 """The `jamii` command: a thin click group over library functions (DESIGN section 5).
 
 Each subcommand lives in its own module here, or beside the part it drives
-(`jamii.evaluate._cli`, `jamii.datasheets._cli`); this file only assembles them.
+(`jamii.evaluate._cli`, `jamii.datasheets._cli`). Modules are imported only when their command
+runs (click's lazy-group pattern), so `jamii --help` or `jamii evaluate` does not pay for the
+store, the release builder or torch unless it uses them.
 """
 
 from __future__ import annotations
@@ -12,47 +14,48 @@ import click
 
 from jamii.core.cli._common import not_built
 
+# name -> (module, attribute, one-line help shown by `jamii --help`)
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "init": ("jamii.core.cli._init", "init_command", "Create or migrate the store and load the example campaign."),
+    "collect": ("jamii.core.cli._apps", "collect_command", "Start the collector web app."),
+    "dashboard": ("jamii.core.cli._apps", "dashboard_command", "Start the dashboard web app."),
+    "import": ("jamii.core.cli._import", "import_command", "Import items from CSV, TSV, JSONL, parquet or a datasets folder."),
+    "status": ("jamii.core.cli._status", "status_command", "Item and contributor counts of a campaign."),
+    "users": ("jamii.core.cli._users", "users_group", "People, invite codes, roles and withdrawal."),
+    "payouts": ("jamii.core.cli._payouts", "payouts_group", "The compensation ledger and payout CSV."),
+    "items": ("jamii.core.cli._items", "items_group", "Personal data flagged in items, and its clearance."),
+    "release": ("jamii.datasheets._cli", "release_command", "Build a release folder, or refuse with every reason."),
+    "publish": ("jamii.datasheets._cli", "publish_command", "Upload a release folder to the Hugging Face Hub."),
+    "evaluate": ("jamii.evaluate._cli", "evaluate_command", "Score a local model on a release."),
+    "export-task": ("jamii.evaluate._cli", "export_task_command", "Export a release as an lm-evaluation-harness task."),
+}
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in COMMANDS:
+            return None
+        module, attr, summary = COMMANDS[name]
+        try:
+            return getattr(importlib.import_module(module), attr)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:  # a real import error inside a built command: show it
+                raise
+            return not_built(name, summary.rstrip(".").lower())
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, COMMANDS[name][2]) for name in self.list_commands(ctx)])
+
+
+@click.group(cls=LazyGroup,
+             context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(package_name="jamii")
 def cli() -> None:
     """jamii: community-owned benchmark datasets for low-resource languages."""
-
-
-# (module, attribute): commands whose module may not exist until its issue lands
-_COMMANDS = [
-    ("jamii.core.cli._init", "init_command"),
-    ("jamii.core.cli._import", "import_command"),
-    ("jamii.core.cli._status", "status_command"),
-    ("jamii.core.cli._users", "users_group"),
-    ("jamii.core.cli._apps", "collect_command"),
-    ("jamii.core.cli._apps", "dashboard_command"),
-    ("jamii.core.cli._payouts", "payouts_group"),
-    ("jamii.core.cli._items", "items_group"),
-    ("jamii.datasheets._cli", "release_command"),
-    ("jamii.datasheets._cli", "publish_command"),
-    ("jamii.evaluate._cli", "evaluate_command"),
-    ("jamii.evaluate._cli", "export_task_command"),
-]
-_PLANNED = {
-    "import_command": ("import", "import items from a file"),
-    "release_command": ("release", "build a release folder"),
-    "publish_command": ("publish", "push a release folder to the Hugging Face Hub"),
-    "evaluate_command": ("evaluate", "score a local model on a release"),
-    "export_task_command": ("export-task", "export a release as an lm-evaluation-harness task"),
-    "payouts_group": ("payouts", "approve and export payouts"),
-    "dashboard_command": ("dashboard", "start the dashboard"),
-}
-
-for _module, _attr in _COMMANDS:
-    try:
-        cli.add_command(getattr(importlib.import_module(_module), _attr))
-    except ModuleNotFoundError as exc:
-        if exc.name != _module:  # a real import error inside a built command: show it
-            raise
-        name, what = _PLANNED.get(_attr, (_attr.removesuffix("_command").replace("_", "-"), _attr))
-        if name not in cli.commands:
-            cli.add_command(not_built(name, what))
 
 
 def main() -> None:

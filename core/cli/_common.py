@@ -6,7 +6,6 @@ import functools
 
 import click
 
-from jamii.core.store import Store, StoreError
 
 db_option = click.option(
     "--db", "db_url", envvar="JAMII_DB", default=None,
@@ -23,6 +22,8 @@ def store_options(fn):
     @data_option
     @functools.wraps(fn)
     def wrapper(*args, db_url=None, data_dir=None, **kwargs):
+        from jamii.core.store import Store, StoreError  # imported when a command runs, not for --help
+
         try:
             store = Store.open(db_url, data_dir)
         except Exception as exc:  # noqa: BLE001 - any failure to open is a user-facing message
