@@ -128,3 +128,40 @@ def clear_widgets(keys: Iterable[str]) -> None:
 
 def options_with_labels(tr: Translator, prefix: str, values: Iterable[str]) -> dict[str, str]:
     return {v: tr(f"{prefix}.{v}", default=v) for v in values}
+
+
+def sign_in_forms(store, tr: Translator, *, prefix: str = "sign_in_", stretch: bool = True) -> None:
+    """The invite-code form and the password form, shared by the collector and the dashboard.
+
+    On success the session starts clean (nothing from before sign-in carries over) apart
+    from the chosen interface language, and the app reruns as the signed-in person.
+    """
+    with st.form(f"{prefix}form", enter_to_submit=True):
+        code = st.text_input(tr("sign_in.code"), placeholder="ABCD-EFGH-JKLM", key=f"{prefix}code",
+                             max_chars=40, help=tr("sign_in.code_help"))
+        sent = st.form_submit_button(tr("sign_in.submit"), type="primary",
+                                     width="stretch" if stretch else "content")
+    with st.expander(tr("sign_in.password_title")):
+        with st.form(f"{prefix}password_form"):
+            login = st.text_input(tr("sign_in.login"), key=f"{prefix}login", max_chars=120)
+            password = st.text_input(tr("sign_in.password"), type="password",
+                                     key=f"{prefix}password", max_chars=200)
+            sent_pw = st.form_submit_button(tr("sign_in.submit"))
+    if not (sent or sent_pw):
+        return
+    if sent and not (code or "").strip():
+        st.error(tr("sign_in.empty_code"))
+    elif sent_pw and not ((login or "").strip() and password):
+        st.error(tr("sign_in.empty_password"))
+    else:
+        person = (session.sign_in(store, code=code) if sent
+                  else session.sign_in(store, login=login, password=password))
+        if person is None:
+            st.error(tr("sign_in.unknown"))
+            return
+        chosen = st.query_params.get("lang") or st.session_state.get(session.LANG_KEY)
+        st.session_state.clear()
+        st.session_state[session.SESSION_KEY] = person.id
+        if chosen:
+            st.session_state[session.LANG_KEY] = chosen
+        st.rerun()
