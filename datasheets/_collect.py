@@ -141,11 +141,14 @@ def collect(store, campaign: Campaign, root: Path, *, exclude_flagged: bool,
     results: dict[int, Collected] = {}
     if n_workers > 1 and len(jobs) > 1 and total >= PARALLEL_MIN_ITEMS:
         import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
 
         by_size = sorted(jobs, key=lambda j: -partitions[j[0]][3])
         ctx = multiprocessing.get_context("spawn")
-        with ctx.Pool(min(n_workers, len(jobs))) as pool:
-            for i, part in pool.imap_unordered(
+        # an executor, not a Pool: a worker that dies fails the build instead of being
+        # replaced forever
+        with ProcessPoolExecutor(min(n_workers, len(jobs)), mp_context=ctx) as pool:
+            for i, part in pool.map(
                     _partition_job, [(store.url, str(store.audio_dir), str(root), j) for j in by_size]):
                 results[i] = part
     else:

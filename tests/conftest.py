@@ -8,6 +8,8 @@ run instead of skipping, so CI cannot pass without having run them.
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 
 from support.pg import PG_AVAILABLE, PG_BASE, pg_schema_url  # noqa: F401 - re-exported
@@ -42,3 +44,13 @@ def sqlite_store(tmp_path):
     s = Store(f"sqlite:///{tmp_path / 'jamii.sqlite3'}", tmp_path / "audio")
     yield s
     s.close()
+
+
+@pytest.fixture(autouse=True)
+def _keep_main_module():
+    """Streamlit's AppTest runs app scripts as `__main__`; processes spawned later (store and
+    release workers) re-run the parent's `__main__`, so put the real one back after each test."""
+    main = sys.modules.get("__main__")
+    yield
+    if main is not None:
+        sys.modules["__main__"] = main

@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import time
-import sys
 import traceback
-import types
 
 import pytest
 from sqlalchemy import func, select
@@ -107,12 +105,8 @@ def _run_writers(url, audio_dir) -> dict:
     procs = [ctx.Process(target=_writer, args=(url, str(audio_dir), campaign.id, authors, w,
                                                start, pair_barriers[w // 2], all_barrier, out))
              for w in range(WRITERS)]
-    # spawn re-runs the parent's __main__ in each child; after an AppTest in this process that
-    # is a Streamlit app script, so start the writers from a neutral __main__
-    with pytest.MonkeyPatch.context() as mp_main:
-        mp_main.setitem(sys.modules, "__main__", types.ModuleType("__main__"))
-        for p in procs:
-            p.start()
+    for p in procs:  # tests/conftest.py keeps __main__ safe for spawn after an AppTest
+        p.start()
     began = time.monotonic()
     start.wait(timeout=120)
     reports = [out.get(timeout=200) for _ in procs]
