@@ -13,7 +13,7 @@ from pathlib import Path
 import streamlit as st
 
 from jamii.collector import session, ui
-from jamii.collector.i18n import autonym, available_languages
+from jamii.collector.i18n import available_languages
 
 HERE = Path(__file__).resolve().parent
 
@@ -54,26 +54,6 @@ current = st.navigation(list(pages.values()), position="hidden")
 current_id = by_path.get(current.url_path, home)
 
 
-def _set_language() -> None:
-    chosen = st.session_state.get("ui_lang_select")
-    if not chosen:
-        return
-    st.session_state[session.LANG_KEY] = chosen
-    st.query_params["lang"] = chosen
-    if viewer.signed_in:
-        store.update_profile(viewer.id, ui_language=chosen)
-
-
-def _set_campaign() -> None:
-    st.session_state[session.CAMPAIGN_KEY] = st.session_state.get("campaign_select")
-
-
-def _sign_out() -> None:
-    for key in list(st.session_state.keys()):
-        if key not in (session.LANG_KEY,):
-            del st.session_state[key]
-
-
 with st.sidebar:
     st.markdown(f"### {tr('app.name')}")
     if viewer.campaign is not None:
@@ -87,19 +67,7 @@ with st.sidebar:
         for pid in shown:
             st.page_link(pages[pid], label=tr(f"nav.{pid}"), icon=ICONS[pid])
     st.divider()
-    languages = available_languages()
-    st.selectbox(tr("app.language"), languages, index=languages.index(tr.language),
-                 format_func=autonym, key="ui_lang_select", on_change=_set_language)
-    campaigns = store.campaigns() if viewer.signed_in else []
-    if len(campaigns) > 1:
-        ids = [c.id for c in campaigns]
-        st.selectbox(tr("app.campaign"), ids, index=ids.index(viewer.campaign.id),
-                     format_func=lambda cid: next(c.name for c in campaigns if c.id == cid),
-                     key="campaign_select", on_change=_set_campaign)
-    if viewer.signed_in:
-        st.caption(tr("app.signed_in_as", pseudonym=viewer.person.pseudonym))
-        st.button(tr("app.sign_out"), key="sign_out", on_click=_sign_out,
-                  icon=":material/logout:")
+    ui.account_controls(store, viewer, tr, languages=available_languages(), prefix="ui_")
 
 if current_id == "sign_in" and viewer.signed_in:
     st.switch_page(pages[home])

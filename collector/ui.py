@@ -7,13 +7,14 @@ a page relies on for access comes from session state.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from typing import Any, Iterable
 
 import streamlit as st
 
 from jamii.collector import session
-from jamii.collector.i18n import Translator, direction_css
+from jamii.collector.i18n import Translator, autonym, direction_css
 
 _local = threading.local()
 FLASH_KEY = "_flash"
@@ -42,10 +43,16 @@ def latest_rubric(store, campaign_id: int, language: str) -> list[dict]:
     return _latest_rubric(str(store.url), campaign_id, language, store)
 
 
-def build_current() -> tuple[Any, session.Viewer]:
-    """Read the viewer from the store for this run (roles, consent, language)."""
+def build_current(translator: type[Translator] | None = None) -> tuple[Any, session.Viewer]:
+    """Read the viewer from the store for this run (roles, consent, language).
+
+    The dashboard passes its own `translator` (its catalogues layered over these), and shares
+    everything else: the store, sign-in, and the per-run viewer.
+    """
     store = get_store()
     viewer = session.build_viewer(store, st.session_state, st.query_params.get("lang"))
+    if translator is not None:
+        viewer = dataclasses.replace(viewer, tr=translator(viewer.tr.language))
     st.html(direction_css(viewer.tr))
     return store, viewer
 
@@ -59,7 +66,7 @@ def clear_current() -> None:
     _local.__dict__.clear()
 
 
-def current() -> tuple[Any, session.Viewer]:
+def current(translator: type[Translator] | None = None) -> tuple[Any, session.Viewer]:
     """The viewer the entrypoint built for this run.
 
     Should a page file ever run without app.py (Streamlit's legacy `pages/` mode, which the
@@ -69,7 +76,7 @@ def current() -> tuple[Any, session.Viewer]:
     store = getattr(_local, "store", None)
     viewer = getattr(_local, "viewer", None)
     if store is None or viewer is None:
-        store, viewer = build_current()
+        store, viewer = build_current(translator)
     return store, viewer
 
 
@@ -165,3 +172,43 @@ def sign_in_forms(store, tr: Translator, *, prefix: str = "sign_in_", stretch: b
         if chosen:
             st.session_state[session.LANG_KEY] = chosen
         st.rerun()
+
+
+def account_controls(store, viewer: session.Viewer, tr: Translator, *, languages: list[str],
+                     prefix: str = "", remember_language: bool = True) -> None:
+    """Language, campaign and sign-out at the foot of an app's sidebar (collector, dashboard).
+
+    Signing out keeps only the interface language; with `remember_language` a signed-in
+    person's choice is also saved to their profile, so it follows them to another phone.
+    """
+    lang_key, campaign_key = f"{prefix}lang_select", f"{prefix}campaign_select"
+
+    def set_language() -> None:
+        chosen = st.session_state.get(lang_key)
+        if not chosen:
+            return
+        st.session_state[session.LANG_KEY] = chosen
+        st.query_params["lang"] = chosen
+        if remember_language and viewer.signed_in:
+            store.update_profile(viewer.id, ui_language=chosen)
+
+    def set_campaign() -> None:
+        st.session_state[session.CAMPAIGN_KEY] = st.session_state.get(campaign_key)
+
+    def sign_out() -> None:
+        for key in list(st.session_state.keys()):
+            if key != session.LANG_KEY:
+                del st.session_state[key]
+
+    st.selectbox(tr("app.language"), languages, index=languages.index(tr.language),
+                 format_func=autonym, key=lang_key, on_change=set_language)
+    campaigns = store.campaigns() if viewer.signed_in else []
+    if len(campaigns) > 1 and viewer.campaign is not None:
+        ids = [c.id for c in campaigns]
+        st.selectbox(tr("app.campaign"), ids, index=ids.index(viewer.campaign.id),
+                     format_func=lambda cid: next(c.name for c in campaigns if c.id == cid),
+                     key=campaign_key, on_change=set_campaign)
+    if viewer.signed_in:
+        st.caption(tr("app.signed_in_as", pseudonym=viewer.person.pseudonym))
+        st.button(tr("app.sign_out"), key=f"{prefix}sign_out", on_click=sign_out,
+                  icon=":material/logout:")

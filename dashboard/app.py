@@ -12,9 +12,9 @@ from pathlib import Path
 
 import streamlit as st
 
-from jamii.collector import session
+from jamii.collector import ui as collector_ui
 from jamii.dashboard import access, ui
-from jamii.dashboard.i18n import autonym, available_languages
+from jamii.dashboard.i18n import available_languages
 
 HERE = Path(__file__).resolve().parent
 
@@ -41,23 +41,6 @@ current = st.navigation(list(pages.values()), position="hidden")
 current_id = by_path.get(current.url_path, "leaderboard")
 
 
-def _set_language() -> None:
-    chosen = st.session_state.get("dash_lang_select")
-    if chosen:
-        st.session_state[session.LANG_KEY] = chosen
-        st.query_params["lang"] = chosen
-
-
-def _set_campaign() -> None:
-    st.session_state[session.CAMPAIGN_KEY] = st.session_state.get("dash_campaign_select")
-
-
-def _sign_out() -> None:
-    for key in list(st.session_state.keys()):
-        if key != session.LANG_KEY:
-            del st.session_state[key]
-
-
 with st.sidebar:
     st.markdown(f"### {tr('dash.app_title')}")
     if viewer.signed_in and viewer.campaign is not None:
@@ -65,19 +48,8 @@ with st.sidebar:
     for pid in access.visible_pages(viewer):
         st.page_link(pages[pid], label=tr(f"dash.nav.{pid}"), icon=ICONS[pid])
     st.divider()
-    languages = available_languages()
-    st.selectbox(tr("app.language"), languages, index=languages.index(tr.language),
-                 format_func=autonym, key="dash_lang_select", on_change=_set_language)
-    campaigns = store.campaigns() if viewer.signed_in else []
-    if len(campaigns) > 1 and viewer.campaign is not None:
-        ids = [c.id for c in campaigns]
-        st.selectbox(tr("app.campaign"), ids, index=ids.index(viewer.campaign.id),
-                     format_func=lambda cid: next(c.name for c in campaigns if c.id == cid),
-                     key="dash_campaign_select", on_change=_set_campaign)
-    if viewer.signed_in:
-        st.caption(tr("app.signed_in_as", pseudonym=viewer.person.pseudonym))
-        st.button(tr("app.sign_out"), key="dash_sign_out", on_click=_sign_out,
-                  icon=":material/logout:")
+    collector_ui.account_controls(store, viewer, tr, languages=available_languages(),
+                                  prefix="dash_", remember_language=False)
 
 if current_id == "sign_in" and viewer.signed_in:
     st.switch_page(pages[home])

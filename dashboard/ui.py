@@ -8,29 +8,28 @@ access again.
 
 from __future__ import annotations
 
-import dataclasses
 import os
-import threading
 from pathlib import Path
 from typing import Any
 
 import streamlit as st
 
 from jamii.collector import session
-from jamii.collector.i18n import direction_css
+from jamii.collector import ui as collector_ui
 from jamii.dashboard import access
 from jamii.dashboard.i18n import Translator
 
 RESULTS_ENV = "JAMII_RESULTS"
-_local = threading.local()
 
 
-@st.cache_resource(show_spinner=False)
-def get_store():
-    """One store (one connection pool) per server process, from JAMII_DB / JAMII_DATA."""
-    from jamii.core.store import Store
+# the store, the viewer and the per-run hand-over are the collector's, with our catalogues
+get_store = collector_ui.get_store
+set_current = collector_ui.set_current
+clear_current = collector_ui.clear_current
 
-    return Store.open()
+
+def build_current() -> tuple[Any, session.Viewer]:
+    return collector_ui.build_current(Translator)
 
 
 def results_dir() -> Path:
@@ -41,29 +40,9 @@ def results_dir() -> Path:
     return Path(env).expanduser() if env else load_settings().data_dir / "results"
 
 
-def build_current() -> tuple[Any, session.Viewer]:
-    store = get_store()
-    viewer = session.build_viewer(store, st.session_state, st.query_params.get("lang"))
-    viewer = dataclasses.replace(viewer, tr=Translator(viewer.tr.language))
-    st.html(direction_css(viewer.tr))
-    return store, viewer
-
-
-def set_current(store, viewer: session.Viewer) -> None:
-    _local.store = store
-    _local.viewer = viewer
-
-
-def clear_current() -> None:
-    _local.__dict__.clear()
-
-
 def guard(page_id: str) -> tuple[Any, session.Viewer, Translator]:
     """Every page starts here: refuse (and stop) unless the viewer may open it."""
-    store = getattr(_local, "store", None)
-    viewer = getattr(_local, "viewer", None)
-    if store is None or viewer is None:
-        store, viewer = build_current()
+    store, viewer = collector_ui.current(Translator)
     reason = access.refusal(page_id, viewer)
     if reason:
         st.error(viewer.tr(reason), icon=":material/block:")
