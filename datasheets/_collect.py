@@ -13,10 +13,11 @@ from typing import Any
 
 import numpy as np
 
-from jamii.core.records import Campaign
+from jamii.core.records import VERDICTS, Campaign
 from jamii.core.rules import AcceptanceRule
 from jamii.core.schema import ITEM_KINDS, KIND_COLUMNS, SPLITS
 from jamii.core.items import item_texts
+from jamii.core.store import as_datetime
 from jamii.datasheets import _gates, _licenses
 from jamii.datasheets._parquet import PartWriter, file_name
 from jamii.datasheets._splits import split_of
@@ -75,26 +76,32 @@ def _regions(campaign: Campaign) -> list[str]:
     return out
 
 
-def _row(store, row, split: str, content: dict[str, Any]) -> dict[str, Any]:
-    out = {
-        "id": row.public_id, "version": row.version, "kind": row.kind, "language": row.language,
-        "dialect": row.dialect, "domain": row.domain, "split": split, "author": row.author,
-        "reviewers": list(row.reviewers), "consent_version": row.consent_version,
+def _columns(store, kind: str, split: str, rows: list[tuple[Any, dict[str, Any]]]
+             ) -> dict[str, list[Any]]:
+    """The parquet columns of released rows ((CandidateRow, content) pairs) of one kind and
+    split, built a column at a time: a dict per row costs more than the parquet writing."""
+    meta = [r for r, _ in rows]
+    contents = [c for _, c in rows]
+    n = len(rows)
+    cols: dict[str, list[Any]] = {
+        "id": [r.public_id for r in meta], "version": [r.version for r in meta],
+        "kind": [kind] * n, "language": [r.language for r in meta],
+        "dialect": [r.dialect for r in meta], "domain": [r.domain for r in meta],
+        "split": [split] * n, "author": [r.author for r in meta],
+        "reviewers": [list(r.reviewers) for r in meta],
+        "consent_version": [r.consent_version for r in meta],
     }
-    for name, _, _ in KIND_COLUMNS[row.kind]:
-        out[name] = content.get(name)
-    if row.kind == "contextual":
-        out["rubric"] = [
-            {"name": c.get("name", ""), "description": c.get("description", ""),
-             "anchors": list(c.get("anchors") or [])}
-            for c in content.get("rubric") or []
-        ]
-        for name in ("reference_answers", "red_flags"):
-            out[name] = list(content.get(name) or [])
-    if row.kind == "speech":
-        out["audio"] = {"bytes": store.release_audio(content["audio_sha256"]),
-                        "path": f"{row.public_id}.wav"}
-    return out
+    for name, _, _ in KIND_COLUMNS[kind]:
+        cols[name] = [c.get(name) for c in contents]
+    if kind == "contextual":
+        # every write path stores these through `clean_content`: lists, and rubric criteria
+        # with exactly the struct's fields, so they go to arrow as they are
+        for name in ("rubric", "reference_answers", "red_flags"):
+            cols[name] = [c.get(name) or [] for c in contents]
+    if kind == "speech":
+        cols["audio"] = [{"bytes": store.release_audio(c["audio_sha256"]), "path": f"{r.public_id}.wav"}
+                         for r, c in rows]
+    return cols
 
 
 FLUSH_ROWS = 20_000
@@ -191,7 +198,7 @@ def _partition(store, root: Path, index: int, kind: str, language: str, campaign
     (temporary part name, rows) written, for `collect` to number."""
     found = Collected()
     writers: dict[str, PartWriter] = {}
-    pending: dict[str, dict[str, list]] = {}
+    pending: dict[str, list] = {}  # split -> (CandidateRow, content) pairs for the next row group
     dedup = _gates.Deduper()
     try:
         for batch in store.release_candidates(campaign_id, kind=kind, language=language,
@@ -199,24 +206,23 @@ def _partition(store, root: Path, index: int, kind: str, language: str, campaign
             passing = _judge(found, batch, regions, exclude_flagged, licence_id)
             verdicts = dedup.check((kind, language), [r.public_id for r, _ in passing],
                                    [_gates.dedup_text(kind, c) for _, c in passing])
-            for (row, content), verdict in zip(passing, verdicts):
+            kept: dict[str, list] = defaultdict(list)
+            for pair, verdict in zip(passing, verdicts):
                 if verdict is not None:
-                    found.removed[f"duplicate_{verdict[0]}"].append(row.public_id)
-                    continue
-                split = split_of(row.public_id)
-                cols = pending.get(split)
-                if cols is None:
-                    cols = pending[split] = defaultdict(list)
-                for k, v in _row(store, row, split, content).items():
-                    cols[k].append(v)
-                _tally(found, row, split, content)
-            for split, cols in pending.items():
-                if len(cols["id"]) >= FLUSH_ROWS:
-                    _part_writer(writers, root, kind, split, index).write(cols)
-                    cols.clear()
-        for split, cols in pending.items():
-            if cols.get("id"):
-                _part_writer(writers, root, kind, split, index).write(cols)
+                    found.removed[f"duplicate_{verdict[0]}"].append(pair[0].public_id)
+                else:
+                    kept[split_of(pair[0].public_id)].append(pair)
+            for split, rows in kept.items():
+                _tally(found, kind, split, rows)
+                waiting = pending.setdefault(split, [])
+                waiting += rows
+                if len(waiting) >= FLUSH_ROWS:
+                    _part_writer(writers, root, kind, split, index).write(
+                        _columns(store, kind, split, waiting))
+                    waiting.clear()
+        for split, rows in pending.items():
+            if rows:
+                _part_writer(writers, root, kind, split, index).write(_columns(store, kind, split, rows))
     finally:
         for w in writers.values():
             w.close()
@@ -294,25 +300,30 @@ def _judge(found: Collected, batch, regions: list[str], exclude_flagged: bool,
     return passing
 
 
-def _tally(found: Collected, row, split: str, content: dict[str, Any]) -> None:
-    found.counts[(row.kind, split, row.language, row.dialect)] += 1
-    found.domains[row.domain] += 1
-    found.sources[row.source or "collector"] += 1
-    if row.source == "import":
-        found.imports[(row.source_file or "(file not recorded)", row.source_license)] += 1
-    if row.kind == "prompt_response":
-        found.task_types[content.get("task_type") or "instruction"] += 1
-    if row.kind == "speech":
-        found.audio_seconds += float(content.get("duration_s") or 0)
-        found.sample_rates[content.get("sample_rate")] += 1
-    found.item_versions[row.public_id] = row.version
-    found.author_ids.add(row.author_id)
-    found.reviewers.update(row.reviewers)
-    if row.dialect:
-        found.dialect_authors[(row.language, row.dialect)].add(row.author_id)
-    if row.created_at is not None:
-        found.first = row.created_at if found.first is None else min(found.first, row.created_at)
-        found.last = row.created_at if found.last is None else max(found.last, row.created_at)
+def _tally(found: Collected, kind: str, split: str, rows: list[tuple[Any, dict[str, Any]]]) -> None:
+    """Count released rows of one kind and split into the figures the documents give."""
+    meta = [r for r, _ in rows]
+    found.counts.update((kind, split, r.language, r.dialect) for r in meta)
+    found.domains.update(r.domain for r in meta)
+    found.sources.update(r.source or "collector" for r in meta)
+    found.imports.update((r.source_file or "(file not recorded)", r.source_license)
+                         for r in meta if r.source == "import")
+    if kind == "prompt_response":
+        found.task_types.update(c.get("task_type") or "instruction" for _, c in rows)
+    if kind == "speech":
+        found.audio_seconds += sum(float(c.get("duration_s") or 0) for _, c in rows)
+        found.sample_rates.update(c.get("sample_rate") for _, c in rows)
+    found.item_versions.update((r.public_id, r.version) for r in meta)
+    found.author_ids.update(r.author_id for r in meta)
+    for r in meta:
+        found.reviewers.update(r.reviewers)
+        if r.dialect:
+            found.dialect_authors[(r.language, r.dialect)].add(r.author_id)
+    times = [r.created_at for r in meta if r.created_at is not None]
+    if times:  # as the driver gives them (SQLite: text in one sortable format)
+        lo, hi = as_datetime(min(times)), as_datetime(max(times))
+        found.first = lo if found.first is None else min(found.first, lo)
+        found.last = hi if found.last is None else max(found.last, hi)
 
 
 # --------------------------------------------------------------------------- facts
@@ -354,26 +365,16 @@ def agreement(store, campaign_id: int) -> dict[str, Any]:
     """Krippendorff's alpha (nominal) over the verdicts of each reviewed item version, and rates."""
     import krippendorff
 
-    verdicts = ("approve", "reject", "edit")
-    rows: list[list[int]] = []
-    current, counts = None, [0, 0, 0]
-    totals = Counter()
-    for item_id, verdict, n in store.release_review_counts(campaign_id):
-        if item_id != current:
-            if current is not None:
-                rows.append(counts)
-            current, counts = item_id, [0, 0, 0]
-        if verdict in verdicts:
-            counts[verdicts.index(verdict)] += n
-        totals[verdict] += n
-    if current is not None:
-        rows.append(counts)
-    matrix = np.asarray(rows, dtype=float).reshape(-1, 3)
+    patterns = store.release_verdict_patterns(campaign_id)
+    # one row of (approve, reject, edit) votes per reviewed item version
+    matrix = np.repeat(np.asarray([p for p, _ in patterns], dtype=float).reshape(-1, len(VERDICTS)),
+                       [n for _, n in patterns], axis=0)
     pairable = matrix[matrix.sum(axis=1) >= 2]
     alpha = None
     if len(pairable) and (pairable.sum(axis=0) > 0).sum() > 1:
         alpha = float(krippendorff.alpha(value_counts=pairable, level_of_measurement="nominal"))
-    votes = sum(totals.values())
+    totals = dict(zip(VERDICTS, matrix.sum(axis=0).tolist())) if len(matrix) else {}
+    votes = int(sum(totals.values()))
     return {
         "alpha": alpha,
         "items_reviewed": int(len(matrix)),

@@ -15,9 +15,8 @@ from itertools import chain
 from typing import Any
 
 import numpy as np
-from datasketch import LeanMinHash, MinHash, MinHashLSH
+from datasketch import MinHash, MinHashLSH
 from datasketch.minhash import _fmix  # the affine32 scheme's pre-mix (see `Deduper.signatures`)
-from datasketch.storage import OrderedStorage, UnorderedStorage
 
 from jamii.core import checks
 from jamii.core.langtags import LanguageTagError, iso639, normalise_tag
@@ -170,16 +169,18 @@ class Deduper:
     """Exact and near duplicates within one partition (a kind and a language), first one wins.
 
     Exact duplicates share the sha256 of their case-folded word sequence; they never reach the
-    index. Near duplicates are found with datasketch: each item's MinHash (affine32 scheme,
-    word unigram and bigram shingles) becomes a `LeanMinHash`, `MinHashLSH` (threshold 0.7,
-    bands and rows chosen by datasketch) returns the earlier items that share a band, and a
-    candidate counts only when its estimated Jaccard similarity (`MinHash.jaccard`'s share of
-    equal values, for all candidates in one numpy step) reaches the threshold. Kept items are
-    inserted through an insertion session.
+    index. Near duplicates are found by MinHash LSH: each item's MinHash (datasketch's affine32
+    scheme, word unigram and bigram shingles) is cut into the bands and rows datasketch's
+    `MinHashLSH` chooses for the threshold; an earlier item sharing any band is a candidate,
+    and counts only when its estimated Jaccard similarity (`MinHash.jaccard`'s share of equal
+    values, for all candidates in one numpy step) reaches the threshold.
 
-    The signatures of a whole batch are computed in one numpy step with datasketch's own
-    permutations and pre-mix, equal to `reference_minhash` item by item (tested): calling
-    `MinHash.update_batch` once per item costs more than everything else the release does.
+    The work is done a batch at a time in numpy: the signatures, with datasketch's own
+    permutations and pre-mix, equal to `reference_minhash` item by item; and each band's bucket
+    key, a 64-bit hash of its rows. The buckets are one dict per band (key -> item number, or a
+    list of them). datasketch's per-item `update_batch`, `query` and `insert` compute the same
+    things one item and one band at a time and cost several times more than the rest of a
+    release; `test_band_index_finds_what_datasketch_finds` checks that the candidates agree.
     """
 
     def __init__(self, threshold: float = NEAR_THRESHOLD):
@@ -187,16 +188,18 @@ class Deduper:
         self._perm_a, self._perm_b = (np.asarray(p, dtype=np.uint32).reshape(1, -1)
                                       for p in proto.permutations)
         self.threshold = threshold
+        self.bands = MinHashLSH(threshold=threshold, num_perm=NUM_PERM).hashranges
+        """(start, end) of each band in a signature, as datasketch chooses them."""
         self._words = _WordHashes()
+        self._buf = np.empty((_STEP, NUM_PERM), dtype=np.uint32)
         self._partition: object = None
         self._reset()
 
     def _reset(self) -> None:
         self._exact: dict[bytes, str] = {}
-        self._lsh = _compact_lsh(self.threshold)
-        self._session = self._lsh.insertion_session()
+        self._buckets: list[dict[int, int | list[int]]] = [{} for _ in self.bands]
         self._sigs = np.empty((1024, NUM_PERM), dtype=np.uint32)
-        """Signatures of the kept items, by insertion number (the LSH keys)."""
+        """Signatures of the kept items, by insertion number (the bucket values)."""
         self._ids: list[str] = []
 
     def signatures(self, texts: Sequence[str], words: Sequence[list[str]] | None = None
@@ -210,35 +213,51 @@ class Deduper:
         if not total:
             return out
         lookup = self._words.__getitem__
-        uni = np.fromiter(map(lookup, chain.from_iterable(words)), dtype=np.uint32, count=total)
+        raw = np.fromiter(map(lookup, chain.from_iterable(words)), dtype=np.uint32, count=total)
+        uni = _fmix(raw, 32)
         ends = np.cumsum(lens)
         starts = ends - lens
         # the bigram at position j joins words j and j+1 of the same text; the last word of
         # each text starts none
-        bi = np.empty_like(uni)
-        bi[:-1] = (uni[:-1] * _BIGRAM_MUL) ^ uni[1:]
+        bi = np.empty_like(raw)
+        bi[:-1] = (raw[:-1] * _BIGRAM_MUL) ^ raw[1:]
+        bi = _fmix(bi, 32)
         last = np.zeros(total, dtype=bool)
         last[ends[lens > 0] - 1] = True
         nonempty = np.flatnonzero(lens)
-        step = 65536  # words per numpy chunk, to bound the (words x permutations) matrices
+        buf = self._buf
         lo = 0
         while lo < len(nonempty):
             first = int(starts[nonempty[lo]])
-            hi = lo
-            while hi < len(nonempty) and int(ends[nonempty[hi]]) - first <= step:
-                hi += 1
+            # the texts whose words fit in one buffer (a longer text gets a buffer of its own)
+            hi = int(np.searchsorted(ends[nonempty], first + _STEP, side="right"))
             hi = max(hi, lo + 1)
             rows = nonempty[lo:hi]
             s, e = first, int(ends[rows[-1]])
             offsets = starts[rows] - s
-            phv = _fmix(uni[s:e].reshape(-1, 1), 32) * self._perm_a + self._perm_b
+            phv = buf[:e - s] if e - s <= len(buf) else np.empty((e - s, NUM_PERM), np.uint32)
+            np.multiply(uni[s:e, None], self._perm_a, out=phv)
+            np.add(phv, self._perm_b, out=phv)
             sig = np.minimum.reduceat(phv, offsets, axis=0)
-            phv = _fmix(bi[s:e].reshape(-1, 1), 32) * self._perm_a + self._perm_b
+            np.multiply(bi[s:e, None], self._perm_a, out=phv)
+            np.add(phv, self._perm_b, out=phv)
             phv[last[s:e]] = _MAX
             np.minimum(sig, np.minimum.reduceat(phv, offsets, axis=0), out=sig)
             out[rows] = sig
             lo = hi
         return out
+
+    def band_keys(self, sigs: np.ndarray) -> list[list[int]]:
+        """Each signature's bucket key in each band: its rows mixed into 64 bits (FNV-1a style,
+        wrapping). Equal bands give equal keys; a rare collision only adds a candidate, which
+        the signature check then refuses."""
+        keys = np.zeros((len(sigs), len(self.bands)), dtype=np.uint64)
+        for b, (start, end) in enumerate(self.bands):
+            k = keys[:, b]
+            for col in range(start, end):
+                k ^= sigs[:, col].astype(np.uint64)
+                k *= _FNV_PRIME
+        return keys.tolist()
 
     def check(self, partition: object, keys: Sequence[str], texts: Sequence[str]
               ) -> list[tuple[str, str] | None]:
@@ -251,8 +270,9 @@ class Deduper:
             self._reset()
         words = [tokens(t) for t in texts]
         sigs = self.signatures(texts, words)
+        bands = self.band_keys(sigs)
         verdicts: list[tuple[str, str] | None] = []
-        exact_of, lsh, session, ids = self._exact, self._lsh, self._session, self._ids
+        exact_of, buckets, ids = self._exact, self._buckets, self._ids
         if len(ids) + len(texts) > len(self._sigs):  # grow by doubling, not per batch
             grown = np.empty((max(2 * len(self._sigs), len(ids) + len(texts)), NUM_PERM),
                              dtype=np.uint32)
@@ -260,139 +280,40 @@ class Deduper:
             self._sigs = grown
         kept = self._sigs
         need = self.threshold * NUM_PERM
-        for key, ws, sig in zip(keys, words, sigs):
-            exact = hashlib.sha256("\x1f".join(ws).encode("utf-8")).digest()
+        sha256 = hashlib.sha256
+        for key, ws, sig, item_bands in zip(keys, words, sigs, bands):
+            exact = sha256("\x1f".join(ws).encode("utf-8")).digest()
             twin = exact_of.get(exact)
             if twin is not None:
                 verdicts.append(("exact", twin))
                 continue
-            m = _lean(sig)
-            found = lsh.query(m)
-            if found:
-                # LeanMinHash.jaccard for every candidate at once: the share of equal values
-                cand = np.fromiter(found, dtype=np.int64, count=len(found))
-                similar = cand[np.count_nonzero(kept[cand] == sig, axis=1) >= need]
+            found = [table.get(k) for table, k in zip(buckets, item_bands)]
+            cand = [c for f in found if f is not None for c in (f if type(f) is list else (f,))]
+            if cand:
+                # MinHash.jaccard for every candidate at once: the share of equal values
+                cand_ids = np.unique(np.asarray(cand, dtype=np.int64))
+                similar = cand_ids[np.count_nonzero(kept[cand_ids] == sig, axis=1) >= need]
                 if len(similar):
                     verdicts.append(("near", ids[int(similar.min())]))
                     continue
+            n = len(ids)
+            for table, k, f in zip(buckets, item_bands, found):
+                if f is None:
+                    table[k] = n
+                elif type(f) is list:
+                    f.append(n)
+                else:
+                    table[k] = [f, n]
             exact_of[exact] = key
-            session.insert(len(ids), m, check_duplication=False)
-            kept[len(ids)] = sig
+            kept[n] = sig
             ids.append(key)
             verdicts.append(None)
         return verdicts
 
 
-_BAND_MOD = (1 << 61) - 1
-
-
-def _band_key(band: bytes) -> int:
-    """A band's bucket key: its bytes as an int modulo a 61-bit prime (deterministic in every
-    process; a rare collision only adds a candidate, which the signature check then judges)."""
-    return int.from_bytes(band, "little") % _BAND_MOD
-
-
-class _Buckets(UnorderedStorage):
-    """`MinHashLSH` bucket storage, compact: bucket key -> one int key, or a list of them.
-
-    datasketch's in-memory default keeps a `set` per bucket (216 bytes even for one key); in a
-    duplicate index nearly every bucket holds a single item, so this keeps ~5x less per item.
-    """
-
-    def __init__(self):
-        self._dict: dict[int, int | list[int]] = {}
-
-    def keys(self):
-        return self._dict.keys()
-
-    def get(self, key):
-        v = self._dict.get(key)
-        if v is None:
-            return ()
-        return v if type(v) is list else (v,)
-
-    def insert(self, key, *vals, **kwargs):
-        d = self._dict
-        v = d.get(key)
-        if v is None:
-            d[key] = vals[0] if len(vals) == 1 else list(vals)
-        elif type(v) is list:
-            v.extend(vals)
-        else:
-            d[key] = [v, *vals]
-
-    def remove(self, *keys, **kwargs):
-        for key in keys:
-            del self._dict[key]
-
-    def remove_val(self, key, val, **kwargs):
-        vals = [v for v in self.get(key) if v != val]
-        if vals:
-            self._dict[key] = vals if len(vals) > 1 else vals[0]
-        else:
-            del self._dict[key]
-
-    def size(self):
-        return len(self._dict)
-
-    def itemcounts(self, **kwargs):
-        return {k: len(self.get(k)) for k in self._dict}
-
-    def has_key(self, key):
-        return key in self._dict
-
-
-class _NoKeys(OrderedStorage):
-    """`MinHashLSH.keys` for an index whose entries are never removed or looked up by key:
-    the dedup index only queries and inserts, so the per-key list of band keys datasketch
-    keeps for `remove` is not stored. Counts insertions only."""
-
-    def __init__(self):
-        self.count = 0
-
-    def keys(self):
-        raise NotImplementedError("the dedup index does not keep its keys")
-
-    def get(self, key):
-        raise NotImplementedError("the dedup index does not keep its keys")
-
-    def insert(self, key, *vals, **kwargs):
-        self.count += 1
-
-    def remove(self, *keys, **kwargs):
-        raise NotImplementedError("the dedup index never removes an entry")
-
-    def remove_val(self, key, val, **kwargs):
-        raise NotImplementedError("the dedup index never removes an entry")
-
-    def size(self):
-        return self.count
-
-    def itemcounts(self, **kwargs):
-        raise NotImplementedError("the dedup index does not keep its keys")
-
-    def has_key(self, key):
-        raise NotImplementedError("the dedup index does not keep its keys")
-
-
-def _compact_lsh(threshold: float) -> MinHashLSH:
-    """datasketch's `MinHashLSH` (bands and rows its own choice for the threshold) with int
-    bucket keys, compact bucket storage and no per-key record: ~0.5 kB per indexed item
-    instead of ~3 kB."""
-    lsh = MinHashLSH(threshold=threshold, num_perm=NUM_PERM, hashfunc=_band_key)
-    lsh.hashtables = [_Buckets() for _ in range(lsh.b)]
-    lsh.keys = _NoKeys()
-    return lsh
-
-
-def _lean(signature: np.ndarray) -> LeanMinHash:
-    """A datasketch LeanMinHash holding a signature row `Deduper.signatures` computed.
-
-    The row is already uint32 in the affine32 scheme; the public constructor would re-check
-    its range and copy it, which costs more than the LSH query."""
-    m = LeanMinHash.__new__(LeanMinHash)
-    m.seed, m.scheme, m.hashvalues = SEED, "affine32", signature
-    return m
+_STEP = 65536
+"""Words per numpy chunk of `Deduper.signatures`: bounds its (words x permutations) buffer."""
+_FNV_PRIME = np.uint64(0x100000001B3)
 
 
 # --------------------------------------------------------------------------- languages

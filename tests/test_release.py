@@ -180,6 +180,51 @@ def test_deduper_signatures_equal_datasketch_and_catch_near_duplicates():
     assert verdicts == [None, ("exact", "a"), ("near", "a"), None]
 
 
+def test_band_index_finds_what_datasketch_finds():
+    """Deduper's numpy band keys and dict buckets give the verdicts datasketch's own
+    MinHashLSH and MinHash.jaccard give, item by item, on texts with many near twins."""
+    import random
+
+    from datasketch import MinHashLSH
+
+    from jamii.datasheets._gates import NEAR_THRESHOLD, NUM_PERM
+
+    rng = random.Random(3)
+    words = ("mbolea mahindi shamba mvua maji mbegu udongo mavuno soko bei mkulima homa mtoto "
+             "dawa kliniki afya chakula lishe mama malaria").split()
+    base = [[rng.choice(words) for _ in range(rng.randint(6, 16))] for _ in range(60)]
+    texts = []
+    for i in range(600):
+        w = list(base[rng.randrange(len(base))])
+        for _ in range(rng.randint(0, 4)):  # a few words changed: some stay near, some drift off
+            w[rng.randrange(len(w))] = rng.choice(words)
+        texts.append(" ".join(w) + f" {i % 7}")
+    keys = [f"k{i}" for i in range(len(texts))]
+
+    lsh = MinHashLSH(threshold=NEAR_THRESHOLD, num_perm=NUM_PERM)
+    exact, kept, expected = {}, {}, []
+    for key, text in zip(keys, texts):
+        norm = " ".join(text.casefold().split())
+        if norm in exact:
+            expected.append(("exact", exact[norm]))
+            continue
+        m = reference_minhash(text)
+        near = sorted((int(k[1:]) for k in lsh.query(m) if m.jaccard(kept[k]) >= NEAR_THRESHOLD))
+        if near:
+            expected.append(("near", f"k{near[0]}"))
+            continue
+        exact[norm], kept[key] = key, m
+        lsh.insert(key, m)
+        expected.append(None)
+
+    d = Deduper()
+    got = []
+    for start in range(0, len(texts), 64):  # in batches, as a release reads them
+        got += d.check("p", keys[start:start + 64], texts[start:start + 64])
+    assert sum(v is not None and v[0] == "near" for v in expected) > 50
+    assert got == expected
+
+
 def test_cli_template_release_and_publish_dry_run(sqlite_store, tmp_path):
     from jamii.core.cli import cli
 
@@ -335,3 +380,52 @@ def test_worker_processes_write_the_same_bytes(sqlite_store, tmp_path, monkeypat
     data = {n: {p.relative_to(o).as_posix(): p.read_bytes() for p in sorted((o / "data").rglob("*"))
                 if p.is_file()} for n, o in outs.items()}
     assert data[1] == data[2] and len(data[1]) >= 3
+
+
+def test_agreement_equals_krippendorff_on_the_raw_votes(store):
+    """The datasheet's alpha, computed from vote patterns the database aggregates, equals
+    krippendorff's alpha on the reviewer-by-item matrix of the same votes."""
+    import krippendorff
+    import numpy as np
+    from sqlalchemy import select
+
+    from jamii.core.records import VERDICTS, Item, Review
+    from jamii.datasheets._collect import agreement
+
+    planted = build_release_store(store)
+    reviewers = [store.add_contributor(roles=["reviewer"], pseudonym=f"kagua-{i}")[0] for i in range(3)]
+    author = store.add_contributor(roles=["contributor"], pseudonym="mwandishi")[0]
+    consent_text = store.release_consent_texts(planted.campaign_id)[0]
+    store.accept_consent(author.id, consent_text.id, {"open_publication": True, "model_evaluation": True,
+                                                      "voice": False})
+    votes = [("approve", "reject"), ("reject", "reject", "approve"), ("approve", "edit"),
+             ("reject", "approve"), ("edit", "edit", "reject")]
+    for n, pattern in enumerate(votes):
+        item = store.submit_item(campaign_id=planted.campaign_id, author_id=author.id,
+                                 kind="prompt_response", language="sw", client_key=f"vote-{n}",
+                                 content={"prompt": f"Swali la majaribio namba {n} kuhusu mvua?",
+                                          "response": "Jibu la majaribio.", "task_type": "open_qa"})
+        for reviewer, verdict in zip(reviewers, pattern):
+            if store.item(item.item.id).status != "submitted":
+                break  # the acceptance rule decided it
+            store.record_review(item.item.id, reviewer.id, verdict,
+                                reasons=["unclear"] if verdict == "reject" else None,
+                                suggested_edit={"response": "Jibu bora."} if verdict == "edit" else None)
+
+    with store.read() as s:
+        rows = s.execute(select(Review.item_id, Review.reviewer_id, Review.verdict)
+                         .join(Item, Item.id == Review.item_id)
+                         .where(Item.campaign_id == planted.campaign_id,
+                                Review.item_version == Item.version)).all()
+    units = sorted({r.item_id for r in rows})
+    people = sorted({r.reviewer_id for r in rows})
+    matrix = np.full((len(people), len(units)), np.nan)
+    for item_id, reviewer_id, verdict in rows:
+        matrix[people.index(reviewer_id), units.index(item_id)] = VERDICTS.index(verdict)
+    expected = krippendorff.alpha(reliability_data=matrix, level_of_measurement="nominal")
+
+    got = agreement(store, planted.campaign_id)
+    assert {r.verdict for r in rows} == set(VERDICTS) and -1 < expected < 1
+    assert got["alpha"] == pytest.approx(expected)
+    assert got["items_reviewed"] == len(units) and got["votes"] == len(rows)
+    assert got["rejection_rate"] == pytest.approx(sum(r.verdict == "reject" for r in rows) / len(rows))

@@ -16,7 +16,7 @@ from jamii.core.settings import Settings, load_settings
 from jamii.core.store._collector import CollectorQueries
 from jamii.core.store._dashboard import DashboardQueries
 from jamii.core.store._privacy import Flagged, PrivacyQueries
-from jamii.core.store._release import ReleaseQueries
+from jamii.core.store._release import ReleaseQueries, as_datetime
 from jamii.core.store._base import Forbidden, NotFound, StoreError, make_engine, migrate
 from jamii.core.store._imports import ImportQueries
 from jamii.core.store._items import DuplicateItem, Submitted
@@ -41,4 +41,4 @@ class Store(
 
 
 __all__ = ["Store", "Flagged", "StoreError", "NotFound", "Forbidden", "DuplicateItem", "Submitted",
-           "REJECT_REASONS", "new_invite_code", "make_engine", "migrate"]
+           "REJECT_REASONS", "new_invite_code", "make_engine", "migrate", "as_datetime"]
