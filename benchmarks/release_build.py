@@ -13,11 +13,14 @@ reviews, inserted with bulk core SQL. Then, in the same process:
   language, datasheet answers, `load_dataset` and Croissant validation), in this process.
 
 Last line, JSON: {"items", "release_s", "release_cpu_s", "bare_export_s", "bare_cpu_s",
-"ratio", "peak_mb", "bare_peak_mb", "load_avg", "targets": {...}}. `peak_mb` is this process's
-maximum resident set (setup included; the bare export runs in its own process, so the rows
-it holds all at once do not count against the release). CPU seconds and the load average are
-printed because other work on the machine stretches wall time. Targets (60 s for 1M items,
-1.5 GB, 10x the bare export) are printed, never asserted.
+"ratio", "peak_mb", "main_peak_mb", "worker_peak_mb", "workers", "bare_peak_mb", "load_avg",
+"targets": {...}}. The release runs first, so that its worker processes are the only children
+when it ends: `worker_peak_mb` is the largest worker's maximum resident set, and `peak_mb`
+this process's peak (setup included) plus every worker at that peak, an upper bound of what
+the release held at once. The bare export runs afterwards in its own process, so the rows it
+holds all at once count against neither. CPU seconds and the load average are printed because
+other work on the machine stretches wall time. Targets (60 s for 1M items, 1.5 GB, 10x the
+bare export) are printed, never asserted.
 """
 
 from __future__ import annotations
@@ -195,23 +198,26 @@ def main() -> int:
         store, camp, answers = _cached_setup(args.cache, folder, args.items)
         print(f"setup: {args.items:,} items in {time.perf_counter() - t0:.1f} s (not measured)")
         load_before = os.getloadavg()[0]
-        bare_s, bare_cpu, bare_peak = _bare_in_child(store.url, camp.id, folder)
-        print(f"bare export: {bare_s:.2f} s (CPU {bare_cpu:.2f} s, peak {bare_peak:.0f} MB)")
         from jamii.datasheets import build_release
+        from jamii.datasheets._collect import _workers
 
         out = args.keep or folder / "release"
-        kids0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         t0, c0 = time.perf_counter(), time.process_time()
         result = build_release(store, "bench", "1.0.0", out, answers=answers)
         release_s, main_cpu = time.perf_counter() - t0, time.process_time() - c0
+        # before any other child runs: the children so far are the release's workers, so
+        # RUSAGE_CHILDREN gives their CPU and the largest one's peak
         kids = resource.getrusage(resource.RUSAGE_CHILDREN)
-        # worker processes: their CPU counts, and their peak adds to this process's (an upper
-        # bound of what was resident at once; ru_maxrss of children is the largest child's)
-        workers_cpu = (kids.ru_utime + kids.ru_stime) - (kids0.ru_utime + kids0.ru_stime)
+        workers_cpu = kids.ru_utime + kids.ru_stime
         release_cpu = main_cpu + workers_cpu
         main_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         worker_peak = kids.ru_maxrss / 1024 if workers_cpu > 0 else 0.0
-        peak_mb = main_peak + worker_peak
+        workers = _workers() if workers_cpu > 0 else 0
+        # an upper bound of what was resident at once: this process's peak plus every worker
+        # at the largest one's peak
+        peak_mb = main_peak + workers * worker_peak
+        bare_s, bare_cpu, bare_peak = _bare_in_child(store.url, camp.id, folder)
+        print(f"bare export: {bare_s:.2f} s (CPU {bare_cpu:.2f} s, peak {bare_peak:.0f} MB)")
         print(f"release: {result.items:,} items in {release_s:.2f} s; removed {result.removed}")
         scaled_target = TARGETS["release_s_per_million"] * max(args.items, 1) / 1_000_000
         print(f"targets: release < {scaled_target:.0f} s at this size ({TARGETS['release_s_per_million']} s "
@@ -223,6 +229,7 @@ def main() -> int:
                           "ratio": round(release_s / bare_s, 2),
                           "cpu_ratio": round(release_cpu / bare_cpu, 2), "peak_mb": round(peak_mb),
                           "main_peak_mb": round(main_peak), "worker_peak_mb": round(worker_peak),
+                          "workers": workers,
                           "main_cpu_s": round(main_cpu, 2), "workers_cpu_s": round(workers_cpu, 2),
                           "bare_peak_mb": round(bare_peak),
                           "load_avg": [round(load_before, 1), round(os.getloadavg()[0], 1)],

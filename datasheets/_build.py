@@ -4,10 +4,12 @@ only when everything passed; the Release record is written last."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import shutil
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -17,7 +19,7 @@ import jinja2
 from jamii.core.store import Store
 from jamii.datasheets import (_answers, _bundle, _card, _croissant, _datasheet, _licenses,
                               _parquet, _statement)
-from jamii.datasheets._collect import collect, gather_facts
+from jamii.datasheets._collect import Facts, campaign_facts, collect, gather_facts
 from jamii.datasheets._context import Context
 from jamii.datasheets._gates import language_problem
 
@@ -92,6 +94,14 @@ def _validate_loads(root: Path, kinds: list[str], files: dict[tuple[str, str], i
     return problems
 
 
+def _facts_and_imports(store: Store, camp, validate: bool) -> Facts:
+    facts = campaign_facts(store, camp)
+    if validate:
+        import datasets  # noqa: F401
+        import mlcroissant  # noqa: F401
+    return facts
+
+
 def template_for(store: Store, campaign: str | int, *, markdown: bool = False) -> str:
     """The answers file, pre-filled with what the records say (figures as of now)."""
     camp = store.release_campaign(campaign)
@@ -137,8 +147,12 @@ def build_release(store: Store, campaign: str | int, version: str, out: str | Pa
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=out.parent))
     try:
-        found = collect(store, camp, tmp, exclude_flagged=exclude_flagged, licence_id=lic.id)
-        facts = gather_facts(store, camp, found)
+        # the campaign's facts and the validators' imports are ready by the time the items
+        # are: they take a thread of this process, which waits on the workers meanwhile
+        with ThreadPoolExecutor(1, thread_name_prefix="jamii-release") as side:
+            early = side.submit(_facts_and_imports, store, camp, validate)
+            found = collect(store, camp, tmp, exclude_flagged=exclude_flagged, licence_id=lic.id)
+            facts = gather_facts(store, camp, found, early.result())
         ctx = Context(found, facts, lic, given, version, date.today())
         recorded = set(_datasheet.record_answers(ctx))
         reasons += _datasheet.missing_answers(recorded, given, needs_benefit=lic.needs_benefit)
@@ -166,17 +180,17 @@ def build_release(store: Store, campaign: str | int, version: str, out: str | Pa
         delta = _bundle.changes(ctx)
         _bundle.write_changelog(ctx, tmp, delta)
         _bundle.write_citation(ctx, tmp)
-        import json
-
-        (tmp / "croissant.json").write_text(
-            json.dumps(_croissant.build(ctx, tmp), indent=2, ensure_ascii=False), "utf-8")
-
-        if validate:
-            problems = _card.card_problems((tmp / "README.md").read_text("utf-8"))
-            problems += _croissant.problems(tmp / "croissant.json")
-            problems += _validate_loads(tmp, found.kinds(), found.files)
-            if problems:
-                raise ReleaseRefused(problems)
+        with ThreadPoolExecutor(1, thread_name_prefix="jamii-release") as side:
+            # `load_dataset` reads every row while Croissant hashes the files
+            loads = side.submit(_validate_loads, tmp, found.kinds(), found.files) if validate else None
+            (tmp / "croissant.json").write_text(
+                json.dumps(_croissant.build(ctx, tmp), indent=2, ensure_ascii=False), "utf-8")
+            if validate:
+                problems = _card.card_problems((tmp / "README.md").read_text("utf-8"))
+                problems += _croissant.problems(tmp / "croissant.json")
+                problems += loads.result()
+                if problems:
+                    raise ReleaseRefused(problems)
 
         digest = bundle_sha256(tmp)
         os.replace(tmp, out)

@@ -3,6 +3,7 @@ compensation.md."""
 
 from __future__ import annotations
 
+import heapq
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -54,18 +55,21 @@ def write_compensation(ctx: "Context", root: Path, env) -> None:
     (root / "compensation.md").write_text(text, "utf-8")
 
 
-def changes(ctx: "Context") -> dict[str, list[str]]:
-    """Added, changed, withdrawn and otherwise removed ids since the previous release."""
+def changes(ctx: "Context") -> dict[str, set[str]]:
+    """Added, changed, withdrawn and otherwise removed ids since the previous release.
+
+    Sets: a first release of a million items adds a million ids, and only the first
+    `LIST_LIMIT` of them are ever listed (sorted then, in `write_changelog`)."""
     previous = ctx.facts.previous[-1] if ctx.facts.previous else None
     before: dict[str, int] = dict(previous.item_versions) if previous else {}
     now = ctx.found.item_versions
     withdrawn_now = set(ctx.found.removed.get("withdrawn", []))
-    gone = sorted(set(before) - set(now))
+    gone = before.keys() - now.keys()
     return {
-        "added": sorted(set(now) - set(before)),
-        "changed": sorted(k for k in now if k in before and before[k] != now[k]),
-        "withdrawn": [k for k in gone if k in withdrawn_now],
-        "removed": [k for k in gone if k not in withdrawn_now],
+        "added": now.keys() - before.keys(),
+        "changed": {k for k, v in now.items() if k in before and before[k] != v},
+        "withdrawn": gone & withdrawn_now,
+        "removed": gone - withdrawn_now,
     }
 
 
@@ -77,7 +81,7 @@ def withdrawn_ids(ctx: "Context") -> list[str]:
     return sorted(published & set(ctx.found.removed.get("withdrawn", [])))
 
 
-def write_changelog(ctx: "Context", root: Path, delta: dict[str, list[str]]) -> None:
+def write_changelog(ctx: "Context", root: Path, delta: dict[str, set[str]]) -> None:
     previous = ctx.facts.previous[-1] if ctx.facts.previous else None
     since = f"since {previous.version}" if previous else "first release"
     lines = ["# Changelog", "", f"## {ctx.version} ({ctx.released.isoformat()}, {since})", "",
@@ -89,8 +93,8 @@ def write_changelog(ctx: "Context", root: Path, delta: dict[str, list[str]]) -> 
         ids = delta[key]
         lines.append(f"### {label}: {len(ids):,}")
         lines.append("")
-        limit = None if key == "withdrawn" else LIST_LIMIT
-        shown = ids if limit is None else ids[:limit]
+        # every withdrawn id is listed, so that users of an earlier version can drop them
+        shown = sorted(ids) if key == "withdrawn" else heapq.nsmallest(LIST_LIMIT, ids)
         lines += [f"- `{i}`" for i in shown]
         if len(ids) > len(shown):
             lines.append(f"- ... and {len(ids) - len(shown):,} more")

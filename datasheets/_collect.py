@@ -4,6 +4,7 @@ the gates found."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -19,7 +20,7 @@ from jamii.core.schema import ITEM_KINDS, KIND_COLUMNS, SPLITS
 from jamii.core.items import item_texts
 from jamii.core.store import as_datetime
 from jamii.datasheets import _gates, _licenses
-from jamii.datasheets._parquet import PartWriter, file_name
+from jamii.datasheets._parquet import PartWriter, file_name, schema_with_features
 from jamii.datasheets._splits import split_of
 
 MIN_GROUP = 5
@@ -141,8 +142,11 @@ def collect(store, campaign: Campaign, root: Path, *, exclude_flagged: bool,
         problem = _gates.language_problem(language)
         if problem:
             found.bad_languages[language] = problem
-    jobs = [(i, kind, language, campaign.id, regions, exclude_flagged, licence_id, batch_size)
-            for i, kind, language, _ in partitions]
+    # the parquet schemas carry `datasets` features: made here once, so that the workers
+    # never import `datasets`
+    schemas = {kind: schema_with_features(kind) for kind in {k for _, k, _, _ in partitions}}
+    jobs = [(i, kind, language, campaign.id, regions, exclude_flagged, licence_id, batch_size,
+             schemas[kind]) for i, kind, language, _ in partitions]
     n_workers = _workers() if workers is None else workers
     total = sum(n for *_, n in partitions)
     results: dict[int, Collected] = {}
@@ -193,7 +197,7 @@ def _partition_job(args) -> tuple[int, "Collected"]:
 
 def _partition(store, root: Path, index: int, kind: str, language: str, campaign_id: int,
                regions: list[str], exclude_flagged: bool, licence_id: str | None,
-               batch_size: int) -> "Collected":
+               batch_size: int, schema) -> "Collected":
     """Judge, deduplicate and write one kind and language; `files` maps (kind, split) to the
     (temporary part name, rows) written, for `collect` to number."""
     found = Collected()
@@ -217,12 +221,12 @@ def _partition(store, root: Path, index: int, kind: str, language: str, campaign
                 waiting = pending.setdefault(split, [])
                 waiting += rows
                 if len(waiting) >= FLUSH_ROWS:
-                    _part_writer(writers, root, kind, split, index).write(
+                    _part_writer(writers, root, kind, split, index, schema).write(
                         _columns(store, kind, split, waiting))
                     waiting.clear()
         for split, rows in pending.items():
             if rows:
-                _part_writer(writers, root, kind, split, index).write(_columns(store, kind, split, rows))
+                _part_writer(writers, root, kind, split, index, schema).write(_columns(store, kind, split, rows))
     finally:
         for w in writers.values():
             w.close()
@@ -234,9 +238,10 @@ def _partition(store, root: Path, index: int, kind: str, language: str, campaign
     return found
 
 
-def _part_writer(writers: dict, root: Path, kind: str, split: str, index: int) -> PartWriter:
+def _part_writer(writers: dict, root: Path, kind: str, split: str, index: int, schema) -> PartWriter:
     if split not in writers:
-        writers[split] = PartWriter(root, kind, split, f"data/{kind}/.{split}-part{index:05d}.parquet")
+        writers[split] = PartWriter(root, kind, split, f"data/{kind}/.{split}-part{index:05d}.parquet",
+                                    schema)
     return writers[split]
 
 
@@ -387,14 +392,16 @@ def agreement(store, campaign_id: int) -> dict[str, Any]:
     }
 
 
-def gather_facts(store, campaign: Campaign, found: Collected) -> Facts:
+def campaign_facts(store, campaign: Campaign) -> Facts:
+    """Every fact that does not depend on which items pass the gates (authors are filled in by
+    `gather_facts`): `build_release` gathers these while the workers collect the items."""
     reviewer_ids = store.release_reviewer_ids(campaign.id)
     return Facts(
         campaign=campaign,
         status_counts=store.release_status_counts(campaign.id),
         rule=AcceptanceRule.from_campaign(campaign.acceptance_rule),
         agreement=agreement(store, campaign.id),
-        authors=store.release_profile_counts(found.author_ids),
+        authors={},
         reviewers=store.release_profile_counts(reviewer_ids),
         compensation=store.release_compensation_totals(campaign.id),
         rate_cards=store.release_rate_cards(campaign.id),
@@ -402,3 +409,9 @@ def gather_facts(store, campaign: Campaign, found: Collected) -> Facts:
         previous=store.releases(campaign.id),
         withdrawn_people=store.release_withdrawn_people(campaign.id),
     )
+
+
+def gather_facts(store, campaign: Campaign, found: Collected, early: Facts | None = None) -> Facts:
+    """The campaign's facts (`early`, if already gathered) with the released items' authors."""
+    facts = early or campaign_facts(store, campaign)
+    return dataclasses.replace(facts, authors=store.release_profile_counts(found.author_ids))

@@ -185,21 +185,24 @@ class Deduper:
 
     def __init__(self, threshold: float = NEAR_THRESHOLD):
         proto = MinHash(num_perm=NUM_PERM, seed=SEED, scheme="affine32")
-        self._perm_a, self._perm_b = (np.asarray(p, dtype=np.uint32).reshape(1, -1)
+        self._perm_a, self._perm_b = (np.asarray(p, dtype=np.uint32).reshape(-1, 1)
                                       for p in proto.permutations)
         self.threshold = threshold
         self.bands = MinHashLSH(threshold=threshold, num_perm=NUM_PERM).hashranges
         """(start, end) of each band in a signature, as datasketch chooses them."""
         self._words = _WordHashes()
-        self._buf = np.empty((_STEP, NUM_PERM), dtype=np.uint32)
+        self._buf = np.empty((NUM_PERM, _STEP), dtype=np.uint32)
         self._partition: object = None
         self._reset()
 
     def _reset(self) -> None:
-        self._exact: dict[bytes, str] = {}
-        self._buckets: list[dict[int, int | list[int]]] = [{} for _ in self.bands]
+        # per band, the bucket keys of the kept items, sorted, and the item number of each
+        self._band_keys = [np.empty(0, dtype=np.uint64) for _ in self.bands]
+        self._band_items = [np.empty(0, dtype=np.int64) for _ in self.bands]
         self._sigs = np.empty((1024, NUM_PERM), dtype=np.uint32)
-        """Signatures of the kept items, by insertion number (the bucket values)."""
+        """Signatures of the kept items, by item number (insertion order)."""
+        self._digests: list[bytes] = []
+        """sha256 of each kept item's word sequence, by item number."""
         self._ids: list[str] = []
 
     def signatures(self, texts: Sequence[str], words: Sequence[list[str]] | None = None
@@ -214,101 +217,146 @@ class Deduper:
             return out
         lookup = self._words.__getitem__
         raw = np.fromiter(map(lookup, chain.from_iterable(words)), dtype=np.uint32, count=total)
-        uni = _fmix(raw, 32)
         ends = np.cumsum(lens)
         starts = ends - lens
-        # the bigram at position j joins words j and j+1 of the same text; the last word of
-        # each text starts none
+        last = ends[lens > 0] - 1
+        # the bigram at position j joins words j and j+1 of the same text. The last word of a
+        # text starts none; its slot gets that word's own hash, whose permuted values the
+        # unigrams already hold, so the minimum is unchanged and no mask is needed
         bi = np.empty_like(raw)
         bi[:-1] = (raw[:-1] * _BIGRAM_MUL) ^ raw[1:]
-        bi = _fmix(bi, 32)
-        last = np.zeros(total, dtype=bool)
-        last[ends[lens > 0] - 1] = True
+        bi[last] = raw[last]
+        hashed = (_fmix(raw, 32), _fmix(bi, 32))
         nonempty = np.flatnonzero(lens)
         buf = self._buf
         lo = 0
         while lo < len(nonempty):
             first = int(starts[nonempty[lo]])
             # the texts whose words fit in one buffer (a longer text gets a buffer of its own)
-            hi = int(np.searchsorted(ends[nonempty], first + _STEP, side="right"))
-            hi = max(hi, lo + 1)
+            hi = max(int(np.searchsorted(ends[nonempty], first + _STEP, side="right")), lo + 1)
             rows = nonempty[lo:hi]
             s, e = first, int(ends[rows[-1]])
             offsets = starts[rows] - s
-            phv = buf[:e - s] if e - s <= len(buf) else np.empty((e - s, NUM_PERM), np.uint32)
-            np.multiply(uni[s:e, None], self._perm_a, out=phv)
-            np.add(phv, self._perm_b, out=phv)
-            sig = np.minimum.reduceat(phv, offsets, axis=0)
-            np.multiply(bi[s:e, None], self._perm_a, out=phv)
-            np.add(phv, self._perm_b, out=phv)
-            phv[last[s:e]] = _MAX
-            np.minimum(sig, np.minimum.reduceat(phv, offsets, axis=0), out=sig)
-            out[rows] = sig
+            # permutations by rows, words along each row: numpy's inner loops then run over
+            # contiguous words, several times faster than words by rows
+            phv = buf[:, :e - s] if e - s <= buf.shape[1] else np.empty((NUM_PERM, e - s), np.uint32)
+            sig = None
+            for values in hashed:
+                np.multiply(self._perm_a, values[s:e], out=phv)
+                np.add(phv, self._perm_b, out=phv)
+                part = np.minimum.reduceat(phv, offsets, axis=1)
+                sig = part if sig is None else np.minimum(sig, part, out=sig)
+            out[rows] = sig.T
             lo = hi
         return out
 
-    def band_keys(self, sigs: np.ndarray) -> list[list[int]]:
-        """Each signature's bucket key in each band: its rows mixed into 64 bits (FNV-1a style,
-        wrapping). Equal bands give equal keys; a rare collision only adds a candidate, which
-        the signature check then refuses."""
+    def band_keys(self, sigs: np.ndarray) -> np.ndarray:
+        """Each signature's bucket key in each band (len(sigs) x bands, uint64): its rows mixed
+        into 64 bits (FNV-1a style, wrapping). Equal bands give equal keys; a rare collision
+        only adds a candidate, which the signature check then refuses."""
         keys = np.zeros((len(sigs), len(self.bands)), dtype=np.uint64)
         for b, (start, end) in enumerate(self.bands):
             k = keys[:, b]
             for col in range(start, end):
                 k ^= sigs[:, col].astype(np.uint64)
                 k *= _FNV_PRIME
-        return keys.tolist()
+        return keys
 
     def check(self, partition: object, keys: Sequence[str], texts: Sequence[str]
               ) -> list[tuple[str, str] | None]:
         """For each text, None if kept, else ("exact" | "near", id of the earlier twin).
 
-        Kept texts join the index; a new partition starts an empty index.
+        Kept texts join the index; a new partition starts an empty index. An exact twin has
+        the same words, so the same signature and the same key in every band: both kinds of
+        twin are found among the items that share a band. Which items share one is worked
+        out for the whole batch in numpy (binary search in each band's sorted keys; equal
+        keys within the batch); only those items are judged one by one, in order.
         """
         if partition != self._partition:
             self._partition = partition
             self._reset()
         words = [tokens(t) for t in texts]
         sigs = self.signatures(texts, words)
-        bands = self.band_keys(sigs)
-        verdicts: list[tuple[str, str] | None] = []
-        exact_of, buckets, ids = self._exact, self._buckets, self._ids
-        if len(ids) + len(texts) > len(self._sigs):  # grow by doubling, not per batch
-            grown = np.empty((max(2 * len(self._sigs), len(ids) + len(texts)), NUM_PERM),
-                             dtype=np.uint32)
-            grown[:len(ids)] = self._sigs[:len(ids)]
-            self._sigs = grown
-        kept = self._sigs
+        bkeys = self.band_keys(sigs)
+        digests = [hashlib.sha256("\x1f".join(ws).encode("utf-8")).digest() for ws in words]
+        n_new = len(texts)
         need = self.threshold * NUM_PERM
-        sha256 = hashlib.sha256
-        for key, ws, sig, item_bands in zip(keys, words, sigs, bands):
-            exact = sha256("\x1f".join(ws).encode("utf-8")).digest()
-            twin = exact_of.get(exact)
-            if twin is not None:
-                verdicts.append(("exact", twin))
+        ids, kept_sigs = self._ids, self._grow(len(self._ids) + n_new)
+        first_new = len(ids)
+        # 1. the batch against the kept items of earlier batches, all pairs at once
+        pair_item, pair_cand = [], []
+        in_batch = np.zeros(n_new, dtype=bool)
+        for b in range(len(self.bands)):
+            band_keys, band_items = self._band_keys[b], self._band_items[b]
+            lo = np.searchsorted(band_keys, bkeys[:, b], side="left")
+            counts = np.searchsorted(band_keys, bkeys[:, b], side="right") - lo
+            total = int(counts.sum())
+            if total:
+                starts = np.repeat(lo - (np.cumsum(counts) - counts), counts)
+                pair_item.append(np.repeat(np.arange(n_new), counts))
+                pair_cand.append(band_items[starts + np.arange(total)])
+            _, inverse, seen = np.unique(bkeys[:, b], return_inverse=True, return_counts=True)
+            in_batch |= seen[inverse] > 1
+        exact_prior: dict[int, int] = {}
+        near_prior: dict[int, int] = {}
+        if pair_item:
+            pairs = np.unique(np.stack([np.concatenate(pair_item), np.concatenate(pair_cand)], 1), axis=0)
+            equal = np.count_nonzero(kept_sigs[pairs[:, 1]] == sigs[pairs[:, 0]], axis=1)
+            for (i, c), e in zip(pairs.tolist(), equal.tolist()):
+                if e == NUM_PERM and self._digests[c] == digests[i]:
+                    exact_prior[i] = c
+                elif e >= need and i not in near_prior:  # pairs are sorted: c is the earliest
+                    near_prior[i] = c
+        # 2. one by one, in order: only items that share a band with another item of the batch
+        # need the items kept before them in this batch
+        batch_buckets: list[dict[int, list[int]]] = [{} for _ in self.bands]
+        rows: list[int] = []
+        verdicts: list[tuple[str, str] | None] = []
+        for i, key in enumerate(keys):
+            if i in exact_prior:
+                verdicts.append(("exact", ids[exact_prior[i]]))
                 continue
-            found = [table.get(k) for table, k in zip(buckets, item_bands)]
-            cand = [c for f in found if f is not None for c in (f if type(f) is list else (f,))]
-            if cand:
-                # MinHash.jaccard for every candidate at once: the share of equal values
-                cand_ids = np.unique(np.asarray(cand, dtype=np.int64))
-                similar = cand_ids[np.count_nonzero(kept[cand_ids] == sig, axis=1) >= need]
-                if len(similar):
-                    verdicts.append(("near", ids[int(similar.min())]))
+            if i in near_prior:
+                verdicts.append(("near", ids[near_prior[i]]))
+                continue
+            if in_batch[i]:
+                item_keys = bkeys[i].tolist()
+                cand = sorted({c for bucket, k in zip(batch_buckets, item_keys) for c in bucket.get(k, ())})
+                twin = next((c for c in cand if digests[rows[c - first_new]] == digests[i]), None)
+                if twin is not None:
+                    verdicts.append(("exact", ids[twin]))
                     continue
-            n = len(ids)
-            for table, k, f in zip(buckets, item_bands, found):
-                if f is None:
-                    table[k] = n
-                elif type(f) is list:
-                    f.append(n)
-                else:
-                    table[k] = [f, n]
-            exact_of[exact] = key
-            kept[n] = sig
+                if cand:
+                    equal = np.count_nonzero(kept_sigs[cand] == sigs[i], axis=1)
+                    similar = [c for c, e in zip(cand, equal.tolist()) if e >= need]
+                    if similar:
+                        verdicts.append(("near", ids[similar[0]]))
+                        continue
+                for bucket, k in zip(batch_buckets, item_keys):
+                    bucket.setdefault(k, []).append(len(ids))
+            kept_sigs[len(ids)] = sigs[i]
             ids.append(key)
+            rows.append(i)
             verdicts.append(None)
+        # 3. the kept items join the index: their keys merged into each band's sorted keys
+        self._digests += [digests[i] for i in rows]
+        kept_rows = np.asarray(rows, dtype=np.int64)
+        numbers = np.arange(first_new, len(ids), dtype=np.int64)
+        for b in range(len(self.bands)):
+            new = bkeys[kept_rows, b]
+            order = np.argsort(new, kind="stable")
+            at = np.searchsorted(self._band_keys[b], new[order], side="right")
+            self._band_keys[b] = np.insert(self._band_keys[b], at, new[order])
+            self._band_items[b] = np.insert(self._band_items[b], at, numbers[order])
         return verdicts
+
+    def _grow(self, size: int) -> np.ndarray:
+        """The kept signatures' array, grown by doubling to hold `size` items."""
+        if size > len(self._sigs):
+            grown = np.empty((max(2 * len(self._sigs), size), NUM_PERM), dtype=np.uint32)
+            grown[:len(self._ids)] = self._sigs[:len(self._ids)]
+            self._sigs = grown
+        return self._sigs
 
 
 _STEP = 65536

@@ -39,11 +39,12 @@ def file_name(kind: str, split: str, part: int = 0, parts: int = 1) -> str:
 class PartWriter:
     """Writes rows of one kind and split in batches; an empty part still gets its file."""
 
-    def __init__(self, root: Path, kind: str, split: str, name: str | None = None):
+    def __init__(self, root: Path, kind: str, split: str, name: str | None = None,
+                 schema: pa.Schema | None = None):
         self.kind, self.split = kind, split
         self.path = root / (name or file_name(kind, split))
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.schema = schema_with_features(kind)
+        self.schema = schema if schema is not None else schema_with_features(kind)
         self.rows = 0
         self._writer = pq.ParquetWriter(self.path, self.schema, compression="zstd")
 
