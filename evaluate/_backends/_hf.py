@@ -91,14 +91,15 @@ class HFBackend(Backend):
             "context_length": getattr(self.model.config, "max_position_embeddings", None),
         }
 
-    def encode(self, prompt: str) -> list[int]:
-        """Token ids of a prompt, through the chat template when the model has one."""
+    def encode(self, prompts: Sequence[str]) -> list[list[int]]:
+        """Token ids of each prompt, through the chat template when the model has one, in one
+        batched tokenizer call (a fast tokenizer encodes a list in a single pass)."""
         if self.chat:
-            text = self.tokenizer.apply_chat_template(
-                [{"role": "user", "content": prompt}], add_generation_prompt=True, tokenize=False
-            )
-            return self.tokenizer(text, add_special_tokens=False)["input_ids"]
-        return self.tokenizer(prompt)["input_ids"]
+            texts = [self.tokenizer.apply_chat_template([{"role": "user", "content": p}],
+                                                        add_generation_prompt=True, tokenize=False)
+                     for p in prompts]
+            return self.tokenizer(texts, add_special_tokens=False)["input_ids"]
+        return self.tokenizer(list(prompts))["input_ids"]
 
     def fit(self, ids: list[int], max_new_tokens: int) -> list[int]:
         """Keep the end of a prompt too long for the model's context (as lm-eval does)."""
@@ -111,7 +112,7 @@ class HFBackend(Backend):
         return ids
 
     def generate(self, prompts: Sequence[str], params: GenParams) -> Iterator[list[tuple[int, str]]]:
-        encoded = [self.fit(self.encode(p), params.max_new_tokens) for p in prompts]
+        encoded = [self.fit(ids, params.max_new_tokens) for ids in self.encode(prompts)]
         order = sorted(range(len(prompts)), key=lambda i: -len(encoded[i]))
         pad_id = self.tokenizer.pad_token_id
 
