@@ -69,16 +69,5 @@ with st.sidebar:
     st.divider()
     ui.account_controls(store, viewer, tr, languages=available_languages(), prefix="ui_")
 
-if current_id == "sign_in" and viewer.signed_in:
-    st.switch_page(pages[home])
-reason = session.refusal(current_id, viewer)
-if reason:
-    st.error(tr(reason), icon=":material/block:")
-    target = "sign_in" if not viewer.signed_in else home
-    st.page_link(pages[target], label=tr(f"nav.{target}"), icon=ICONS[target])
-    st.stop()
-ui.set_current(store, viewer)
-try:
-    current.run()
-finally:
-    ui.clear_current()
+ui.serve_page(store, viewer, current, current_id, pages, refusal=session.refusal, home=home,
+              refused_home=home, label=lambda pid: tr(f"nav.{pid}"), icons=ICONS)

@@ -19,23 +19,29 @@ SESSION_KEY = "contributor_id"
 CAMPAIGN_KEY = "campaign_id"
 LANG_KEY = "ui_lang"
 
-# page id -> what it needs (checked on the server before the page runs, and again by the page)
-PUBLIC, SIGNED_IN, CONSENTED, REVIEWER, ORGANISER = (
-    "public", "signed_in", "consented", "reviewer", "organiser")
-PAGES: dict[str, str] = {
+# What a page can require, checked in this order; the first unmet one is the refusal shown.
+SIGNED_IN, ACTIVE, ORGANISER, CAMPAIGN, REVIEWER, CONSENTED, KIND = (
+    "signed_in", "active", "organiser", "campaign", "reviewer", "consented", "kind")
+ORDER = (SIGNED_IN, ACTIVE, ORGANISER, CAMPAIGN, REVIEWER, CONSENTED, KIND)
+
+# page id -> what it needs (checked on the server before the page runs, and again by the page).
+# A withdrawn person keeps the pages that let them see and take their data and consent.
+PUBLIC: tuple[str, ...] = ()
+CONTRIBUTE = (SIGNED_IN, ACTIVE, CAMPAIGN, CONSENTED, KIND)
+PAGES: dict[str, tuple[str, ...]] = {
     "sign_in": PUBLIC,
-    "consent": SIGNED_IN,
-    "profile": SIGNED_IN,
-    "mine": SIGNED_IN,
-    "write": CONSENTED,
-    "contextual": CONSENTED,
-    "speech": CONSENTED,
-    "review": REVIEWER,
-    "org_campaigns": ORGANISER,
-    "org_people": ORGANISER,
-    "org_payouts": ORGANISER,
-    "org_privacy": ORGANISER,
-    "org_audit": ORGANISER,
+    "consent": (SIGNED_IN,),
+    "profile": (SIGNED_IN,),
+    "mine": (SIGNED_IN,),
+    "write": CONTRIBUTE,
+    "contextual": CONTRIBUTE,
+    "speech": CONTRIBUTE,
+    "review": (SIGNED_IN, ACTIVE, CAMPAIGN, REVIEWER, CONSENTED),
+    "org_campaigns": (SIGNED_IN, ACTIVE, ORGANISER),
+    "org_people": (SIGNED_IN, ACTIVE, ORGANISER),
+    "org_payouts": (SIGNED_IN, ACTIVE, ORGANISER),
+    "org_privacy": (SIGNED_IN, ACTIVE, ORGANISER),
+    "org_audit": (SIGNED_IN, ACTIVE, ORGANISER),
 }
 KIND_PAGES = {"write": "prompt_response", "contextual": "contextual", "speech": "speech"}
 
@@ -73,29 +79,38 @@ class Viewer:
         return bool(self.consent and self.consent.scopes.get(name) is True)
 
 
-def refusal(page_id: str, viewer: Viewer) -> str | None:
-    """None when the viewer may open the page, else the catalogue key of the reason."""
-    need = PAGES.get(page_id)
-    if need is None:
-        return "access.unknown_page"
-    if need == PUBLIC:
-        return None
-    if not viewer.signed_in:
-        return "access.sign_in_first"
+def _unmet(need: str, page_id: str, viewer: Viewer) -> str | None:
+    """The catalogue key of the reason `viewer` fails `need`, or None."""
     if need == SIGNED_IN:
-        return None
-    if viewer.withdrawn:
-        return "access.withdrawn"
+        return None if viewer.signed_in else "access.sign_in_first"
+    if need == ACTIVE:
+        return "access.withdrawn" if viewer.withdrawn else None
     if need == ORGANISER:
         return None if "organiser" in viewer.roles else "access.organisers_only"
-    if viewer.campaign is None:
-        return "access.no_campaign"
-    if need == REVIEWER and not ({"reviewer", "organiser"} & viewer.roles):
-        return "access.reviewers_only"
-    if not viewer.consented:
-        return "access.consent_first"
-    if page_id in KIND_PAGES and KIND_PAGES[page_id] not in (viewer.campaign.item_kinds or []):
-        return "access.kind_not_collected"
+    if need == CAMPAIGN:
+        return "access.no_campaign" if viewer.campaign is None else None
+    if need == REVIEWER:
+        return None if {"reviewer", "organiser"} & viewer.roles else "access.reviewers_only"
+    if need == CONSENTED:
+        return None if viewer.consented else "access.consent_first"
+    if need == KIND:
+        collected = (viewer.campaign.item_kinds or []) if viewer.campaign else []
+        return None if KIND_PAGES.get(page_id) in collected else "access.kind_not_collected"
+    raise ValueError(f"unknown page requirement {need!r}")
+
+
+def refusal(page_id: str, viewer: Viewer, pages: dict[str, tuple[str, ...]] = PAGES) -> str | None:
+    """None when the viewer may open the page, else the catalogue key of the reason.
+
+    `pages` maps each page id to its requirements; the dashboard passes its own table."""
+    needs = pages.get(page_id)
+    if needs is None:
+        return "access.unknown_page"
+    for need in ORDER:
+        if need in needs:
+            reason = _unmet(need, page_id, viewer)
+            if reason:
+                return reason
     return None
 
 

@@ -66,6 +66,28 @@ def clear_current() -> None:
     _local.__dict__.clear()
 
 
+def serve_page(store, viewer: session.Viewer, page, page_id: str, pages: dict, *, refusal,
+               home: str, refused_home: str, label, icons: dict) -> None:
+    """Run the page the navigation chose, or say why not and link somewhere useful.
+
+    Shared by the collector's and the dashboard's entrypoints: a signed-in person who asks for
+    the sign-in page goes `home`; a refused one sees the reason and a link to sign in (when
+    signed out) or to `refused_home`; `label(page_id)` names a link."""
+    if page_id == "sign_in" and viewer.signed_in:
+        st.switch_page(pages[home])
+    reason = refusal(page_id, viewer)
+    if reason:
+        st.error(viewer.tr(reason), icon=":material/block:")
+        target = "sign_in" if not viewer.signed_in else refused_home
+        st.page_link(pages[target], label=label(target), icon=icons[target])
+        st.stop()
+    set_current(store, viewer)
+    try:
+        page.run()
+    finally:
+        clear_current()
+
+
 def current(translator: type[Translator] | None = None) -> tuple[Any, session.Viewer]:
     """The viewer the entrypoint built for this run.
 

@@ -9,36 +9,24 @@ state grants nothing.
 
 from __future__ import annotations
 
-from jamii.collector.session import Viewer
+from jamii.collector import session
+from jamii.collector.session import ACTIVE, CAMPAIGN, PUBLIC, REVIEWER, SIGNED_IN, Viewer
 
-PUBLIC, SIGNED_IN, REVIEWER = "public", "signed_in", "reviewer"
-PAGES: dict[str, str] = {
+CAMPAIGN_DATA = (SIGNED_IN, ACTIVE, CAMPAIGN)
+PAGES: dict[str, tuple[str, ...]] = {
     "leaderboard": PUBLIC,
-    "coverage": SIGNED_IN,
-    "representation": REVIEWER,
-    "agreement": REVIEWER,
-    "compensation": REVIEWER,
+    "coverage": CAMPAIGN_DATA,
+    "representation": CAMPAIGN_DATA + (REVIEWER,),
+    "agreement": CAMPAIGN_DATA + (REVIEWER,),
+    "compensation": CAMPAIGN_DATA + (REVIEWER,),
     "sign_in": PUBLIC,
 }
-CAMPAIGN_PAGES = ("coverage", "representation", "agreement", "compensation")
 
 
 def refusal(page_id: str, viewer: Viewer) -> str | None:
-    """None when the viewer may open the page, else the catalogue key of the reason."""
-    need = PAGES.get(page_id)
-    if need is None:
-        return "access.unknown_page"
-    if need == PUBLIC:
-        return None
-    if not viewer.signed_in:
-        return "access.sign_in_first"
-    if viewer.withdrawn:
-        return "access.withdrawn"
-    if page_id in CAMPAIGN_PAGES and viewer.campaign is None:
-        return "access.no_campaign"
-    if need == REVIEWER and not ({"reviewer", "organiser"} & viewer.roles):
-        return "access.reviewers_only"
-    return None
+    """None when the viewer may open the page, else the catalogue key of the reason (the
+    collector's rules over this app's page table)."""
+    return session.refusal(page_id, viewer, PAGES)
 
 
 def visible_pages(viewer: Viewer) -> list[str]:

@@ -51,16 +51,6 @@ with st.sidebar:
     collector_ui.account_controls(store, viewer, tr, languages=available_languages(),
                                   prefix="dash_", remember_language=False)
 
-if current_id == "sign_in" and viewer.signed_in:
-    st.switch_page(pages[home])
-reason = access.refusal(current_id, viewer)
-if reason:
-    st.error(tr(reason), icon=":material/block:")
-    target = "sign_in" if not viewer.signed_in else "leaderboard"
-    st.page_link(pages[target], label=tr(f"dash.nav.{target}"), icon=ICONS[target])
-    st.stop()
-ui.set_current(store, viewer)
-try:
-    current.run()
-finally:
-    ui.clear_current()
+collector_ui.serve_page(store, viewer, current, current_id, pages, refusal=access.refusal,
+                        home=home, refused_home="leaderboard",
+                        label=lambda pid: tr(f"dash.nav.{pid}"), icons=ICONS)
