@@ -33,6 +33,8 @@ import traceback
 import uuid
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # support.pg
+
 PG_BASE = os.environ.get("JAMII_BENCH_PG_URL",
                          os.environ.get("JAMII_TEST_PG_URL",
                                         "postgresql+psycopg://postgres@127.0.0.1:5432/test"))
@@ -175,23 +177,14 @@ def sqlite_case(writers: int, submissions: int) -> dict:
 
 
 def postgres_case(writers: int, submissions: int) -> dict:
-    from sqlalchemy import text
+    from support.pg import new_schema
 
-    from jamii.core.store import make_engine
-
-    schema = f"jamii_bench_{uuid.uuid4().hex[:12]}"
-    admin = make_engine(PG_BASE)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in PG_BASE else "?"
-    url = f"{PG_BASE}{sep}options=-csearch_path%3D{schema}"
+    url, drop = new_schema(PG_BASE, "jamii_bench_")
     tmp = Path(tempfile.mkdtemp(prefix="jamii-bench-"))
     try:
         return run_backend("postgres", url, tmp / "audio", writers, submissions)
     finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        admin.dispose()
+        drop()
         shutil.rmtree(tmp, ignore_errors=True)
 
 

@@ -36,12 +36,18 @@ def pg_schema_url() -> tuple[str, callable]:
         if os.environ.get("JAMII_REQUIRE_POSTGRES") == "1":
             pytest.fail(f"PostgreSQL is required (JAMII_REQUIRE_POSTGRES=1) but {PG_BASE} does not answer")
         pytest.skip("PostgreSQL server not reachable")
-    schema = f"jamii_t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_BASE)
+    return new_schema(PG_BASE, "jamii_t_")
+
+
+def new_schema(base: str, prefix: str) -> tuple[str, callable]:
+    """Create a uniquely named schema on the server at `base`: its URL (search_path set to
+    it) and a function that drops it with everything in it."""
+    schema = f"{prefix}{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base)
     with admin.begin() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in PG_BASE else "?"
-    url = f"{PG_BASE}{sep}options=-csearch_path%3D{schema}"
+    sep = "&" if "?" in base else "?"
+    url = f"{base}{sep}options=-csearch_path%3D{schema}"
 
     def drop() -> None:
         with admin.begin() as conn:
