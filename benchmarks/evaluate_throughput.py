@@ -184,6 +184,17 @@ def run_lm_eval_inprocess(python: str, model_dir: Path, task_dir: Path, task: st
     return got["seconds"], got["generate_until"], [got["texts"].get(i) for i in ids]
 
 
+def _timed(cmd: list[str], name: str) -> float | None:
+    """Seconds a command line takes in a fresh process, or None (its error printed) if it fails."""
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=_lm_eval_env())
+    seconds = time.perf_counter() - start
+    if proc.returncode != 0:
+        print(f"{name} failed (exit {proc.returncode}); its last output:\n{proc.stderr[-3000:]}")
+        return None
+    return seconds
+
+
 def run_lm_eval_command(python: str, model_dir: Path, task_dir: Path, task: str, work: Path, ids: list[str],
                         batch_size: int) -> tuple[float, list[str]] | None:
     """lm-eval's whole command line (`python -m lm_eval ...`), start-up and model loading included."""
@@ -191,11 +202,8 @@ def run_lm_eval_command(python: str, model_dir: Path, task_dir: Path, task: str,
     cmd = [python, "-m", "lm_eval", "--model", "hf", "--model_args", f"pretrained={model_dir},dtype=float32",
            "--tasks", task, "--include_path", str(task_dir), "--batch_size", str(batch_size),
            "--device", "cpu", "--log_samples", "--output_path", str(out_dir)]
-    start = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=_lm_eval_env())
-    seconds = time.perf_counter() - start
-    if proc.returncode != 0:
-        print(f"lm-eval failed (exit {proc.returncode}); its last output:\n{proc.stderr[-3000:]}")
+    seconds = _timed(cmd, "lm-eval")
+    if seconds is None:
         return None
     samples = sorted(out_dir.rglob("samples_*.jsonl"))
     by_id = {}
@@ -213,11 +221,8 @@ def run_jamii_command(model_dir: Path, release: Path, work: Path, ids: list[str]
     cmd = [str(jamii), "evaluate", "--data", str(release), "--model", f"hf:{model_dir}", "--out", str(out_dir),
            "--batch-size", str(batch_size), "--max-new-tokens", str(new_tokens), "--min-new-tokens",
            str(new_tokens), "--no-progress"]
-    start = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=_lm_eval_env())
-    seconds = time.perf_counter() - start
-    if proc.returncode != 0:
-        print(f"jamii evaluate failed (exit {proc.returncode}):\n{proc.stderr[-3000:]}")
+    seconds = _timed(cmd, "jamii evaluate")
+    if seconds is None:
         return None
     rows = [json.loads(x) for x in (out_dir / "samples.jsonl").read_text(encoding="utf-8").splitlines()]
     by_id = {r["id"]: r["prediction"] for r in rows}

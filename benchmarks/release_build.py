@@ -14,10 +14,10 @@ reviews, inserted with bulk core SQL. Then, in the same process:
 
 Last line, JSON: {"items", "release_s", "release_cpu_s", "bare_export_s", "bare_cpu_s",
 "ratio", "peak_mb", "main_peak_mb", "worker_peak_mb", "workers", "bare_peak_mb", "load_avg",
-"targets": {...}}. The release runs first, so that its worker processes are the only children
-when it ends: `worker_peak_mb` is the largest worker's maximum resident set, and `peak_mb`
-this process's peak (setup included) plus every worker at that peak, an upper bound of what
-the release held at once. The bare export runs afterwards in its own process, so the rows it
+"targets": {...}}. `peak_mb` is the largest sum of the resident memory of this process (setup
+included) and its workers, sampled every 50 ms while the release builds. The release runs
+first, so that its workers are the only children when it ends: `worker_peak_mb` is the largest
+worker's maximum resident set and `main_peak_mb` this process's. The bare export runs afterwards in its own process, so the rows it
 holds all at once count against neither. CPU seconds and the load average are printed because
 other work on the machine stretches wall time. Targets (60 s for 1M items, 1.5 GB, 10x the
 bare export) are printed, never asserted.
@@ -143,6 +143,42 @@ def _cached_setup(cache: Path | None, folder: Path, items: int):
     return store, store.release_campaign("bench"), ANSWERS
 
 
+class TreeMemory:
+    """Samples the resident memory of this process plus all its children every 50 ms, in a
+    thread: the peak of what a run held at one moment, workers included."""
+
+    def __init__(self):
+        import threading
+
+        import psutil
+
+        self._me, self.peak_mb, self._stop = psutil.Process(), 0.0, threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _total(self) -> float:
+        import psutil
+
+        total = 0
+        for proc in [self._me, *self._me.children(recursive=True)]:
+            try:
+                total += proc.memory_info().rss
+            except psutil.Error:  # a worker that just ended
+                pass
+        return total / 2**20
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.05):
+            self.peak_mb = max(self.peak_mb, self._total())
+
+    def __enter__(self) -> "TreeMemory":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
 def bare_export(url: str, campaign_id: int, out: Path) -> tuple[float, float, float]:
     """One query reading the rows from the store, one `pq.write_table` writing them.
 
@@ -203,7 +239,8 @@ def main() -> int:
 
         out = args.keep or folder / "release"
         t0, c0 = time.perf_counter(), time.process_time()
-        result = build_release(store, "bench", "1.0.0", out, answers=answers)
+        with TreeMemory() as memory:
+            result = build_release(store, "bench", "1.0.0", out, answers=answers)
         release_s, main_cpu = time.perf_counter() - t0, time.process_time() - c0
         # before any other child runs: the children so far are the release's workers, so
         # RUSAGE_CHILDREN gives their CPU and the largest one's peak
@@ -213,9 +250,8 @@ def main() -> int:
         main_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         worker_peak = kids.ru_maxrss / 1024 if workers_cpu > 0 else 0.0
         workers = _workers() if workers_cpu > 0 else 0
-        # an upper bound of what was resident at once: this process's peak plus every worker
-        # at the largest one's peak
-        peak_mb = main_peak + workers * worker_peak
+        # what was resident at once, sampled: this process (setup included) and its workers
+        peak_mb = memory.peak_mb
         bare_s, bare_cpu, bare_peak = _bare_in_child(store.url, camp.id, folder)
         print(f"bare export: {bare_s:.2f} s (CPU {bare_cpu:.2f} s, peak {bare_peak:.0f} MB)")
         print(f"release: {result.items:,} items in {release_s:.2f} s; removed {result.removed}")
