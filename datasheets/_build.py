@@ -68,37 +68,42 @@ def _validate_loads(root: Path, kinds: list[str], files: dict[tuple[str, str], i
     copied into a cache, so a release of a million rows is checked in flat memory. Every split
     must yield as many rows as were written, with the columns of the kind's schema.
     """
+    with ThreadPoolExecutor(max(1, len(kinds)), thread_name_prefix="jamii-validate") as pool:
+        # one config per thread: arrow decodes parquet without holding the GIL
+        return [p for found in pool.map(lambda k: _validate_config(root, k, files), kinds) for p in found]
+
+
+def _validate_config(root: Path, kind: str, files: dict[tuple[str, str], int]) -> list[str]:
     import datasets
 
     problems = []
-    for kind in kinds:
-        try:
-            loaded = datasets.load_dataset(str(root), kind, streaming=True)
-            expected = {split: n for (k, split), n in files.items() if k == kind}
-            if set(loaded) != set(expected):
-                problems.append(f"load_dataset({kind}) finds splits {sorted(loaded)}, "
-                                f"expected {sorted(expected)}")
-                continue
-            for split, part in loaded.items():
-                rows = 0
-                for table in part.with_format("arrow").iter(batch_size=10_000):
-                    rows += table.num_rows
-                if rows != expected[split]:
-                    problems.append(f"load_dataset({kind}) reads {rows:,} rows from {split}, "
-                                    f"expected {expected[split]:,}")
-                if list(part.features) != _parquet.arrow_schema(kind).names:
-                    problems.append(f"load_dataset({kind}) {split} has columns "
-                                    f"{list(part.features)}")
-        except Exception as exc:  # noqa: BLE001 - any failure to load is a refusal
-            problems.append(f"datasets.load_dataset fails on config '{kind}': {exc}")
+    try:
+        loaded = datasets.load_dataset(str(root), kind, streaming=True)
+        expected = {split: n for (k, split), n in files.items() if k == kind}
+        if set(loaded) != set(expected):
+            return [f"load_dataset({kind}) finds splits {sorted(loaded)}, expected {sorted(expected)}"]
+        for split, part in loaded.items():
+            rows = 0
+            for table in part.with_format("arrow").iter(batch_size=10_000):
+                rows += table.num_rows
+            if rows != expected[split]:
+                problems.append(f"load_dataset({kind}) reads {rows:,} rows from {split}, "
+                                f"expected {expected[split]:,}")
+            if list(part.features) != _parquet.arrow_schema(kind).names:
+                problems.append(f"load_dataset({kind}) {split} has columns {list(part.features)}")
+    except Exception as exc:  # noqa: BLE001 - any failure to load is a refusal
+        problems.append(f"datasets.load_dataset fails on config '{kind}': {exc}")
     return problems
 
 
 def _facts_and_imports(store: Store, camp, validate: bool) -> Facts:
     facts = campaign_facts(store, camp)
     if validate:
-        import datasets  # noqa: F401
+        import datasets
         import mlcroissant  # noqa: F401
+
+        if datasets.config.TORCH_AVAILABLE:
+            import torch  # noqa: F401 - streaming `load_dataset` imports it when it is installed
     return facts
 
 

@@ -429,3 +429,25 @@ def test_agreement_equals_krippendorff_on_the_raw_votes(store):
     assert got["alpha"] == pytest.approx(expected)
     assert got["items_reviewed"] == len(units) and got["votes"] == len(rows)
     assert got["rejection_rate"] == pytest.approx(sum(r.verdict == "reject" for r in rows) / len(rows))
+
+
+def test_validation_reads_every_row_and_names_what_does_not_load(sqlite_store, tmp_path):
+    """The check `jamii release` runs on its own folder counts the rows `load_dataset` reads
+    and refuses a part that does not load."""
+    from jamii.datasheets._build import _validate_loads
+
+    build_release_store(sqlite_store)
+    out = tmp_path / "v1"
+    result = build_release(sqlite_store, "mazao", "1.0.0", out, answers=ANSWERS, exclude_flagged=True)
+    kinds = sorted({k for k, _ in result.files})
+    assert _validate_loads(out, kinds, result.files) == []
+
+    (kind, split), n = next(iter(result.files.items()))
+    one_more = {**result.files, (kind, split): n + 1}
+    assert _validate_loads(out, kinds, one_more) == [
+        f"load_dataset({kind}) reads {n:,} rows from {split}, expected {n + 1:,}"]
+
+    part = next((out / "data" / kind).glob(f"{split}-*.parquet"))
+    part.write_bytes(part.read_bytes()[: part.stat().st_size // 2])
+    problems = _validate_loads(out, kinds, result.files)
+    assert len(problems) == 1 and problems[0].startswith(f"datasets.load_dataset fails on config '{kind}'")
