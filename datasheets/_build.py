@@ -99,11 +99,10 @@ def _validate_config(root: Path, kind: str, files: dict[tuple[str, str], int]) -
 def _facts_and_imports(store: Store, camp, validate: bool) -> Facts:
     facts = campaign_facts(store, camp)
     if validate:
-        import datasets
+        # not torch, which streaming `load_dataset` imports when it is installed: loaded now,
+        # it would add to the workers' peak memory
+        import datasets  # noqa: F401
         import mlcroissant  # noqa: F401
-
-        if datasets.config.TORCH_AVAILABLE:
-            import torch  # noqa: F401 - streaming `load_dataset` imports it when it is installed
     return facts
 
 
