@@ -273,3 +273,81 @@ def test_batch_size_auto_halves_on_out_of_memory_and_gives_the_fixed_size_answer
                      progress=False, backend=backend)
     finally:
         backend.close()
+
+
+def _forty_items(tmp_path):
+    rows = {"prompt_response": [
+        {"id": f"p{i:03d}", "language": "sw", "prompt": " ".join(["mahindi mvua shamba"] * (1 + i % 5)),
+         "response": "Nzuri sana."} for i in range(40)
+    ]}
+    return write_release(tmp_path / "rel", rows)
+
+
+def test_two_cpu_streams_give_the_answers_of_one(tmp_path, tiny_lm_plain, monkeypatch):
+    """On a CPU two batches generate side by side, one thread each; the answers are those of one
+    batch at a time on both threads."""
+    import torch
+
+    from jamii.evaluate import load_backend
+
+    rel = _forty_items(tmp_path)
+    torch.set_num_threads(2)
+    backend = load_backend(f"hf:{tiny_lm_plain}", batch_size=8)
+    assert (backend.streams, backend.threads_per_stream) == (2, 1)
+    both = evaluate(rel, f"hf:{tiny_lm_plain}", tmp_path / "two", batch_size=8, max_new_tokens=10,
+                    progress=False, backend=backend)
+    backend.close()
+    config = json.loads((tmp_path / "two" / "config.json").read_text())
+    assert config["model"]["streams"] == 2 and both.computed == 40
+
+    monkeypatch.setenv("JAMII_CPU_STREAMS", "1")
+    one = evaluate(rel, f"hf:{tiny_lm_plain}", tmp_path / "one", batch_size=8, max_new_tokens=10, progress=False)
+    assert json.loads((tmp_path / "one" / "config.json").read_text())["model"]["streams"] == 1
+    preds = lambda d: {s["id"]: s["prediction"] for s in read_samples(d)}  # noqa: E731
+    assert preds(tmp_path / "two") == preds(tmp_path / "one")
+    assert both.summary["overall"]["metrics"] == one.summary["overall"]["metrics"]
+
+
+def test_auto_batches_go_one_at_a_time_when_two_at_once_run_out_of_memory(tmp_path, tiny_lm_plain):
+    """Memory for one batch of 10 rows, not for two batches side by side: auto mode halves
+    40 -> 20 -> 10, starts two streams, and when they run out of memory together it reruns the
+    batch alone and finishes one batch at a time, with every answer."""
+    import threading
+
+    import torch
+
+    from jamii.evaluate import load_backend
+
+    rel = _forty_items(tmp_path)
+    torch.set_num_threads(2)
+    backend = load_backend(f"hf:{tiny_lm_plain}", batch_size="auto")
+    running, lock, overlaps = [0], threading.Lock(), []
+
+    def enter(module, args, kwargs):
+        rows = kwargs["input_ids"].shape[0]
+        with lock:
+            if rows > 10 or running[0] > 0:
+                overlaps.append(rows)
+                raise torch.OutOfMemoryError(f"CUDA out of memory. Tried to allocate a batch of {rows}")
+            running[0] += 1
+
+    def leave(module, args, kwargs, output):
+        with lock:
+            running[0] -= 1
+
+    hooks = [backend.model.register_forward_pre_hook(enter, with_kwargs=True),
+             backend.model.register_forward_hook(leave, with_kwargs=True)]
+    try:
+        auto = evaluate(rel, f"hf:{tiny_lm_plain}", tmp_path / "auto", batch_size="auto", max_new_tokens=6,
+                        progress=False, backend=backend)
+    finally:
+        for h in hooks:
+            h.remove()
+        backend.close()
+    assert auto.computed == 40 and auto.summary["run"]["batch_size"] == 10
+    assert 10 in overlaps  # two batches of 10 did overlap and were refused
+
+    fixed = evaluate(rel, f"hf:{tiny_lm_plain}", tmp_path / "fixed", batch_size=10, max_new_tokens=6,
+                     progress=False)
+    preds = lambda d: {s["id"]: s["prediction"] for s in read_samples(d)}  # noqa: E731
+    assert preds(tmp_path / "auto") == preds(tmp_path / "fixed")

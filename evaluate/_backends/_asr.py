@@ -16,7 +16,7 @@ import torch
 from transformers import pipeline
 
 from jamii.evaluate._backends import Backend, BackendError, check_local_or_cached, model_revision
-from jamii.evaluate._backends._hf import halving_batches
+from jamii.evaluate._backends._batches import halving_batches
 
 
 def decode_wav(data: bytes, rate: int) -> np.ndarray:

@@ -2,60 +2,20 @@
 
 Prompts go through the model's chat template when it has one. Requests are sorted by length
 (longest first, so an out-of-memory error shows at once) and generated in left-padded batches;
-with `batch_size="auto"` the batch starts at 64 and halves on out-of-memory.
+with `batch_size="auto"` the batch starts at 64 and halves on out-of-memory. On a CPU two
+batches generate side by side, each on half of the threads (see `cpu_streams`).
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator, Sequence
 
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from jamii.evaluate._backends import Backend, BackendError, GenParams, check_local_or_cached, model_revision
-
-AUTO_START = 64
-
-
-def is_oom(exc: BaseException) -> bool:
-    """True for CUDA/MPS/CPU out-of-memory errors."""
-    if isinstance(exc, torch.OutOfMemoryError):
-        return True
-    text = str(exc).lower()
-    return isinstance(exc, RuntimeError) and (
-        "out of memory" in text or "can't allocate memory" in text or "not enough memory" in text
-    )
-
-
-def halving_batches(n_items: int, batch_size: int | str, run_batch, on_size=None) -> Iterator:
-    """Call `run_batch(start, stop)` over `range(n_items)` in batches, halving on OOM in auto mode.
-
-    Yields whatever each call returns. A fixed batch size that runs out of memory raises
-    `BackendError` telling the user to lower it. `on_size(size)` hears the size of each batch
-    that succeeded (the size found, in auto mode).
-    """
-    auto = batch_size == "auto"
-    size = min(AUTO_START, max(n_items, 1)) if auto else int(batch_size)
-    start = 0
-    while start < n_items:
-        stop = min(start + size, n_items)
-        try:
-            result = run_batch(start, stop)
-        except Exception as exc:  # noqa: BLE001 - only OOM is handled
-            if not is_oom(exc):
-                raise
-            if torch.cuda.is_available():
-                torch.cuda.empty_cache()
-            if not auto:
-                raise BackendError(f"out of memory at batch size {size}: pass a smaller --batch-size") from exc
-            if size == 1:
-                raise BackendError("out of memory at batch size 1: the model does not fit") from exc
-            size //= 2
-            continue
-        if on_size is not None:
-            on_size(stop - start)
-        start = stop
-        yield result
+from jamii.evaluate._backends._batches import cpu_streams, halving_batches
 
 
 class HFBackend(Backend):
@@ -77,6 +37,8 @@ class HFBackend(Backend):
         if self.tokenizer.pad_token is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
         self.chat = bool(getattr(self.tokenizer, "chat_template", None))
+        self.streams, self.threads_per_stream = cpu_streams(self.device)
+        self._tokenizer_lock = threading.Lock()  # padding and decoding from two streams at once
         self.truncated = 0
         self.largest_batch = 0
         """The largest batch that ran (with `auto`: the size found by halving)."""
@@ -87,6 +49,8 @@ class HFBackend(Backend):
             "chat_template": self.chat,
             "batch_size": self.batch_size,
             "device": self.device,
+            "streams": self.streams,
+            "threads_per_stream": self.threads_per_stream,
             "dtype": str(self.model.dtype).removeprefix("torch."),
             "context_length": getattr(self.model.config, "max_position_embeddings", None),
         }
@@ -118,17 +82,20 @@ class HFBackend(Backend):
 
         def run(start: int, stop: int) -> list[tuple[int, str]]:
             idx = order[start:stop]
-            batch = self.tokenizer.pad({"input_ids": [encoded[i] for i in idx]}, return_tensors="pt")
+            with self._tokenizer_lock:
+                batch = self.tokenizer.pad({"input_ids": [encoded[i] for i in idx]}, return_tensors="pt")
             batch = {k: v.to(self.device) for k, v in batch.items()}
             with torch.inference_mode():
                 out = self.model.generate(
                     **batch, max_new_tokens=params.max_new_tokens, min_new_tokens=params.min_new_tokens,
                     do_sample=False, pad_token_id=pad_id,
                 )
-            texts = self.tokenizer.batch_decode(out[:, batch["input_ids"].shape[1]:], skip_special_tokens=True)
+            with self._tokenizer_lock:
+                texts = self.tokenizer.batch_decode(out[:, batch["input_ids"].shape[1]:], skip_special_tokens=True)
             return list(zip(idx, texts))
 
-        yield from halving_batches(len(order), self.batch_size, run, on_size=self._ran)
+        yield from halving_batches(len(order), self.batch_size, run, on_size=self._ran, streams=self.streams,
+                                   threads_per_stream=self.threads_per_stream)
 
     def _ran(self, size: int) -> None:
         self.largest_batch = max(self.largest_batch, size)
