@@ -167,10 +167,11 @@ def collect(store, campaign: Campaign, root: Path, *, exclude_flagged: bool,
             results[job[0]] = _partition(store, root, *job)
     parts: dict[tuple[str, str], list[tuple[str, int]]] = defaultdict(list)
     for i in sorted(results):
-        part = results[i]
+        part = results.pop(i)  # dropped once merged: a million ids are not held twice
         _merge(found, part)
         for key, (tmp_name, rows) in sorted(part.files.items()):
             parts[key].append((tmp_name, rows))
+        del part
     # number each kind and split's parts in partition order; a split with no rows has no file
     # (`load_dataset` refuses a split without data)
     for (kind, split), named in sorted(parts.items()):

@@ -6,12 +6,11 @@ every reason at the same time.
 
 from __future__ import annotations
 
-import hashlib
+import functools
 import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -91,7 +90,6 @@ def scan_pii(texts: dict[str, str], regions: Sequence[str] = ()) -> list[PiiFind
 
 # --------------------------------------------------------------------------- duplicates
 
-_WORD = re.compile(r"\w+")
 NEAR_THRESHOLD = 0.7
 """Estimated Jaccard similarity of word shingles above which two items are near duplicates.
 
@@ -122,14 +120,77 @@ def dedup_text(kind: str, content: dict[str, Any]) -> str:
     return "\n".join(p for p in parts if isinstance(p, str))
 
 
+@functools.cache
+def word_chars() -> np.ndarray:
+    """Which code points make up words (a bool per code point, 1.1 MB, built once per process):
+    letters, marks, numbers, the underscore and the zero-width joiners.
+
+    Marks belong to words: Python's `\\w` leaves them out, which cuts a Devanagari word at its
+    vowel signs and a Yoruba word at a tone mark over an underdotted vowel (NFC has no single
+    character for it). The joiners sit inside Sinhala, Malayalam and Persian words."""
+    table = np.fromiter((unicodedata.category(chr(c))[0] in "LMN" for c in range(0x110000)),
+                        dtype=bool, count=0x110000)
+    table[[ord("_"), 0x200C, 0x200D]] = True
+    return table
+
+
+@functools.cache
+def _word_pattern() -> re.Pattern:
+    table = word_chars()
+    edges = np.flatnonzero(np.diff(table.view(np.int8), prepend=0, append=0))
+    ranges = "".join(f"{re.escape(chr(a))}-{re.escape(chr(b - 1))}"
+                     for a, b in zip(edges[::2].tolist(), edges[1::2].tolist()))
+    return re.compile(f"[{ranges}]+")
+
+
 def tokens(text: str) -> list[str]:
-    """Words, case-folded, punctuation and spacing ignored (the text is NFC already)."""
-    return _WORD.findall(text.casefold())
+    """Words, case-folded, punctuation and spacing ignored (the text is NFC already): what
+    `Deduper` reads, one text at a time."""
+    return _word_pattern().findall(text.casefold())
+
+
+_M64 = (1 << 64) - 1
+_BASE = 0x9E3779B97F4A7C15
+"""The word hash's polynomial base (odd, so it has an inverse modulo 2**64)."""
+_DIGEST_BASES = (0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9)
+"""Bases of the two 64-bit polynomials over a text's word hashes that make its 128-bit digest."""
+
+
+def _fmix64(h: int) -> int:
+    """MurmurHash3's 64-bit finaliser: spreads a polynomial hash's weak low bits over all 64."""
+    h ^= h >> 33
+    h = (h * 0xFF51AFD7ED558CCD) & _M64
+    h ^= h >> 33
+    h = (h * 0xC4CEB9FE1A85EC53) & _M64
+    return h ^ (h >> 33)
+
+
+def word_hash64(word: str) -> int:
+    """A 64-bit hash of a word, the same in every process and run: the polynomial
+    sum(ord(c_j) * BASE**j) modulo 2**64, finalised. `_WordStream` computes it for every word of
+    a batch at once in numpy."""
+    h = 0
+    for ch in reversed(word):
+        h = (h * _BASE + ord(ch)) & _M64
+    return _fmix64(h)
 
 
 def word_hash(word: str) -> int:
-    """A 32-bit hash of a word (blake2b, so it is the same in every process and run)."""
-    return int.from_bytes(hashlib.blake2b(word.encode("utf-8"), digest_size=4).digest(), "little")
+    """The 32-bit word hash MinHash uses: the top half of `word_hash64`."""
+    return word_hash64(word) >> 32
+
+
+def text_digest(text: str) -> tuple[int, int]:
+    """128 bits that are equal for two texts exactly when their word sequences are (up to a
+    hash collision): sum(word_hash64(w_k) * B**k) modulo 2**64 for two bases B."""
+    hashes = [word_hash64(w) for w in tokens(text)]
+    out = []
+    for base in _DIGEST_BASES:
+        d = 0
+        for h in reversed(hashes):
+            d = (d * base + h) & _M64
+        out.append(d)
+    return out[0], out[1]
 
 
 def shingle_hash(shingle: tuple[str, ...]) -> int:
@@ -155,32 +216,87 @@ def reference_minhash(text: str) -> MinHash:
     return m
 
 
-class _WordHashes(dict):
-    """word -> `word_hash(word)`, computed once per distinct word."""
+def _fmix64_np(h: np.ndarray) -> np.ndarray:
+    h = h ^ (h >> np.uint64(33))
+    h *= np.uint64(0xFF51AFD7ED558CCD)
+    h ^= h >> np.uint64(33)
+    h *= np.uint64(0xC4CEB9FE1A85EC53)
+    return h ^ (h >> np.uint64(33))
 
-    def __missing__(self, word: str) -> int:
-        if len(self) > 1_000_000:  # a bound on memory for very large vocabularies
-            self.clear()
-        value = self[word] = word_hash(word)
-        return value
+
+class _Powers:
+    """base**k modulo 2**64 for k = 0, 1, ..., grown on demand."""
+
+    def __init__(self, base: int):
+        self.base = base
+        self.table = np.ones(1, dtype=np.uint64)
+
+    def __call__(self, n: int) -> np.ndarray:
+        if n > len(self.table):
+            self.table = np.ones(max(n, 2 * len(self.table)), dtype=np.uint64)
+            # uint64 products wrap around: arithmetic modulo 2**64, as the Python reference does
+            np.cumprod(np.full(len(self.table) - 1, self.base, dtype=np.uint64), out=self.table[1:])
+        return self.table[:n]
+
+
+def _polynomials(values: np.ndarray, lengths: np.ndarray, powers: _Powers) -> np.ndarray:
+    """For consecutive segments of `values` of the given lengths, sum(value_j * base**j) modulo
+    2**64, j counted from each segment's start; 0 for an empty segment."""
+    out = np.zeros(len(lengths), dtype=np.uint64)
+    filled = np.flatnonzero(lengths)
+    if not len(filled):
+        return out
+    ends = np.cumsum(lengths)
+    starts = ends - lengths
+    position = np.arange(len(values)) - np.repeat(starts, lengths)
+    out[filled] = np.add.reduceat(values * powers(int(lengths.max()))[position], starts[filled])
+    return out
+
+
+class _WordStream:
+    """Every word of a batch of texts, hashed, without making a Python string per word.
+
+    The texts are case-folded, joined and read as UTF-32 code points; `word_chars` marks the
+    code points inside words; each run of them is a word, hashed as `word_hash64` does."""
+
+    def __init__(self):
+        self._chars = _Powers(_BASE)
+        self._digest = [_Powers(b) for b in _DIGEST_BASES]
+
+    def __call__(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(32-bit word hashes in text order, words per text, each text's 128-bit digest as
+        two uint64 columns)."""
+        folded = [t.casefold() for t in texts]
+        sizes = np.fromiter(map(len, folded), dtype=np.int64, count=len(folded))
+        text_starts = np.cumsum(sizes + 1) - (sizes + 1)  # "\n" between texts ends every word
+        points = np.frombuffer("\n".join(folded).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+        inside = word_chars()[points]
+        edges = np.diff(inside.view(np.int8), prepend=np.int8(0), append=np.int8(0))
+        starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+        words64 = _fmix64_np(_polynomials(points[inside].astype(np.uint64), ends - starts, self._chars))
+        owner = np.searchsorted(text_starts, starts, side="right") - 1
+        counts = np.bincount(owner, minlength=len(texts)).astype(np.int64)
+        digests = np.stack([_polynomials(words64, counts, p) for p in self._digest], axis=1)
+        return (words64 >> np.uint64(32)).astype(np.uint32), counts, digests
 
 
 class Deduper:
     """Exact and near duplicates within one partition (a kind and a language), first one wins.
 
-    Exact duplicates share the sha256 of their case-folded word sequence; they never reach the
-    index. Near duplicates are found by MinHash LSH: each item's MinHash (datasketch's affine32
-    scheme, word unigram and bigram shingles) is cut into the bands and rows datasketch's
-    `MinHashLSH` chooses for the threshold; an earlier item sharing any band is a candidate,
-    and counts only when its estimated Jaccard similarity (`MinHash.jaccard`'s share of equal
-    values, for all candidates in one numpy step) reaches the threshold.
+    Exact duplicates share the 128-bit digest of their case-folded word sequence; they never
+    reach the index. Near duplicates are found by MinHash LSH: each item's MinHash (datasketch's
+    affine32 scheme, word unigram and bigram shingles) is cut into the bands and rows
+    datasketch's `MinHashLSH` chooses for the threshold; an earlier item sharing any band is a
+    candidate, and counts only when its estimated Jaccard similarity (`MinHash.jaccard`'s share
+    of equal values, for all candidates in one numpy step) reaches the threshold.
 
-    The work is done a batch at a time in numpy: the signatures, with datasketch's own
-    permutations and pre-mix, equal to `reference_minhash` item by item; and each band's bucket
-    key, a 64-bit hash of its rows. The buckets are one dict per band (key -> item number, or a
-    list of them). datasketch's per-item `update_batch`, `query` and `insert` compute the same
-    things one item and one band at a time and cost several times more than the rest of a
-    release; `test_band_index_finds_what_datasketch_finds` checks that the candidates agree.
+    The work is done a batch at a time in numpy: the words and their hashes (`_WordStream`,
+    no Python string per word); the signatures, with datasketch's own permutations and pre-mix,
+    equal to `reference_minhash` item by item; and each band's bucket key, a 64-bit hash of its
+    rows, kept sorted per band and binary-searched. datasketch's per-item `update_batch`,
+    `query` and `insert` compute the same things one item and one band at a time and cost
+    several times more than the rest of a release; `test_band_index_finds_what_datasketch_finds`
+    checks that the verdicts agree.
     """
 
     def __init__(self, threshold: float = NEAR_THRESHOLD):
@@ -190,7 +306,7 @@ class Deduper:
         self.threshold = threshold
         self.bands = MinHashLSH(threshold=threshold, num_perm=NUM_PERM).hashranges
         """(start, end) of each band in a signature, as datasketch chooses them."""
-        self._words = _WordHashes()
+        self._words = _WordStream()
         self._buf = np.empty((NUM_PERM, _STEP), dtype=np.uint32)
         self._partition: object = None
         self._reset()
@@ -201,22 +317,20 @@ class Deduper:
         self._band_items = [np.empty(0, dtype=np.int64) for _ in self.bands]
         self._sigs = np.empty((1024, NUM_PERM), dtype=np.uint32)
         """Signatures of the kept items, by item number (insertion order)."""
-        self._digests: list[bytes] = []
-        """sha256 of each kept item's word sequence, by item number."""
+        self._digests = np.empty((1024, 2), dtype=np.uint64)
+        """The 128-bit digest of each kept item's word sequence, by item number."""
         self._ids: list[str] = []
 
-    def signatures(self, texts: Sequence[str], words: Sequence[list[str]] | None = None
-                   ) -> np.ndarray:
+    def signatures(self, texts: Sequence[str]) -> np.ndarray:
         """MinHash signatures (len(texts) x NUM_PERM, uint32) of many texts at once."""
-        if words is None:
-            words = [tokens(t) for t in texts]
-        lens = np.fromiter((len(w) for w in words), dtype=np.int64, count=len(words))
-        out = np.full((len(words), NUM_PERM), _MAX, dtype=np.uint32)
+        return self._signatures(*self._words(texts)[:2])
+
+    def _signatures(self, raw: np.ndarray, lens: np.ndarray) -> np.ndarray:
+        """Signatures from the word hashes of the texts (in order) and each text's word count."""
+        out = np.full((len(lens), NUM_PERM), _MAX, dtype=np.uint32)
         total = int(lens.sum())
         if not total:
             return out
-        lookup = self._words.__getitem__
-        raw = np.fromiter(map(lookup, chain.from_iterable(words)), dtype=np.uint32, count=total)
         ends = np.cumsum(lens)
         starts = ends - lens
         last = ends[lens > 0] - 1
@@ -275,10 +389,10 @@ class Deduper:
         if partition != self._partition:
             self._partition = partition
             self._reset()
-        words = [tokens(t) for t in texts]
-        sigs = self.signatures(texts, words)
+        raw, lens, digest_array = self._words(texts)
+        sigs = self._signatures(raw, lens)
         bkeys = self.band_keys(sigs)
-        digests = [hashlib.sha256("\x1f".join(ws).encode("utf-8")).digest() for ws in words]
+        digests = digest_array.tolist()
         n_new = len(texts)
         need = self.threshold * NUM_PERM
         ids, kept_sigs = self._ids, self._grow(len(self._ids) + n_new)
@@ -300,12 +414,18 @@ class Deduper:
         exact_prior: dict[int, int] = {}
         near_prior: dict[int, int] = {}
         if pair_item:
-            pairs = np.unique(np.stack([np.concatenate(pair_item), np.concatenate(pair_cand)], 1), axis=0)
-            equal = np.count_nonzero(kept_sigs[pairs[:, 1]] == sigs[pairs[:, 0]], axis=1)
-            for (i, c), e in zip(pairs.tolist(), equal.tolist()):
-                if e == NUM_PERM and self._digests[c] == digests[i]:
+            # each (item, candidate) pair once, sorted, however many bands it shares: one
+            # integer per pair (candidates are numbered below first_new)
+            pairs = np.unique(np.concatenate(pair_item) * first_new + np.concatenate(pair_cand))
+            item, cand = np.divmod(pairs, first_new)
+            equal = np.count_nonzero(kept_sigs[cand] == sigs[item], axis=1)
+            # most candidates share a band by chance and fall short of the threshold: only the
+            # similar pairs are looked at one by one
+            similar = equal >= need
+            for i, c, e in zip(item[similar].tolist(), cand[similar].tolist(), equal[similar].tolist()):
+                if e == NUM_PERM and self._digests[c].tolist() == digests[i]:
                     exact_prior[i] = c
-                elif e >= need and i not in near_prior:  # pairs are sorted: c is the earliest
+                elif i not in near_prior:  # pairs are sorted: c is the earliest
                     near_prior[i] = c
         # 2. one by one, in order: only items that share a band with another item of the batch
         # need the items kept before them in this batch
@@ -339,8 +459,8 @@ class Deduper:
             rows.append(i)
             verdicts.append(None)
         # 3. the kept items join the index: their keys merged into each band's sorted keys
-        self._digests += [digests[i] for i in rows]
         kept_rows = np.asarray(rows, dtype=np.int64)
+        self._digests[first_new:len(ids)] = digest_array[kept_rows]
         numbers = np.arange(first_new, len(ids), dtype=np.int64)
         for b in range(len(self.bands)):
             new = bkeys[kept_rows, b]
@@ -351,11 +471,14 @@ class Deduper:
         return verdicts
 
     def _grow(self, size: int) -> np.ndarray:
-        """The kept signatures' array, grown by doubling to hold `size` items."""
+        """The kept signatures' array, grown (with the digests') by doubling to hold `size` items."""
         if size > len(self._sigs):
-            grown = np.empty((max(2 * len(self._sigs), size), NUM_PERM), dtype=np.uint32)
-            grown[:len(self._ids)] = self._sigs[:len(self._ids)]
-            self._sigs = grown
+            n, kept = max(2 * len(self._sigs), size), len(self._ids)
+            for name, width in (("_sigs", NUM_PERM), ("_digests", 2)):
+                old = getattr(self, name)
+                grown = np.empty((n, width), dtype=old.dtype)
+                grown[:kept] = old[:kept]
+                setattr(self, name, grown)
         return self._sigs
 
 

@@ -180,6 +180,44 @@ def test_deduper_signatures_equal_datasketch_and_catch_near_duplicates():
     assert verdicts == [None, ("exact", "a"), ("near", "a"), None]
 
 
+MULTILINGUAL = [
+    "Ìgbà wo ni a máa ń gbin àgbàdo? Ọkọ́ rẹ̀ dà?",  # Yoruba: tone marks over dotted vowels combine
+    "किसान को बारिश के मौसम में कौन सी खाद डालनी चाहिए?",  # Hindi: vowel signs and viramas are marks
+    "ለበቆሎ ምን ዓይነት ማዳበሪያ ይሻላል፤ በዝናብ ወቅት?",  # Amharic: Ge'ez word space and comma
+    "STRASSE straße 🌽🌽 a_b",  # case folding, astral symbols, the underscore
+    "",
+]
+
+
+def test_bulk_word_hashes_and_signatures_equal_the_one_text_reference():
+    """The numpy pass over a whole batch gives each text the signature and digest that the
+    plain-Python reference (`tokens`, `word_hash`, `text_digest`, datasketch) gives it."""
+    from jamii.datasheets._gates import _WordStream, text_digest, tokens, word_hash
+
+    raw, lens, digests = _WordStream()(MULTILINGUAL)
+    assert lens.tolist() == [len(tokens(t)) for t in MULTILINGUAL]
+    assert raw.tolist() == [word_hash(w) for t in MULTILINGUAL for w in tokens(t)]
+    assert digests.tolist() == [list(text_digest(t)) for t in MULTILINGUAL]
+    for text, sig in zip(MULTILINGUAL, Deduper().signatures(MULTILINGUAL)):
+        assert (reference_minhash(text).hashvalues == sig).all()
+
+
+def test_words_keep_their_marks_so_a_tone_or_vowel_sign_makes_another_item():
+    """Python's \\w stops at combining marks: it read the Yoruba ọkọ (husband) and ọkọ́ (hoe) as
+    one word and a Hindi word cut at its vowel signs, so items differing only there were
+    dropped as exact duplicates. Words now keep their marks."""
+    from jamii.datasheets._gates import tokens
+
+    assert tokens("Ọkọ́ rẹ̀ dà?") == ["ọkọ́", "rẹ̀", "dà"]
+    assert tokens("किसान को बारिश") == ["किसान", "को", "बारिश"]
+    assert tokens("ሰላም፣ ለዓለም።") == ["ሰላም", "ለዓለም"]
+    texts = ["Ọkọ rẹ dà lónìí ní oko wa?", "Ọkọ́ rẹ̀ dà lónìí ní oko wa?",  # husband / hoe
+             "मुझे कल सुबह खाद चाहिए", "मुझे कल सुबह खाद चाहिए।"]  # only punctuation differs
+    verdicts = Deduper().check("p", ["y1", "y2", "h1", "h2"], texts)
+    assert verdicts[:2] == [None, None]
+    assert verdicts[2:] == [None, ("exact", "h1")]
+
+
 def test_band_index_finds_what_datasketch_finds():
     """Deduper's numpy band keys and dict buckets give the verdicts datasketch's own
     MinHashLSH and MinHash.jaccard give, item by item, on texts with many near twins."""
