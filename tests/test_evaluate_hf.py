@@ -299,7 +299,12 @@ def test_two_cpu_streams_give_the_answers_of_one(tmp_path, tiny_lm_plain, monkey
     backend.close()
     config = json.loads((tmp_path / "two" / "config.json").read_text())
     assert config["model"]["streams"] == 2 and both.computed == 40
+    assert torch.get_num_threads() == 2  # the streams' one thread each does not outlive them
 
+    monkeypatch.setenv("JAMII_CPU_STREAMS", "two")
+    with pytest.raises(EvaluationError, match="JAMII_CPU_STREAMS must be a whole number"):
+        evaluate(rel, f"hf:{tiny_lm_plain}", tmp_path / "bad", batch_size=8, max_new_tokens=10, progress=False)
+    assert not (tmp_path / "bad").exists()
     monkeypatch.setenv("JAMII_CPU_STREAMS", "1")
     one = evaluate(rel, f"hf:{tiny_lm_plain}", tmp_path / "one", batch_size=8, max_new_tokens=10, progress=False)
     assert json.loads((tmp_path / "one" / "config.json").read_text())["model"]["streams"] == 1

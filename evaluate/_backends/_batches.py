@@ -39,8 +39,10 @@ def cpu_streams(device: str) -> tuple[int, int]:
     single thread, one stream. `JAMII_CPU_STREAMS=1` turns it off.
     """
     threads = torch.get_num_threads()
-    wanted = os.environ.get("JAMII_CPU_STREAMS")
-    streams = max(1, int(wanted)) if wanted and wanted.isdigit() else 2
+    wanted = os.environ.get("JAMII_CPU_STREAMS", "").strip()
+    if wanted and not (wanted.isdigit() and int(wanted) >= 1):
+        raise BackendError(f"JAMII_CPU_STREAMS must be a whole number of 1 or more, not {wanted!r}")
+    streams = int(wanted) if wanted else 2
     if device != "cpu" or threads < 2:
         return 1, threads
     streams = min(streams, threads)
@@ -79,6 +81,7 @@ def halving_batches(n_items: int, batch_size: int | str, run_batch: Callable[[in
         spans.appendleft(span)
 
     concurrent = streams > 1 and not auto  # auto: one batch at a time until one fits
+    threads_before = torch.get_num_threads()
     pool = None
     in_flight: dict[Future, tuple[int, int]] = {}
     try:
@@ -124,3 +127,6 @@ def halving_batches(n_items: int, batch_size: int | str, run_batch: Callable[[in
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
+            # where a build's thread count is process-wide rather than per thread, the
+            # streams' setting would outlive them
+            torch.set_num_threads(threads_before)

@@ -26,6 +26,7 @@ class HFBackend(Backend):
         check_local_or_cached(path_or_id)
         self.spec, self.model_id, self.batch_size = spec, path_or_id, batch_size
         self.device = "cuda" if torch.cuda.is_available() else "cpu"
+        self.streams, self.threads_per_stream = cpu_streams(self.device)
         try:
             self.tokenizer = AutoTokenizer.from_pretrained(path_or_id, revision=revision)
             self.model = AutoModelForCausalLM.from_pretrained(path_or_id, revision=revision, dtype="auto")
@@ -37,7 +38,6 @@ class HFBackend(Backend):
         if self.tokenizer.pad_token is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
         self.chat = bool(getattr(self.tokenizer, "chat_template", None))
-        self.streams, self.threads_per_stream = cpu_streams(self.device)
         self._tokenizer_lock = threading.Lock()  # padding and decoding from two streams at once
         self.truncated = 0
         self.largest_batch = 0
