@@ -9,7 +9,7 @@ import os
 import re
 import shutil
 import tempfile
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -19,6 +19,7 @@ import jinja2
 from jamii.core.store import Store
 from jamii.datasheets import (_answers, _bundle, _card, _croissant, _datasheet, _licenses,
                               _parquet, _statement)
+from jamii.datasheets import _collect
 from jamii.datasheets._collect import Facts, campaign_facts, collect, gather_facts
 from jamii.datasheets._context import Context
 from jamii.datasheets._gates import language_problem
@@ -96,11 +97,44 @@ def _validate_config(root: Path, kind: str, files: dict[tuple[str, str], int]) -
     return problems
 
 
+def _without_torch() -> None:
+    """In the validating process, before `datasets` loads: a streaming `load_dataset` would
+    otherwise import torch (seconds, and hundreds of MB) for nothing."""
+    os.environ["USE_TORCH"] = "0"
+    import datasets  # noqa: F401
+
+
+class _Validator:
+    """Where `_validate_loads` runs: a thread of this process for a small release; for a large
+    one (from PARALLEL_MIN_ITEMS items), a fresh process started when the workers are done,
+    which imports `datasets` without torch while the documents are written."""
+
+    def __init__(self, items: int):
+        if items >= max(1, _collect.PARALLEL_MIN_ITEMS):
+            import multiprocessing
+
+            self.pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
+                                            initializer=_without_torch)
+            self.pool.submit(int)  # start it now: its imports overlap the documents
+        else:
+            self.pool = ThreadPoolExecutor(1, thread_name_prefix="jamii-validate")
+
+    def __enter__(self) -> "_Validator":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+    def submit(self, root: Path, kinds: list[str], files: dict[tuple[str, str], int]) -> Future:
+        return self.pool.submit(_validate_loads, root, kinds, files)
+
+
 def _facts_and_imports(store: Store, camp, validate: bool) -> Facts:
     facts = campaign_facts(store, camp)
     if validate:
         # not torch, which streaming `load_dataset` imports when it is installed: loaded now,
-        # it would add to the workers' peak memory
+        # it would add to the workers' peak memory (a large release validates in a process of
+        # its own, without torch)
         import datasets  # noqa: F401
         import mlcroissant  # noqa: F401
     return facts
@@ -174,19 +208,19 @@ def build_release(store: Store, campaign: str | int, version: str, out: str | Pa
         if reasons:
             raise ReleaseRefused(reasons)
 
-        env = _env()
-        (tmp / "README.md").write_text(_card.render(ctx, env), "utf-8")
-        (tmp / "DATASHEET.md").write_text(_datasheet.render(ctx, env), "utf-8")
-        (tmp / "DATA_STATEMENT.md").write_text(_statement.render(ctx, env), "utf-8")
-        _bundle.write_licence(ctx, tmp)
-        _bundle.write_consent(ctx, tmp)
-        _bundle.write_compensation(ctx, tmp, env)
-        delta = _bundle.changes(ctx)
-        _bundle.write_changelog(ctx, tmp, delta)
-        _bundle.write_citation(ctx, tmp)
-        with ThreadPoolExecutor(1, thread_name_prefix="jamii-release") as side:
+        with _Validator(found.total if validate else 0) as validator:
+            env = _env()
+            (tmp / "README.md").write_text(_card.render(ctx, env), "utf-8")
+            (tmp / "DATASHEET.md").write_text(_datasheet.render(ctx, env), "utf-8")
+            (tmp / "DATA_STATEMENT.md").write_text(_statement.render(ctx, env), "utf-8")
+            _bundle.write_licence(ctx, tmp)
+            _bundle.write_consent(ctx, tmp)
+            _bundle.write_compensation(ctx, tmp, env)
+            delta = _bundle.changes(ctx)
+            _bundle.write_changelog(ctx, tmp, delta)
+            _bundle.write_citation(ctx, tmp)
             # `load_dataset` reads every row while Croissant hashes the files
-            loads = side.submit(_validate_loads, tmp, found.kinds(), found.files) if validate else None
+            loads = validator.submit(tmp, found.kinds(), found.files) if validate else None
             (tmp / "croissant.json").write_text(
                 json.dumps(_croissant.build(ctx, tmp), indent=2, ensure_ascii=False), "utf-8")
             if validate:

@@ -405,7 +405,8 @@ def test_imported_items_need_a_compatible_republication_licence(sqlite_store, tm
 
 
 def test_worker_processes_write_the_same_bytes(sqlite_store, tmp_path, monkeypatch):
-    """Partitions collected in spawned workers give the very files one process writes."""
+    """Partitions collected in spawned workers give the very files one process writes (and the
+    folder is validated in a process of its own, as a large release's is)."""
     from jamii.datasheets import _collect
 
     build_release_store(sqlite_store)
