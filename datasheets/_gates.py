@@ -402,8 +402,13 @@ class Deduper:
         in_batch = np.zeros(n_new, dtype=bool)
         for b in range(len(self.bands)):
             band_keys, band_items = self._band_keys[b], self._band_items[b]
-            lo = np.searchsorted(band_keys, bkeys[:, b], side="left")
-            counts = np.searchsorted(band_keys, bkeys[:, b], side="right") - lo
+            # queries in sorted order: each binary search starts where the last one ended
+            order = np.argsort(bkeys[:, b])
+            wanted = bkeys[order, b]
+            lo, counts = np.empty(n_new, dtype=np.int64), np.empty(n_new, dtype=np.int64)
+            lo[order] = np.searchsorted(band_keys, wanted, side="left")
+            counts[order] = np.searchsorted(band_keys, wanted, side="right")
+            counts -= lo
             total = int(counts.sum())
             if total:
                 starts = np.repeat(lo - (np.cumsum(counts) - counts), counts)
