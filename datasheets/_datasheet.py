@@ -120,7 +120,7 @@ def record_answers(ctx: "Context") -> dict[str, str]:
         "composition.missing": "Optional fields (dialect, persona, red flags, the spoken prompt) are empty when the contributor did not give them. No value was imputed.",
         "composition.relationships": "Items are independent. Items by the same author share the author pseudonym; edits keep the item id and raise its version.",
         "composition.splits": f"Yes: validation and test, assigned by a hash of each item's stable id (about 20% validation), so an item never changes split between versions. There is no training split: this is an evaluation benchmark. {per_split}.",
-        "composition.errors": f"Every item was accepted by peer review ({facts.rule.describe()}); reviewers can still disagree ({ctx.agreement_text()}). Exact and near duplicates (MinHash, Jaccard >= 0.7 on word shingles) were removed, keeping the first.",
+        "composition.errors": f"Every item was accepted by peer review ({facts.rule.describe()}); reviewers can still disagree ({ctx.agreement_text()}). Exact and near duplicates (MinHash candidates whose word shingles have a Jaccard similarity of 0.7 or more) were removed, keeping the first.",
         "composition.self_contained": "Yes. Audio is embedded in the parquet files; nothing links to external resources.",
         "composition.confidential": "Contributors were asked not to include confidential or personal information, reviewers could reject items for personal data, and every text was scanned for emails, phone numbers and id numbers before release.",
         "composition.offensive": "Contextual items may describe harmful answers in their red flags, so that models can be checked against them; reviewers rejected items that were themselves harmful.",
