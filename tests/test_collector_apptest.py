@@ -279,6 +279,11 @@ def test_organiser_actions_write_audit_events(app, env):
     assert all(e.status == "approved" for e in store.ledger(camp.id) if e.id in {o.id for o in owed})
     actions = {e["action"] for e in store.audit_events()}
     assert {"contributor.add", "payout.approved"} <= actions
+    assert "payout.export" not in actions  # opening the page reads no payment account
+    at.button(key="po_prepare").click().run()
+    assert not at.exception
+    assert "payout.export" in {e["action"] for e in store.audit_events()}
+    assert at.session_state["po_csv"][1].startswith("pseudonym,name,method")
     at.switch_page("views/org_campaigns.py").run()
     at.text_input(key="oc_version").input("2")
     at.text_input(key="oc_language").input("sw")

@@ -76,12 +76,20 @@ else:
                 if failed is not None:
                     st.error(str(failed))
                 else:
+                    st.session_state.pop("po_csv", None)  # a prepared file no longer holds
                     ui.flash([("success", tr("admin.moved", n=n, status=tr(f"payment.{to}")))])
                     st.rerun()
 
 st.divider()
 st.subheader(tr("admin.export_title"))
 st.caption(tr("admin.export_help"))
-st.download_button(tr("admin.export"), key="po_export", mime="text/csv", icon=":material/download:",
-                   file_name=f"payouts-{camp.slug}.csv",
-                   data=lambda: store.payout_csv(camp.id, "approved", actor_id=viewer.id))
+# Built on its own click (each export is audited: it reads payment accounts), then offered as
+# ready bytes. A download whose file was built when clicked hung in a browser test on a busy
+# machine, its button spinning, when the page reran at that moment.
+if st.button(tr("admin.export_prepare"), key="po_prepare", icon=":material/description:"):
+    st.session_state["po_csv"] = (camp.id, store.payout_csv(camp.id, "approved", actor_id=viewer.id))
+prepared = st.session_state.get("po_csv")
+if prepared and prepared[0] == camp.id:
+    st.download_button(tr("admin.export"), key="po_export", mime="text/csv", icon=":material/download:",
+                       file_name=f"payouts-{camp.slug}.csv", data=prepared[1].encode("utf-8"),
+                       on_click="ignore")

@@ -28,7 +28,7 @@ MARKERS = {
     "review": [SW("review.verdict"), SW("review.submit")],
     "org_campaigns": [SW("admin.tab_rates"), SW("admin.tab_consent")],
     "org_people": [SW("admin.invite_title"), SW("admin.invite")],
-    "org_payouts": [SW("admin.export"), SW("admin.move")],
+    "org_payouts": [SW("admin.export_prepare"), SW("admin.move")],
     "org_audit": [],
 }
 
