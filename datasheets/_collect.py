@@ -16,7 +16,7 @@ import numpy as np
 
 from jamii.core.records import VERDICTS, Campaign
 from jamii.core.rules import AcceptanceRule
-from jamii.core.schema import ITEM_KINDS, KIND_COLUMNS, SPLITS
+from jamii.core.schema import ITEM_KINDS, KIND_COLUMNS
 from jamii.core.items import item_texts
 from jamii.core.store import as_datetime
 from jamii.datasheets import _gates, _licenses

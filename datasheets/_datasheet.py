@@ -97,7 +97,7 @@ ABOUT: list[tuple[str, str, bool]] = [
 
 def record_answers(ctx: "Context") -> dict[str, str]:
     """The answers the records give, keyed like QUESTIONS."""
-    f, facts, c = ctx.found, ctx.facts, ctx.campaign
+    f, facts = ctx.found, ctx.facts
     kinds = ", ".join(ctx.found.kinds()) or "none"
     per_kind = "; ".join(f"{k}: {n:,}" for (k,), n in ctx.by(0).items()) or "none"
     per_split = "; ".join(f"{s}: {n:,}" for (s,), n in ctx.by(1).items()) or "none"

@@ -352,7 +352,7 @@ def test_auto_batches_go_one_at_a_time_when_two_at_once_run_out_of_memory(tmp_pa
     assert auto.computed == 40 and auto.summary["run"]["batch_size"] == 10
     assert 10 in overlaps  # two batches of 10 did overlap and were refused
 
-    fixed = evaluate(rel, f"hf:{tiny_lm_plain}", tmp_path / "fixed", batch_size=10, max_new_tokens=6,
+    evaluate(rel, f"hf:{tiny_lm_plain}", tmp_path / "fixed", batch_size=10, max_new_tokens=6,
                      progress=False)
     preds = lambda d: {s["id"]: s["prediction"] for s in read_samples(d)}  # noqa: E731
     assert preds(tmp_path / "auto") == preds(tmp_path / "fixed")
