@@ -6,6 +6,7 @@
 
 PYTHON ?= python3
 VENV   := .venv
+LMEVAL := .lm-eval-venv
 PY     := $(VENV)/bin/python
 JAMII  := $(VENV)/bin/jamii
 PORT   ?= 8501
@@ -31,7 +32,13 @@ $(VENV)/.test: $(VENV)/.base
 	touch $@
 
 setup: $(VENV)/.base
-setup-test: $(VENV)/.test system-deps
+# lm-evaluation-harness in an environment of its own (never the project's venv), for the test that
+# runs the task `jamii export-task` writes; if it cannot be built here, that one test skips
+$(LMEVAL)/.done:
+	@($(PYTHON) -m venv $(LMEVAL) && $(LMEVAL)/bin/python -m pip install --quiet 'lm-eval[hf]==0.4.13' torch==2.13.0 \
+	  && touch $@) || echo "lm-eval environment not built: tests/test_evaluate_lm_eval.py will skip"
+
+setup-test: $(VENV)/.test system-deps $(LMEVAL)/.done
 
 system-deps:
 	@bash scripts/system-deps.sh
@@ -51,4 +58,4 @@ test-fast: setup-test
 	$(PY) -m pytest -m "not browser and not models and not slow" $(PYTEST_ARGS)
 
 clean:
-	rm -rf $(VENV) *.egg-info .pytest_cache
+	rm -rf $(VENV) $(LMEVAL) *.egg-info .pytest_cache

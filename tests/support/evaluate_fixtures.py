@@ -49,14 +49,17 @@ def release(tmp_path):
     return write_release(tmp_path / "release", SAMPLE_ROWS)
 
 
+REPO = Path(__file__).resolve().parents[2]
 LM_EVAL_VENV = Path(os.environ.get("TMPDIR") or tempfile.gettempdir()) / "jamii-lm-eval-venv"
 """Where `benchmarks/evaluate_throughput.py --setup-lm-eval` creates lm-eval's own environment."""
 
 
 def lm_eval_python() -> str | None:
-    """The python of a separate environment with lm-eval installed (LM_EVAL_PYTHON, else the
-    benchmark's default venv), or None. lm-eval is never installed into the project's venv."""
-    candidates = [os.environ.get("LM_EVAL_PYTHON"), str(LM_EVAL_VENV / "bin" / "python")]
+    """The python of a separate environment with lm-eval installed (LM_EVAL_PYTHON, else the one
+    `make test` builds in .lm-eval-venv, else the benchmark's default venv), or None. lm-eval is
+    never installed into the project's venv."""
+    candidates = [os.environ.get("LM_EVAL_PYTHON"), str(REPO / ".lm-eval-venv" / "bin" / "python"),
+                  str(LM_EVAL_VENV / "bin" / "python")]
     for python in candidates:
         if python and Path(python).exists():
             probe = subprocess.run([python, "-c", "import lm_eval, transformers, torch"], capture_output=True)
