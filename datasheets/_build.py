@@ -69,6 +69,11 @@ def _validate_loads(root: Path, kinds: list[str], files: dict[tuple[str, str], i
     copied into a cache, so a release of a million rows is checked in flat memory. Every split
     must yield as many rows as were written, with the columns of the kind's schema.
     """
+    from tqdm import tqdm
+
+    # tqdm makes its class lock on first use; configs loading at once in threads raced to it
+    # ("type object 'tqdm' has no attribute '_lock'"), so it is made before they start
+    tqdm.get_lock()
     with ThreadPoolExecutor(max(1, len(kinds)), thread_name_prefix="jamii-validate") as pool:
         # one config per thread: arrow decodes parquet without holding the GIL
         return [p for found in pool.map(lambda k: _validate_config(root, k, files), kinds) for p in found]
