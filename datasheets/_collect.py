@@ -205,8 +205,8 @@ def _partition(store, root: Path, index: int, kind: str, language: str, campaign
     writers: dict[str, PartWriter] = {}
     pending: dict[str, list] = {}  # split -> (CandidateRow, content) pairs for the next row group
     # a near twin the MinHash estimate finds in an earlier batch is confirmed on its text
-    dedup = _gates.Deduper(text_of=lambda public_id: _gates.dedup_text(
-        kind, _gates.nfc(store.item(public_id).content)))
+    dedup = _gates.Deduper(texts_of=lambda keys: {
+        key: _gates.dedup_text(kind, _gates.nfc(content)) for key, content in store.release_contents(keys).items()})
     try:
         for batch in store.release_candidates(campaign_id, kind=kind, language=language,
                                               batch_size=batch_size):

@@ -299,13 +299,15 @@ class Deduper:
     checks that the verdicts agree.
     """
 
-    def __init__(self, threshold: float = NEAR_THRESHOLD, text_of: Callable[[str], str] | None = None):
+    def __init__(self, threshold: float = NEAR_THRESHOLD,
+                 texts_of: Callable[[list[str]], dict[str, str]] | None = None):
         proto = MinHash(num_perm=NUM_PERM, seed=SEED, scheme="affine32")
         self._perm_a, self._perm_b = (np.asarray(p, dtype=np.uint32).reshape(-1, 1)
                                       for p in proto.permutations)
         self.threshold = threshold
-        self.text_of = text_of
-        """An earlier kept item's text, by its key. With it, a near twin the estimate finds
+        self.texts_of = texts_of
+        """Earlier kept items' texts by their keys, for many keys at once (one store query per
+        batch). With it, a near twin the estimate finds
         counts only if their word shingles' exact Jaccard similarity reaches the threshold: at
         32 permutations the estimate lets through a pair of true similarity 0.36 about once in
         25,000, and a campaign of many similar items has millions of candidate pairs. Without
@@ -433,10 +435,12 @@ class Deduper:
             # most candidates share a band by chance and fall short of the threshold: only the
             # similar pairs are looked at one by one
             similar = equal >= need
+            earlier = ({} if self.texts_of is None or not similar.any()
+                       else self.texts_of(sorted({ids[c] for c in cand[similar].tolist()})))
             for i, c, e in zip(item[similar].tolist(), cand[similar].tolist(), equal[similar].tolist()):
                 if e == NUM_PERM and self._digests[c].tolist() == digests[i]:
                     exact_prior[i] = c
-                elif i not in near_prior and self._confirmed(texts[i], lambda c=c: self.text_of(ids[c])):
+                elif i not in near_prior and self._confirmed(texts[i], lambda c=c: earlier[ids[c]]):
                     near_prior[i] = c  # pairs are sorted: c is the earliest confirmed
         # 2. one by one, in order: only items that share a band with another item of the batch
         # need the items kept before them in this batch
@@ -484,8 +488,8 @@ class Deduper:
 
     def _confirmed(self, text: str, other: Callable[[], str]) -> bool:
         """Whether a near twin by the estimate is one by the exact Jaccard similarity of word
-        shingles (always, without `text_of`)."""
-        if self.text_of is None:
+        shingles (always, without `texts_of`)."""
+        if self.texts_of is None:
             return True
         mine, theirs = shingles(text), shingles(other())
         return len(mine & theirs) >= self.threshold * len(mine | theirs)

@@ -237,11 +237,17 @@ def test_near_twins_of_the_estimate_are_confirmed_on_their_words():
     true_twin = a + " leo"  # one word more: similarity above 0.7
     assert jaccard(a, true_twin) >= NEAR_THRESHOLD
 
-    texts = {"a": a}
-    checked = Deduper(text_of=texts.__getitem__)
+    asked = []
+
+    def texts_of(keys):  # what the store answers for earlier items
+        asked.append(keys)
+        return {k: {"a": a}[k] for k in keys}
+
+    checked = Deduper(texts_of=texts_of)
     assert checked.check("p", ["a"], [a]) == [None]
     assert checked.check("p", ["b", "c"], [b, true_twin]) == [None, ("near", "a")]  # earlier batch
-    together = Deduper(text_of=texts.__getitem__)
+    assert asked == [["a"]]  # one question for the batch
+    together = Deduper(texts_of=texts_of)
     assert together.check("p", ["a", "b", "c"], [a, b, true_twin]) == [None, None, ("near", "a")]
 
 
