@@ -147,14 +147,16 @@ class Prepared:
 
 
 def prepare_item(kind: str, language: str, values: dict[str, Any],
-                 regions: tuple[str, ...] = ()) -> Prepared:
+                 regions: tuple[str, ...] = (), *, dialect: str | None = None,
+                 domain: str | None = None) -> Prepared:
     """Validate form values; warnings are only computed when nothing blocks."""
     content = content_from_form(kind, values)
     cleaned = item_rules.clean_content(kind, content)
-    prepared = Prepared(kind, language, cleaned.content, list(cleaned.blocking), list(cleaned.warnings))
+    blocking = list(cleaned.blocking) + item_rules.context_problems(dialect=dialect, domain=domain)
+    prepared = Prepared(kind, language, cleaned.content, blocking, list(cleaned.warnings))
     if prepared.blocking:
         return prepared
-    texts = item_rules.item_texts(kind, cleaned.content)
+    texts = item_rules.outgoing_texts(kind, cleaned.content, dialect=dialect, domain=domain)
     for name, text in texts.items():
         prepared.warnings += checks.pii_problems(name, text, regions)
     checked = LANGUAGE_CHECKED.get(kind, ())
@@ -183,7 +185,7 @@ def submit_item(store, state: MutableMapping[str, Any], form: str, *, viewer, ki
                 domain: str | None = None, confirmed: bool = False,
                 regions: tuple[str, ...] = ()) -> Outcome:
     """Check and store one item from a form; nothing is written unless the outcome is ok."""
-    prepared = prepare_item(kind, language, values, regions)
+    prepared = prepare_item(kind, language, values, regions, dialect=dialect, domain=domain)
     if prepared.blocking:
         return Outcome("blocked", prepared.blocking)
     warned_slot = f"_warned:{form}"
@@ -290,5 +292,5 @@ def profile_problems(values: dict[str, Any]) -> list[checks.Problem]:
     for name in ("region", "gender", "dialect", "compensation_choice"):
         value = values.get(name)
         if isinstance(value, str) and value.strip():
-            problems += checks.check_text(name, value, required=False, max_chars=120)
+            problems += checks.check_label(name, value, max_chars=120)
     return problems

@@ -24,6 +24,7 @@ from typing import Any
 import langcodes
 import numpy as np
 import phonenumbers
+import regex
 import soundfile
 
 __all__ = [
@@ -32,6 +33,7 @@ __all__ = [
     "PiiHit",
     "Problem",
     "audio_problems",
+    "check_label",
     "check_text",
     "detect_language",
     "find_pii",
@@ -40,9 +42,12 @@ __all__ = [
     "lingua_languages",
     "normalise_text",
     "pii_problems",
+    "pii_view",
 ]
 
 MAX_CHARS = 20_000
+MAX_LABEL_CHARS = 200
+"""Short one-line texts (dialect, domain, names, rubric criterion names, profile answers)."""
 MIN_LANGUAGE_CHARS = 20
 """Below this many letters lingua's guesses are close to chance, so we do not judge."""
 LANGUAGE_CONFIDENCE = 0.8
@@ -150,6 +155,18 @@ _MARKUP_RE = re.compile(
 )
 
 
+# A character a reader can see: not a space, not a control or format character, not one of
+# Unicode's default-ignorable code points (zero-width space, the Hangul fillers U+3164,
+# U+115F, U+1160, U+FFA0...), and not the blank Braille pattern U+2800 that renders as nothing.
+_VISIBLE_RE = regex.compile(
+    r"[^\p{White_Space}\p{Default_Ignorable_Code_Point}\p{Cc}\p{Cf}\p{Co}\p{Cn}\p{Cs}\u2800]"
+)
+# Embedding, override and isolate controls make a reader see text in another order than it is
+# stored. The marks LRM, RLM and ALM (U+200E, U+200F, U+061C) only nudge neutral characters
+# and are part of ordinary right-to-left writing, so they stay allowed, as do ZWJ and ZWNJ.
+_BIDI_OVERRIDE_RE = re.compile(r"[\u202a-\u202e\u2066-\u2069]")
+
+
 def _label(field_name: str) -> str:
     return field_name.replace("_", " ")
 
@@ -207,6 +224,16 @@ def check_text(
         what = "empty" if not value else "only spaces"
         message = f"The {name} is {what}: write the {name} before submitting."
         return [Problem(field, "empty", message, True)]
+    if not _VISIBLE_RE.search(text):
+        # stored, it would show as a blank item, and "strip()" does not remove these
+        return [
+            Problem(
+                field, "invisible",
+                f"The {name} has no visible character (only invisible or blank characters such "
+                f"as zero-width spaces): write the {name} in words.",
+                True,
+            )
+        ]
 
     problems: list[Problem] = []
     if len(text) > max_chars:
@@ -243,6 +270,18 @@ def check_text(
                 True, {"position": ctrl.start() + 1, "count": count, "char": char},
             )
         )
+    bidi = _BIDI_OVERRIDE_RE.search(text)
+    if bidi:
+        char = f"U+{ord(bidi.group()):04X}"
+        problems.append(
+            Problem(
+                field, "bidi_controls",
+                f"The {name} contains a direction override or isolate control ({char} at "
+                f"character {bidi.start() + 1}), which shows readers the text in another order "
+                f"than it is stored: delete it and type the text in its natural order.",
+                True, {"position": bidi.start() + 1, "char": char},
+            )
+        )
     markup = _MARKUP_RE.search(text)
     if markup:
         snippet = markup.group()[:40]
@@ -253,6 +292,24 @@ def check_text(
                 f"remove the tags and keep only the words; formatting code is not part of an item.",
                 True, {"position": markup.start() + 1, "markup": snippet},
             )
+        )
+    return problems
+
+
+def check_label(field: str, value: Any, *, required: bool = False,
+                max_chars: int = MAX_LABEL_CHARS) -> list[Problem]:
+    """Judge a short one-line text: a dialect, domain, name, rubric criterion or profile answer.
+
+    The rules of `check_text` (visible, no controls, no direction overrides, no markup), plus a
+    short limit and no line breaks: these texts are shown as labels and table cells.
+    """
+    problems = check_text(field, value, required=required, max_chars=max_chars)
+    if isinstance(value, str) and not problems and ("\n" in value.strip() or "\r" in value.strip()
+                                                   or "\t" in value):
+        name = _label(field)
+        problems.append(
+            Problem(field, "multiline", f"The {name} must be one line: remove the line breaks "
+                    f"and tabs.", True)
         )
     return problems
 
@@ -331,15 +388,45 @@ def _drop_overlaps(hits: list[PiiHit]) -> list[PiiHit]:
     return sorted(kept, key=lambda h: h.start)
 
 
+# "amina (at) example [dot] org": the spelled-out at and dot people use to dodge scrapers.
+_AT_WORD_RE = re.compile(r"\s*(?:[(\[{<]\s*(?:at|@)\s*[)\]}>])\s*", re.IGNORECASE)
+_DOT_WORD_RE = re.compile(r"\s*[(\[{<]\s*(?:dot|\.)\s*[)\]}>]\s*", re.IGNORECASE)
+# Format characters (zero-width spaces and joiners, soft hyphens, word joiners, direction
+# marks) and other default-ignorable code points draw nothing, so a reader sees through them.
+_HIDDEN_RE = regex.compile(r"[\p{Cf}\p{Default_Ignorable_Code_Point}]")
+
+
+def pii_view(text: str) -> str:
+    """The text as a human reads it, for the personal-data scan only; never stored.
+
+    NFKC folds full-width and other look-alike digits and at signs to plain ones; hidden
+    characters are removed ("1234\u00ad5678" reads as 12345678); "(at)" and "[dot]" become
+    "@" and ".". Joiners that Indic and Persian spelling needs are removed here too, which is
+    harmless on a copy: the stored text keeps them.
+    """
+    view = unicodedata.normalize("NFKC", text)
+    view = _HIDDEN_RE.sub("", view)
+    if "(" in view or "[" in view or "{" in view or "<" in view:
+        view = _DOT_WORD_RE.sub(".", _AT_WORD_RE.sub("@", view))
+    return view
+
+
+_OBFUSCATED_AT_RE = re.compile(r"[(\[{<]\s*at\s*[)\]}>]", re.IGNORECASE)
+
+
 def might_hold_pii(text: str) -> bool:
     """A cheap test that is False only where `find_pii` would surely find nothing.
 
-    Every hit `find_pii` reports needs an at sign (emails) or five digits or more (phones,
-    ids), so bulk scans such as a release of a million items can skip most texts at once.
+    Every hit `find_pii` reports needs an at sign (emails, also written "(at)") or five digits
+    or more (phones, ids), so bulk scans such as a release of a million items can skip most
+    texts at once. Hidden characters between digits do not change the count of digits.
     """
     if text.isascii():  # the common case, counted in C: str.isdigit is true of 0-9 only here
-        return "@" in text or len(text.encode("ascii").translate(None, _NOT_ASCII_DIGITS)) >= 5
-    return "@" in text or "\uff20" in text or sum(ch.isdigit() for ch in text) >= 5
+        return ("@" in text or len(text.encode("ascii").translate(None, _NOT_ASCII_DIGITS)) >= 5
+                or _OBFUSCATED_AT_RE.search(text) is not None)
+    return ("@" in text or "\uff20" in text or "\ufe6b" in text
+            or sum(ch.isdigit() for ch in text) >= 5
+            or _OBFUSCATED_AT_RE.search(unicodedata.normalize("NFKC", text)) is not None)
 
 
 _NOT_ASCII_DIGITS = bytes(c for c in range(256) if not 0x30 <= c <= 0x39)
@@ -348,11 +435,14 @@ _NOT_ASCII_DIGITS = bytes(c for c in range(256) if not 0x30 <= c <= 0x39)
 def find_pii(text: str, regions: Iterable[str] = ()) -> list[PiiHit]:
     """Find emails, phone numbers and id-like digit runs, in text order.
 
+    The scan reads `pii_view(text)`, what a human would read, so hits (their text and
+    positions) are of that view: "amina\u200b@example.org" is found as "amina@example.org".
     Errs towards flagging: a hit only produces a warning, and an organiser can clear it before
     release, while a missed phone number is published for good.
     """
     if not text or not might_hold_pii(text):
         return []
+    text = pii_view(text)
     extra = tuple(r.upper() for r in regions if r)
     ordered_regions = tuple(dict.fromkeys(extra + DEFAULT_PII_REGIONS))
     emails = [PiiHit("email", m.start(), m.end(), m.group()) for m in _EMAIL_RE.finditer(text)]

@@ -494,6 +494,8 @@ def _judge(src: SourceRow, cfg: _Settings, tag_cache: dict[str, str | Exception]
     if domain and cfg.campaign.domains and domain not in cfg.campaign.domains:
         problem("domain", f"'{domain}' is not one of this campaign's domains "
                 f"({', '.join(cfg.campaign.domains)}).", "unknown_value")
+    for p in item_rules.context_problems(dialect=dialect, domain=domain):
+        problem(p.field, p.message, p.code)
 
     # content
     content: dict[str, Any] = {}
@@ -550,7 +552,8 @@ def _judge(src: SourceRow, cfg: _Settings, tag_cache: dict[str, str | Exception]
     if problems:
         return None, problems, []
     warnings = []
-    for name, text in item_rules.item_texts(cfg.kind, cleaned.content).items():
+    for name, text in item_rules.outgoing_texts(cfg.kind, cleaned.content, dialect=dialect,
+                                                domain=domain).items():
         for p in checks.pii_problems(name, text):
             base = name.split("[")[0].split(".")[0]
             warnings.append(RowProblem(src.row, name, p.message, cfg.mapping.get(base, base),

@@ -134,7 +134,7 @@ def _clean_rubric(rubric: Any) -> tuple[list[dict[str, Any]], list[checks.Proble
         if not isinstance(crit, dict):
             problems.append(checks.Problem(label, "wrong_type", "Each criterion needs a name and anchors.", True))
             continue
-        problems += checks.check_text(f"{label}.name", crit.get("name"))
+        problems += checks.check_label(f"{label}.name", crit.get("name"), required=True)
         anchors = crit.get("anchors")
         if isinstance(anchors, dict):
             anchors = [anchors.get(str(s)) or anchors.get(s) for s in range(1, 6)]
@@ -164,14 +164,50 @@ def content_sha256(kind: str, content: dict[str, Any]) -> str:
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
-def item_texts(kind: str, content: dict[str, Any]) -> dict[str, str]:
-    """Every human-written text of an item, by field: what PII and language checks read."""
+CONTEXT_FIELDS = ("dialect", "domain")
+"""The short labels stored beside an item's content; they are published in every row."""
+
+
+def context_problems(**labels: Any) -> list[checks.Problem]:
+    """Judge the side fields (dialect, domain) as `checks.check_label` judges every label.
+
+    They are published in every row and shown to reviewers like the content, so they get
+    the same refusals (invisible text, controls, direction overrides, markup, over-long).
+    """
+    problems: list[checks.Problem] = []
+    for name in CONTEXT_FIELDS:
+        value = labels.get(name)
+        if value not in (None, ""):
+            problems += checks.check_label(name, value)
+    return problems
+
+
+def outgoing_texts(kind: str, content: dict[str, Any], *, dialect: str | None = None,
+                   domain: str | None = None) -> dict[str, str]:
+    """Every text of an item that a release publishes, by field: the one definition.
+
+    The personal-data scan at submission, import, `jamii items flagged`, the organiser's
+    personal-data page and the release gate all read this, so a field published in a row is
+    a field scanned. A test derives the release's text columns from the arrow schema and fails
+    when one is missing here.
+    """
     texts = {k: content[k] for k in TEXT_FIELDS.get(kind, {}) if isinstance(content.get(k), str)}
     for name in LIST_FIELDS.get(kind, {}):
         for i, v in enumerate(content.get(name) or [], start=1):
-            texts[f"{name}[{i}]"] = v
+            if isinstance(v, str):
+                texts[f"{name}[{i}]"] = v
     for i, crit in enumerate(content.get("rubric") or [], start=1):
-        texts[f"rubric[{i}].name"] = crit.get("name", "")
+        if not isinstance(crit, dict):
+            continue
+        texts[f"rubric[{i}].name"] = crit.get("name") or ""
+        if crit.get("description"):
+            texts[f"rubric[{i}].description"] = crit["description"]
         for s, a in enumerate(crit.get("anchors") or [], start=1):
-            texts[f"rubric[{i}].anchors[{s}]"] = a
+            if isinstance(a, str):
+                texts[f"rubric[{i}].anchors[{s}]"] = a
+    if kind == "prompt_response" and isinstance(content.get("task_type"), str):
+        texts["task_type"] = content["task_type"]
+    for name, value in (("dialect", dialect), ("domain", domain)):
+        if isinstance(value, str) and value:
+            texts[name] = value
     return texts

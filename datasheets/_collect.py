@@ -17,7 +17,7 @@ import numpy as np
 from jamii.core.records import VERDICTS, Campaign
 from jamii.core.rules import AcceptanceRule
 from jamii.core.schema import ITEM_KINDS, KIND_COLUMNS
-from jamii.core.items import item_texts
+from jamii.core.items import outgoing_texts
 from jamii.core.store import as_datetime
 from jamii.datasheets import _gates, _licenses
 from jamii.datasheets._parquet import PartWriter, file_name, schema_with_features
@@ -294,7 +294,8 @@ def _judge(found: Collected, batch, regions: list[str], exclude_flagged: bool,
             removed["no_voice_consent"].append(row.public_id)
             continue
         content = row.content if row.plain else _gates.nfc(row.content)
-        hits = _gates.scan_pii(item_texts(row.kind, content), regions)
+        hits = _gates.scan_pii(outgoing_texts(row.kind, content, dialect=row.dialect,
+                                              domain=row.domain), regions)
         if hits:
             if row.pii_cleared:
                 found.pii_cleared += 1

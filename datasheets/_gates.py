@@ -69,7 +69,9 @@ def scan_pii(texts: dict[str, str], regions: Sequence[str] = ()) -> list[PiiFind
     then skipped at the cost of one cheap test per text. Only the fields that could hold a hit
     are scanned, each once, in one call.
     """
-    fields = [(k, v) for k, v in texts.items()
+    # each field as a human reads it (`checks.pii_view`), so that hit positions in the joined
+    # view map back to fields whatever hidden characters the stored text holds
+    fields = [(k, checks.pii_view(v)) for k, v in texts.items()
               if isinstance(v, str) and v and might_hold_pii(v)]
     if not fields:
         return []

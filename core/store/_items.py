@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from jamii.core import checks
 from jamii.core import items as item_rules
 from jamii.core.langtags import normalise_tag
 from jamii.core.records import Campaign, Contributor, Item
@@ -68,8 +69,11 @@ class ItemStore(PeopleStore):
         if not client_key or len(client_key) > 128:
             raise StoreError("Each submission needs a client key of 1 to 128 characters.")
         cleaned = item_rules.clean_content(kind, content)
-        if cleaned.blocking:
-            raise item_rules.ItemError(cleaned.blocking)
+        blocking = cleaned.blocking + item_rules.context_problems(dialect=dialect, domain=domain)
+        if blocking:
+            raise item_rules.ItemError(blocking)
+        dialect = checks.normalise_text(dialect) if isinstance(dialect, str) else dialect
+        domain = checks.normalise_text(domain) if isinstance(domain, str) else domain
         language = _tag(language, "language")
         digest = item_rules.content_sha256(kind, cleaned.content)
         try:

@@ -33,7 +33,9 @@ class PrivacyQueries(StoreBase):
         out: list[Flagged] = []
         with self.read() as s:
             for item in s.scalars(q.order_by(Item.id).execution_options(yield_per=1000)):
-                hits = [(name, hit) for name, text in item_rules.item_texts(item.kind, item.content).items()
+                texts = item_rules.outgoing_texts(item.kind, item.content, dialect=item.dialect,
+                                                  domain=item.domain)
+                hits = [(name, hit) for name, text in texts.items()
                         if checks.might_hold_pii(text) for hit in checks.find_pii(text)]
                 if hits:
                     out.append(Flagged(item, hits))
