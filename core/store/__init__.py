@@ -17,15 +17,18 @@ from jamii.core.store._collector import CollectorQueries
 from jamii.core.store._dashboard import DashboardQueries
 from jamii.core.store._privacy import Flagged, PrivacyQueries
 from jamii.core.store._release import ReleaseQueries, as_datetime
-from jamii.core.store._base import Forbidden, NotFound, StoreError, make_engine, migrate
+from jamii.core.store._base import (OPERATOR, Forbidden, NotFound, Operator, StoreError,
+                                    make_engine, migrate)
 from jamii.core.store._imports import ImportQueries
 from jamii.core.store._items import DuplicateItem, Submitted
 from jamii.core.store._ledger import LedgerStore
 from jamii.core.store._people import new_invite_code
 from jamii.core.store._reviews import REJECT_REASONS
+from jamii.core.store._signin import SignInStore
 
 
 class Store(
+    SignInStore,
     DashboardQueries,
     PrivacyQueries,
     CollectorQueries,
@@ -40,5 +43,5 @@ class Store(
         return cls(settings.db_url, settings.audio_dir)
 
 
-__all__ = ["Store", "Flagged", "StoreError", "NotFound", "Forbidden", "DuplicateItem", "Submitted",
+__all__ = ["Store", "OPERATOR", "Operator", "Flagged", "StoreError", "NotFound", "Forbidden", "DuplicateItem", "Submitted",
            "REJECT_REASONS", "new_invite_code", "make_engine", "migrate", "as_datetime"]

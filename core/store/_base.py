@@ -29,6 +29,21 @@ class Forbidden(StoreError):
     """The acting person's role or consent does not allow this."""
 
 
+class Operator:
+    """The person at this machine's shell: `jamii` commands, `jamii init` and the seeds.
+
+    Whoever can run the command line can open the database file itself, so the store lets
+    this actor do what an organiser may; the web apps never pass it. Audit events record it
+    as no person (actor_id null) with `operator: true`.
+    """
+
+    def __repr__(self) -> str:
+        return "OPERATOR"
+
+
+OPERATOR = Operator()
+
+
 def _json_text(value: Any) -> str:
     """JSON columns' serializer: orjson (compact UTF-8, several times faster than the json
     module on the large records a release writes: a million item versions). Whatever orjson
@@ -115,8 +130,10 @@ class StoreBase:
         return sorted(inspect(self.engine).get_table_names())
 
     @staticmethod
-    def _audit(session: Session, actor_id: int | None, action: str, record_type: str,
+    def _audit(session: Session, actor_id: "int | Operator | None", action: str, record_type: str,
                record_id: object = None, **details) -> None:
+        if isinstance(actor_id, Operator):
+            actor_id, details = None, {**details, "operator": True}
         session.add(
             AuditEvent(actor_id=actor_id, action=action, record_type=record_type,
                        record_id=None if record_id is None else str(record_id), details=details)
