@@ -393,6 +393,8 @@ _AT_WORD_RE = re.compile(r"\s*(?:[(\[{<]\s*(?:at|@)\s*[)\]}>])\s*", re.IGNORECAS
 _DOT_WORD_RE = re.compile(r"\s*[(\[{<]\s*(?:dot|\.)\s*[)\]}>]\s*", re.IGNORECASE)
 # Format characters (zero-width spaces and joiners, soft hyphens, word joiners, direction
 # marks) and other default-ignorable code points draw nothing, so a reader sees through them.
+# a dot with a space on one side only ends a sentence ("at 5pm. Then"): not an address
+_SPACED_ADDRESS_RE = re.compile(r"[\w.-]+[ \t]*@[ \t]*[\w-]+(?:(?:\.|[ \t]+\.[ \t]+)[\w-]+)+")
 _HIDDEN_RE = regex.compile(r"[\p{Cf}\p{Default_Ignorable_Code_Point}]")
 
 
@@ -408,10 +410,23 @@ def pii_view(text: str) -> str:
     view = _HIDDEN_RE.sub("", view)
     if "(" in view or "[" in view or "{" in view or "<" in view:
         view = _DOT_WORD_RE.sub(".", _AT_WORD_RE.sub("@", view))
+    if "@" in view:  # "amina @ example . org": the spaces a scraper-dodger adds
+        view = _SPACED_ADDRESS_RE.sub(lambda m: re.sub(r"\s+", "", m.group()), view)
     return view
 
 
 _OBFUSCATED_AT_RE = re.compile(r"[(\[{<]\s*at\s*[)\]}>]", re.IGNORECASE)
+_OPENERS = "([{<"
+_WIDE_OPENERS = "([{<\uff08\uff3b\uff5b\uff1c\ufe59\ufe5b\ufe64"  # and their full-width forms
+
+
+def _spelled_at(text: str, openers: str) -> bool:
+    """"(at)", "[at]"... anywhere; the bracket test first, because most texts have none."""
+    if not any(o in text for o in openers):
+        return False
+    if openers is _OPENERS:
+        return _OBFUSCATED_AT_RE.search(text) is not None
+    return _OBFUSCATED_AT_RE.search(unicodedata.normalize("NFKC", text)) is not None
 
 
 def might_hold_pii(text: str) -> bool:
@@ -423,10 +438,9 @@ def might_hold_pii(text: str) -> bool:
     """
     if text.isascii():  # the common case, counted in C: str.isdigit is true of 0-9 only here
         return ("@" in text or len(text.encode("ascii").translate(None, _NOT_ASCII_DIGITS)) >= 5
-                or _OBFUSCATED_AT_RE.search(text) is not None)
+                or _spelled_at(text, _OPENERS))
     return ("@" in text or "\uff20" in text or "\ufe6b" in text
-            or sum(ch.isdigit() for ch in text) >= 5
-            or _OBFUSCATED_AT_RE.search(unicodedata.normalize("NFKC", text)) is not None)
+            or sum(ch.isdigit() for ch in text) >= 5 or _spelled_at(text, _WIDE_OPENERS))
 
 
 _NOT_ASCII_DIGITS = bytes(c for c in range(256) if not 0x30 <= c <= 0x39)
