@@ -166,6 +166,8 @@ def content_sha256(kind: str, content: dict[str, Any]) -> str:
 
 CONTEXT_FIELDS = ("dialect", "domain")
 """The short labels stored beside an item's content; they are published in every row."""
+OTHER_DIALECT = "other:"
+"""A dialect not in the campaign's list is stored as "other: <the contributor's name for it>"."""
 
 
 def context_problems(**labels: Any) -> list[checks.Problem]:
@@ -177,8 +179,13 @@ def context_problems(**labels: Any) -> list[checks.Problem]:
     problems: list[checks.Problem] = []
     for name in CONTEXT_FIELDS:
         value = labels.get(name)
-        if value not in (None, ""):
-            problems += checks.check_label(name, value)
+        if value in (None, ""):
+            continue
+        found = checks.check_label(name, value)
+        if not found and name == "dialect" and value.strip().startswith(OTHER_DIALECT):
+            # "other: " + the contributor's own name for it: that name must say something
+            found = checks.check_label(name, value.strip()[len(OTHER_DIALECT):], required=True)
+        problems += found
     return problems
 
 

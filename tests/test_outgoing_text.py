@@ -1,0 +1,347 @@
+"""Issue 10, items 1-4: one definition of outgoing text, a PII scan that reads what a human
+reads, and one validator for every free-text field, side fields included.
+
+Each numbered problem of the issue has its before-and-after here: the hostile value is shown to
+be refused (or flagged), and the legitimate neighbour (ZWJ in Persian, a dialect from the list)
+still passes. Store cases run on SQLite and PostgreSQL (the `store` fixture).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from jamii.core import checks
+from jamii.core import items as item_rules
+from jamii.core.schema import ITEM_KINDS, KIND_COLUMNS, arrow_schema
+from jamii.core.store import OPERATOR, StoreError
+
+# Columns jamii itself writes (ids, tags, pseudonyms it generates, the consent version an
+# organiser names, the split it computes, the audio file name it derives from the id): no
+# contributor types them, so they are not outgoing *text*. Every other string a row can hold
+# must come from `outgoing_texts`.
+GENERATED_COLUMNS = {"id", "kind", "language", "split", "author", "reviewers", "consent_version",
+                     "audio.path"}
+
+
+def _string_leaves(name: str, typ: pa.DataType) -> list[str]:
+    """Dotted paths of every string inside a column: lists and structs walked through."""
+    if pa.types.is_string(typ) or pa.types.is_large_string(typ):
+        return [name]
+    if pa.types.is_list(typ) or pa.types.is_large_list(typ):
+        return _string_leaves(name, typ.value_type)
+    if pa.types.is_struct(typ):
+        return [leaf for f in typ for leaf in _string_leaves(f"{name}.{f.name}", f.type)]
+    return []
+
+
+def _sentinel_value(path: str, typ: pa.DataType):
+    """A value of the column's type whose every string is the sentinel for its path."""
+    if pa.types.is_string(typ):
+        return f"SENTINEL<{path}>"
+    if pa.types.is_list(typ):
+        count = 5 if path.endswith("anchors") else 1
+        return [_sentinel_value(path, typ.value_type) for _ in range(count)]
+    if pa.types.is_struct(typ):
+        return {f.name: _sentinel_value(f"{path}.{f.name}", f.type) for f in typ}
+    return None
+
+
+@pytest.mark.parametrize("kind", ITEM_KINDS)
+def test_outgoing_texts_cover_every_text_column_of_the_release(kind):
+    """Derived from the arrow schema: a new text column fails here until it is scanned."""
+    schema = arrow_schema(kind)
+    leaves = [leaf for f in schema for leaf in _string_leaves(f.name, f.type)]
+    must_scan = [leaf for leaf in leaves if leaf not in GENERATED_COLUMNS]
+    content_columns = {name for name, _, _ in KIND_COLUMNS[kind]}
+    content = {f.name: _sentinel_value(f.name, f.type) for f in schema if f.name in content_columns}
+    scanned = item_rules.outgoing_texts(kind, content, dialect="SENTINEL<dialect>",
+                                        domain="SENTINEL<domain>")
+    seen = set()
+    for text in scanned.values():
+        seen.update(part.split(">")[0] for part in text.split("SENTINEL<")[1:])
+    missing = sorted(set(must_scan) - seen)
+    assert not missing, f"release text columns no scan reads: {missing}"
+    assert {"dialect", "domain"} <= seen
+
+
+# --------------------------------------------------------------------------- item 2
+@pytest.mark.parametrize("hidden, kind", [
+    ("amina\u200b@example.org", "email"),
+    ("id 12\u200b34\u200b56\u200b78", "id_number"),
+    ("1234\u00ad5678", "id_number"),
+    ("amina(at)example.org", "email"),
+    ("amina [at] example [dot] org", "email"),
+    ("amina\uff20example.org", "email"),
+    ("piga \uff10\uff17\uff11\uff12 345 678", "phone"),
+    ("0712\u2060345\u2060678", "phone"),
+])
+def test_personal_data_hidden_from_the_eye_is_found(hidden, kind):
+    hits = checks.find_pii(hidden)
+    assert [h.kind for h in hits] == [kind]
+
+
+def test_the_scan_reads_a_copy_and_joiners_stay_as_written(store, tmp_path):
+    """ZWNJ in Persian and ZWJ in Malayalam are spelling: stored exactly as typed."""
+    persian = "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645 \u0628\u062f\u0627\u0646\u0645"
+    assert checks.check_text("prompt", persian) == []
+    assert checks.find_pii(persian) == []
+    org, camp, consent = _campaign(store)
+    item = store.submit_item(campaign_id=camp.id, author_id=org.id, kind="prompt_response",
+                             language="sw", client_key="zwnj",
+                             content={"prompt": f"Neno {persian} kwa Kiswahili?",
+                                      "response": "Ndiyo \u0d28\u0d4d\u200d"}).item
+    stored = store.item(item.id).content
+    assert persian in stored["prompt"] and "\u200d" in stored["response"]
+
+
+# --------------------------------------------------------------------------- item 3
+@pytest.mark.parametrize("value", ["\u200b\u200b\u200b", "\u2800\u2800", "\u3164", " \u115f\u1160 ",
+                                   "\ufeff", "\u200d\u200c"])
+def test_text_with_no_visible_character_is_refused(value):
+    problems = checks.check_text("prompt", value)
+    assert [p.code for p in problems] == ["invisible"] and problems[0].blocking
+    assert "prompt" in problems[0].message
+
+
+@pytest.mark.parametrize("control", ["\u202a", "\u202b", "\u202c", "\u202d", "\u202e",
+                                     "\u2066", "\u2067", "\u2068", "\u2069"])
+def test_direction_overrides_and_isolates_are_refused(control):
+    problems = checks.check_text("response", f"Bei ni {control}005 shilingi")
+    assert "bidi_controls" in [p.code for p in problems]
+
+
+def test_direction_marks_of_ordinary_rtl_writing_are_kept():
+    arabic = "\u0627\u0644\u0633\u0639\u0631 \u200f100\u200f \u0634\u0644\u0646"
+    assert checks.check_text("prompt", arabic) == []
+
+
+def test_invisible_prompt_is_refused_by_the_store_and_nothing_is_written(store):
+    org, camp, _ = _campaign(store)
+    before = len(store.items(camp.id))
+    with pytest.raises(item_rules.ItemError, match="prompt") as refused:
+        store.submit_item(campaign_id=camp.id, author_id=org.id, kind="prompt_response",
+                          language="sw", client_key="inv", content={"prompt": "\u200b\u2800",
+                                                                      "response": "Sawa kabisa."})
+    assert [p.code for p in refused.value.problems] == ["invisible"]
+    assert len(store.items(camp.id)) == before
+
+
+# --------------------------------------------------------------------------- item 4
+HOSTILE_SIDE_VALUES = {
+    "nul": ("Kiamu\x00", "control_chars"),
+    "control": ("Kiamu\x1b[31m", "control_chars"),
+    "markup": ("<script>alert(1)</script>", "markup"),
+    "huge": ("K" * 1_000_000, "too_long"),
+    "bidi": ("Kiamu\u202e", "bidi_controls"),
+    "invisible": ("\u200b", "invisible"),
+    "multiline": ("Kiamu\nna Kipate", "multiline"),
+}
+
+
+@pytest.mark.parametrize("field", ["dialect", "domain"])
+@pytest.mark.parametrize("case", sorted(HOSTILE_SIDE_VALUES))
+def test_hostile_side_fields_are_refused_by_the_store(store, field, case):
+    """On PostgreSQL a NUL used to raise psycopg.DataError; now a message names the field."""
+    value, code = HOSTILE_SIDE_VALUES[case]
+    org, camp, _ = _campaign(store, domains=[])  # no domain list: domain is free text
+    if field == "dialect":
+        value = f"other: {value}"
+    with pytest.raises(item_rules.ItemError) as refused:
+        store.submit_item(campaign_id=camp.id, author_id=org.id, kind="prompt_response",
+                          language="sw", client_key=f"side-{field}-{case}",
+                          content={"prompt": "Mbolea gani inafaa?", "response": "Samadi."},
+                          **{field: value})
+    assert [(p.field, p.code) for p in refused.value.problems] == [(field, code)]
+    assert store.items(camp.id) == []
+
+
+def test_hostile_dialect_is_refused_by_the_form_with_a_message_naming_it():
+    from jamii.collector.forms import prepare_item
+
+    prepared = prepare_item("prompt_response", "sw", {"prompt": "Mbolea gani inafaa?",
+                                                      "response": "Samadi."},
+                            dialect="other: Kiamu\x00", domain=None)
+    assert [(p.field, p.code) for p in prepared.blocking] == [("dialect", "control_chars")]
+
+
+# --------------------------------------------------------------------------- item 1
+def test_personal_data_in_a_dialect_or_rubric_description_is_flagged(store):
+    """`jamii items flagged` and the organiser's page read outgoing_texts: side fields too."""
+    org, camp, _ = _campaign(store)
+    plain = store.submit_item(campaign_id=camp.id, author_id=org.id, kind="prompt_response",
+                              language="sw", client_key="d1", dialect="other: Kiamu, piga 0712 345 678",
+                              content={"prompt": "Mvua itanyesha lini?", "response": "Wiki ijayo."},
+                              accepted=True).item
+    ctx = store.submit_item(
+        campaign_id=camp.id, author_id=org.id, kind="contextual", language="sw", client_key="r1",
+        accepted=True,
+        content={"scenario": "Mkulima wa mahindi karibu na Mutare.", "persona": "Mkulima mdogo",
+                 "question": "Nipande lini?", "reference_answers": ["Mvua zikianza."],
+                 "rubric": [{"name": "usefulness", "description": "Uliza amina(at)example.org",
+                             "anchors": ["1", "2", "3", "4", "5"]}]}).item
+    flagged = {f.item.public_id: {(name, hit.kind) for name, hit in f.hits}
+               for f in store.flagged_items(camp.id)}
+    assert flagged[plain.public_id] == {("dialect", "phone")}
+    assert flagged[ctx.public_id] == {("rubric[1].description", "email")}
+
+
+def test_import_warns_about_personal_data_in_the_dialect_column(store, tmp_path):
+    from jamii.core.importer import import_file
+
+    org, camp, _ = _campaign(store)
+    src = tmp_path / "items.csv"
+    src.write_text("prompt,response,dialect\nMvua itanyesha lini?,Wiki ijayo.,"
+                   "\"other: Kiamu, piga 0712 345 678\"\n", encoding="utf-8")
+    report = import_file(store, src, campaign="c", kind="prompt_response", language="sw",
+                         dry_run=True)
+    assert any(w.field == "dialect" and w.code == "pii_phone" for w in report.warnings)
+
+
+# --------------------------------------------------------------------------- helpers
+def _campaign(store, *, domains=("agriculture",)):
+    org, _ = store.add_contributor(roles=["organiser", "reviewer"], pseudonym="mratibu",
+                                   actor_id=OPERATOR)
+    camp = store.create_campaign("c", "Campaign", languages=["sw"], actor_id=OPERATOR,
+                                 dialects={"sw": ["Kiunguja", "Kiamu"]}, domains=list(domains),
+                                 consent_scopes=["open_publication", "model_evaluation", "voice"])
+    ct = store.add_consent_text(camp.id, "1", "sw", "Ninakubali kazi yangu ichapishwe.",
+                                actor_id=OPERATOR)
+    consent = store.accept_consent(org.id, ct.id, {"open_publication": True,
+                                                   "model_evaluation": True, "voice": True})
+    return org, camp, consent
+
+
+def _all_text(folder: Path) -> str:
+    parts = []
+    for path in sorted(folder.rglob("*")):
+        if path.is_file() and path.suffix == ".parquet":
+            rows = pq.read_table(path).to_pylist()
+            for row in rows:
+                if isinstance(row.get("audio"), dict):
+                    row["audio"] = row["audio"].get("path")
+            parts.append(json.dumps(rows, ensure_ascii=False, default=str))
+        elif path.is_file():
+            parts.append(path.read_bytes().decode("utf-8", errors="replace"))
+    return "\n".join(parts)
+
+
+# --------------------------------------------------------------------------- the release
+# (field, how it is hidden) for each planted item; every field a release publishes gets one
+_HIDE = [
+    lambda local: f"{local}\u200b@example.org",
+    lambda local: f"{local}(at)example.org",
+    lambda local: f"{local} [at] example [dot] org",
+    lambda local: f"{local}\uff20example.org",
+    lambda local: f"{local}@exam\u00adple.org",
+]
+
+
+def _planted_items(digest: str) -> list[tuple[str, str, dict, dict]]:
+    """(what, kind, content, side fields) with one hidden email in one outgoing field each."""
+    base = {
+        "prompt_response": {"prompt": "Bei ya mbolea ni kiasi gani sokoni?",
+                            "response": "Inategemea msimu na duka.", "task_type": "open_qa"},
+        "contextual": {"scenario": "Mkulima mdogo wa mahindi karibu na Mutare, msimu wa mvua.",
+                       "persona": "Mama mkulima", "question": "Nipande mahindi lini mwaka huu?",
+                       "reference_answers": ["Mvua za kwanza zikinyesha vizuri."],
+                       "red_flags": ["Kupanda kabla ya mvua"],
+                       "rubric": [{"name": "manufaa", "description": "Je, jibu linasaidia?",
+                                   "anchors": ["Hapana", "Kidogo", "Wastani", "Ndiyo", "Sana"]}]},
+        "speech": {"transcript": "Mvua imeanza kunyesha leo asubuhi mapema.",
+                   "prompt_text": "Mvua imeanza kunyesha leo asubuhi mapema.",
+                   "audio_sha256": digest, "duration_s": 1.5, "sample_rate": 16000},
+    }
+    where = [("prompt_response", "prompt"), ("prompt_response", "response"),
+             ("prompt_response", "dialect"),
+             ("contextual", "scenario"), ("contextual", "persona"), ("contextual", "question"),
+             ("contextual", "reference_answers"), ("contextual", "red_flags"),
+             ("contextual", "rubric.name"), ("contextual", "rubric.description"),
+             ("contextual", "rubric.anchors"), ("contextual", "dialect"),
+             ("speech", "transcript"), ("speech", "prompt_text"), ("speech", "dialect")]
+    out = []
+    for n, (kind, name) in enumerate(where):
+        secret = _HIDE[n % len(_HIDE)](f"zq{n}x")
+        content = json.loads(json.dumps(base[kind]))
+        side = {"dialect": "Kiunguja", "domain": "agriculture"}
+        if name == "dialect":
+            side["dialect"] = f"other: Kiamu {secret}"
+        elif name in ("reference_answers", "red_flags"):
+            content[name] = [f"{content[name][0]} Andika {secret}"]
+        elif name.startswith("rubric."):
+            part = name.split(".")[1]
+            crit = content["rubric"][0]
+            if part == "anchors":
+                crit["anchors"][2] = f"Wastani {secret}"
+            else:
+                crit[part] = f"{crit[part]} {secret}"
+        else:
+            content[name] = f"{content[name]} Andika {secret}"
+        # each item's words differ, so none is refused as a near duplicate of another
+        content.setdefault("prompt_text", None)
+        if kind == "speech":
+            content["transcript"] += f" namba {n}"
+        elif kind == "contextual":
+            content["question"] += f" swali {n}"
+        else:
+            content["prompt"] += f" swali {n}"
+        content = {k: v for k, v in content.items() if v is not None}
+        out.append((f"{kind}.{name}", kind, content, side))
+    return out
+
+
+def test_a_release_from_a_store_with_personal_data_in_every_field_holds_none_of_it(store, tmp_path):
+    """Every outgoing field gets an email hidden by zero-width characters, soft hyphens,
+    "(at)" or a full-width at sign: the release gate refuses each item (or, with
+    --exclude-flagged, leaves it out) and no file of the folder, parquet included, holds it."""
+    from jamii.datasheets import ReleaseRefused, build_release
+    from tests.support.release_store import ANSWERS, build_release_store, wav
+
+    planted = build_release_store(store)
+    camp = store.campaign(planted.campaign_id)
+    ct = store.consent_text(camp.id, "sw")
+    author, _ = store.add_contributor(roles=["contributor"], pseudonym="mwandishi",
+                                      actor_id=OPERATOR)
+    store.accept_consent(author.id, ct.id, {"open_publication": True, "model_evaluation": True,
+                                            "voice": True})
+    reviewers = []
+    for i in range(2):
+        person, _ = store.add_contributor(roles=["reviewer"], pseudonym=f"mkaguzi-{i}",
+                                          actor_id=OPERATOR)
+        reviewers.append(person)
+    digest = store.save_audio(wav(seconds=1.5, seed=7))
+    secrets_by_field = {}
+    ids = {}
+    for n, (what, kind, content, side) in enumerate(_planted_items(digest)):
+        item = store.submit_item(campaign_id=camp.id, author_id=author.id, kind=kind,
+                                 language="sw", content=content, client_key=f"plant-{n}",
+                                 **side).item
+        for r in reviewers:
+            store.record_review(item.id, r.id, "approve")
+        assert store.item(item.id).status == "accepted"
+        secrets_by_field[what] = f"zq{n}x@example.org"
+        ids[what] = item.public_id
+
+    flagged = {f.item.public_id for f in store.flagged_items(camp.id)}
+    assert set(ids.values()) <= flagged, sorted(k for k, v in ids.items() if v not in flagged)
+
+    with pytest.raises(ReleaseRefused) as refused:
+        build_release(store, camp.slug, "1.0.0", tmp_path / "refused", answers=ANSWERS)
+    reasons = "\n".join(refused.value.reasons)
+    for what, public_id in ids.items():
+        assert public_id in reasons, f"the gate let {what} through"
+    assert not (tmp_path / "refused").exists()
+
+    out = tmp_path / "v1"
+    build_release(store, camp.slug, "1.0.0", out, answers=ANSWERS, exclude_flagged=True)
+    released = _all_text(out)
+    seen = checks.pii_view(released)
+    leaked = [what for what, secret in secrets_by_field.items()
+              if secret in seen or secret.split("@")[0] in released]
+    assert not leaked, f"personal data published from: {leaked}"
+    assert not set(ids.values()) & {r["id"] for p in out.rglob("*.parquet")
+                                    for r in pq.read_table(p, columns=["id"]).to_pylist()}
