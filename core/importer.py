@@ -44,6 +44,10 @@ CONTEXT_FIELDS = ("language", "dialect", "domain")
 _MISSING = object()
 _CSV_FIELD_LIMIT = 256 * 1024 * 1024
 _MAX_LISTED_COLUMNS = 30
+MAX_JSON_DEPTH = 64
+"""Deepest nesting of arrays and objects a JSON row (or a JSON cell) may have: real datasets
+nest a few levels; thousands of levels only crash parsers."""
+_SNIFF_BYTES = 64 * 1024
 
 
 class SourceError(ValueError):
@@ -134,11 +138,75 @@ class SourceRow:
         return f"{self.split}/{self.index}" if self.split is not None else str(self.row)
 
 
+class _TooDeep(ValueError):
+    pass
+
+
+def _loads(text: str) -> Any:
+    """json.loads, refusing nesting deeper than MAX_JSON_DEPTH (raises _TooDeep)."""
+    try:
+        value = json.loads(text)
+    except RecursionError:
+        raise _TooDeep() from None
+    if _depth_over(value, MAX_JSON_DEPTH):
+        raise _TooDeep()
+    return value
+
+
+def _depth_over(value: Any, limit: int) -> bool:
+    """True when `value` nests lists and dicts more than `limit` levels deep (no recursion)."""
+    stack = [(value, 1)]
+    while stack:
+        current, depth = stack.pop()
+        if isinstance(current, (list, dict)):
+            if depth > limit:
+                return True
+            children = current.values() if isinstance(current, dict) else current
+            stack.extend((c, depth + 1) for c in children if isinstance(c, (list, dict)))
+    return False
+
+
+_NESTED = (f"nested more than {MAX_JSON_DEPTH} levels deep (arrays or objects inside each "
+           f"other): jamii reads at most {MAX_JSON_DEPTH} levels; flatten it")
+_TOO_DEEP = f"the line's JSON is {_NESTED}."
+
+
+def _text_encoding(path: Path) -> str:
+    """The encoding to read a text file with: UTF-8, or UTF-16/32 when a byte-order mark says so.
+
+    Excel's "Unicode text" export is UTF-16 with a byte-order mark: that file is unambiguous,
+    so it is read as it is. Raises SourceError for what is not text at all: a zip archive (an
+    Excel workbook renamed .csv) or a file full of zero bytes (UTF-16 without a byte-order
+    mark, or a binary file), where reading on would only produce misleading row messages.
+    """
+    with open(path, "rb") as fh:
+        head = fh.read(_SNIFF_BYTES)
+    if head.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):
+        return "utf-32"
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16"
+    if head.startswith(b"PK\x03\x04"):
+        raise SourceError(
+            f"{path.name} is a zip archive, not text: an Excel or LibreOffice workbook saved under "
+            f"a {path.suffix} name? Open it and save it as 'CSV UTF-8' (or export JSON lines).")
+    zeros = head.count(0)
+    if head and zeros * 4 >= len(head):
+        even, odd = head[0::2].count(0), head[1::2].count(0)
+        if max(even, odd) * 3 >= len(head) // 2 * 2:  # one byte in two is zero: UTF-16 text
+            raise SourceError(
+                f"{path.name} is UTF-16 text without a byte-order mark: save it as UTF-8 ('CSV "
+                "UTF-8' in Excel, 'UTF-8' in a text editor) and import it again.")
+        raise SourceError(f"{path.name} is not a text file ({zeros:,} zero bytes in its first "
+                          f"{len(head):,}): export the data as UTF-8 CSV, TSV or JSON lines.")
+    return "utf-8-sig"
+
+
 def read_rows(path: str | Path, *, split: str | None = None) -> Iterator[SourceRow]:
     """Yield the rows of a file or `datasets` folder, numbered from 1, never raising per row.
 
     Bytes that are not UTF-8 become U+FFFD, which `checks.check_text` reports on the row
-    that holds them. A source that cannot be read at all raises SourceError.
+    that holds them; a file with a UTF-16 or UTF-32 byte-order mark is read in that encoding.
+    A source that cannot be read at all raises SourceError.
     """
     path = Path(path)
     if not path.exists():
@@ -163,19 +231,39 @@ def read_rows(path: str | Path, *, split: str | None = None) -> Iterator[SourceR
 
 def _read_delimited(path: Path, delimiter: str) -> Iterator[SourceRow]:
     csv.field_size_limit(max(csv.field_size_limit(), _CSV_FIELD_LIMIT))
+    encoding = _text_encoding(path)
     with open(path, "rb") as raw:
-        text = io.TextIOWrapper(raw, encoding="utf-8-sig", errors="replace", newline="")
-        reader = csv.reader(text, delimiter=delimiter)
+        text = io.TextIOWrapper(raw, encoding=encoding, errors="replace", newline="")
+        # strict: a quote left open makes the reader fail at the end of the file instead of
+        # silently reading every later line into one value
+        reader = csv.reader(text, delimiter=delimiter, strict=True)
         try:
             header = next(reader)
         except StopIteration:
             raise SourceError(f"{path.name} is empty: it needs a header line and rows.") from None
         except csv.Error as exc:
-            raise SourceError(
-                f"{path.name} could not be read as {_kind_name(delimiter)}: {exc}.") from None
+            raise SourceError(f"{path.name} could not be read as {_kind_name(delimiter)}: "
+                              f"{_csv_reason(exc, 1, reader.line_num, delimiter)}") from None
         header = [h.strip() for h in header]
         if not any(header):
             raise SourceError(f"{path.name} has an empty first line: it must name the columns.")
+        if any("\ufffd" in h for h in header):
+            raise SourceError(
+                f"{path.name} is not UTF-8 text: its header line reads "
+                f"{delimiter.join(header)[:120]!r}. Save the file as "
+                "UTF-8 ('CSV UTF-8' in Excel) and import it again.")
+        places: dict[str, list[int]] = {}
+        for number, name in enumerate(header, start=1):
+            if name:
+                places.setdefault(name, []).append(number)
+        twice = {name: at for name, at in places.items() if len(at) > 1}
+        if twice:
+            listed = "; ".join(f"'{name}' (columns {', '.join(map(str, at))})"
+                               for name, at in twice.items())
+            raise SourceError(
+                f"{path.name} names the same column more than once in its header: {listed}. "
+                "Rename the columns so each name is used once; jamii cannot tell which one "
+                "you mean.")
         n, last_line = 0, reader.line_num
         while True:
             start = last_line + 1
@@ -186,7 +274,8 @@ def _read_delimited(path: Path, delimiter: str) -> Iterator[SourceRow]:
             except csv.Error as exc:
                 n += 1
                 last_line = reader.line_num
-                yield SourceRow(n, None, f"line {start}", f"the line could not be read: {exc}")
+                yield SourceRow(n, None, f"line {start}",
+                                _csv_reason(exc, start, reader.line_num, delimiter))
                 continue
             last_line = reader.line_num
             if not values or all(not v.strip() for v in values):
@@ -206,6 +295,23 @@ def _read_delimited(path: Path, delimiter: str) -> Iterator[SourceRow]:
             yield SourceRow(n, data, location)
 
 
+def _csv_reason(exc: csv.Error, start: int, end: int, delimiter: str) -> str:
+    """The csv module's error, said so that the person fixing the file knows where and what."""
+    message = str(exc)
+    if "unexpected end of data" in message:
+        return (f"a quote (\") opened on line {start} is never closed, so everything up to the "
+                f"end of the file (line {end}) was read as one value: close the quote, and write "
+                "a quote inside a value as two (\"\").")
+    if "expected after" in message:
+        return (f"on line {end} a closing quote (\") is followed by more text before the next "
+                f"'{_sep_name(delimiter)}': put the whole value in quotes and write a quote "
+                "inside it as two (\"\").")
+    if "field larger than field limit" in message:
+        return (f"a value starting on line {start} is longer than {_CSV_FIELD_LIMIT:,} "
+                "characters, usually because of a quote that is never closed: check the quotes.")
+    return f"the line could not be read as {_kind_name(delimiter)} ({message})."
+
+
 def _kind_name(delimiter: str) -> str:
     return "TSV" if delimiter == "\t" else "CSV"
 
@@ -218,17 +324,19 @@ def _read_jsonl(path: Path) -> Iterator[SourceRow]:
     parsed_any = False
     first_error: tuple[int, str] | None = None
     pending: list[SourceRow] = []
-    with open(path, "rb") as fh:
+    encoding = _text_encoding(path)
+    with open(path, encoding=encoding, errors="replace", newline="\n") as fh:
         n = 0
-        for lineno, raw in enumerate(fh, start=1):
-            line = raw.decode("utf-8", errors="replace")
+        for lineno, line in enumerate(fh, start=1):
             if lineno == 1:
                 line = line.removeprefix("\ufeff")
             if not line.strip():
                 continue
             n += 1
             try:
-                data = json.loads(line)
+                data = _loads(line)
+            except _TooDeep:
+                data = _TooDeep
             except json.JSONDecodeError as exc:
                 row = SourceRow(n, None, f"line {lineno}",
                                 f"the line is not valid JSON ({exc.msg} at column {exc.colno}).")
@@ -242,10 +350,14 @@ def _read_jsonl(path: Path) -> Iterator[SourceRow]:
                 parsed_any = True
                 yield from pending
                 pending.clear()
+            if data is _TooDeep:
+                yield SourceRow(n, None, f"line {lineno}", _TOO_DEEP)
+                continue
             if not isinstance(data, dict):
                 yield SourceRow(n, None, f"line {lineno}",
-                                f"the line is JSON {_type_word(data)}, not an object with "
-                                "named fields.")
+                                f"line {lineno} is {_json_word(data)}, not an object: each line "
+                                "must be one JSON object with named fields, such as "
+                                '{"prompt": "...", "response": "..."}.')
                 continue
             yield SourceRow(n, data, f"line {lineno}")
     if not parsed_any:
@@ -256,9 +368,11 @@ def _read_jsonl(path: Path) -> Iterator[SourceRow]:
 
 
 def _read_json(path: Path) -> Iterator[SourceRow]:
-    text = path.read_bytes().decode("utf-8-sig", errors="replace")
+    text = path.read_bytes().decode(_text_encoding(path), errors="replace").removeprefix("\ufeff")
     try:
-        data = json.loads(text)
+        data = _loads(text)
+    except _TooDeep:
+        raise SourceError(f"The JSON in {path.name} is {_NESTED}.") from None
     except json.JSONDecodeError:
         yield from _read_jsonl(path)  # many ".json" files are JSON lines
         return
@@ -274,8 +388,15 @@ def _read_json(path: Path) -> Iterator[SourceRow]:
             yield SourceRow(i, value, f"index {i - 1}")
         else:
             yield SourceRow(i, None, f"index {i - 1}",
-                            f"the entry is JSON {_type_word(value)}, not an object with named "
+                            f"the entry is {_json_word(value)}, not an object with named "
                             "fields.")
+
+
+def _json_word(value: Any) -> str:
+    """"a JSON array", "a JSON string"...: what a JSON value is, in JSON's own words."""
+    return {"list": "a JSON array", "text": "a JSON string", "null": "JSON null",
+            "number": "a JSON number", "object": "a JSON object"}.get(_type_word(value),
+                                                                   "JSON true/false")
 
 
 def _type_word(value: Any) -> str:
@@ -471,8 +592,10 @@ def _judge(src: SourceRow, cfg: _Settings, tag_cache: dict[str, str | Exception]
                 f"{_type_word(raw_language)}.", "wrong_type")
     else:
         if raw_language not in tag_cache:
+            unfit = checks.check_label("language", raw_language)
             try:
-                tag_cache[raw_language] = normalise_tag(raw_language)
+                tag_cache[raw_language] = (LanguageTagError(unfit[0].message.rstrip("."))
+                                           if unfit else normalise_tag(raw_language))
             except LanguageTagError as exc:
                 tag_cache[raw_language] = exc
         found = tag_cache[raw_language]
@@ -486,16 +609,19 @@ def _judge(src: SourceRow, cfg: _Settings, tag_cache: dict[str, str | Exception]
             language = found
     dialect = _context_value(get("dialect"), cfg.dialect, "dialect", problem)
     domain = _context_value(get("domain"), cfg.domain, "domain", problem)
-    if language and dialect:
+    unfit = item_rules.context_problems(dialect=dialect, domain=domain)
+    for p in unfit:
+        problem(p.field, p.message, p.code)
+    unfit_fields = {p.field for p in unfit}  # not quoted back: they hold controls or markup
+    if language and dialect and "dialect" not in unfit_fields:
         dialects = cfg.campaign.dialects.get(language) or []
         if dialects and dialect not in dialects and not dialect.startswith("other:"):
             problem("dialect", f"'{dialect}' is not one of this campaign's {language} dialects "
                     f"({', '.join(dialects)}); write 'other: <name>' for another.", "unknown_value")
-    if domain and cfg.campaign.domains and domain not in cfg.campaign.domains:
+    if (domain and "domain" not in unfit_fields and cfg.campaign.domains
+            and domain not in cfg.campaign.domains):
         problem("domain", f"'{domain}' is not one of this campaign's domains "
                 f"({', '.join(cfg.campaign.domains)}).", "unknown_value")
-    for p in item_rules.context_problems(dialect=dialect, domain=domain):
-        problem(p.field, p.message, p.code)
 
     # content
     content: dict[str, Any] = {}
@@ -511,7 +637,10 @@ def _judge(src: SourceRow, cfg: _Settings, tag_cache: dict[str, str | Exception]
             continue
         if isinstance(value, str) and value.lstrip().startswith("["):
             try:
-                parsed = json.loads(value)
+                parsed = _loads(value)
+            except _TooDeep:
+                problem(name, f"The {name.replace('_', ' ')} is JSON {_NESTED}.", "too_deep")
+                continue
             except json.JSONDecodeError:
                 parsed = None
             if isinstance(parsed, list):
@@ -531,7 +660,10 @@ def _judge(src: SourceRow, cfg: _Settings, tag_cache: dict[str, str | Exception]
             value = cfg.rubric
         if isinstance(value, str):
             try:
-                value = json.loads(value)
+                value = _loads(value)
+            except _TooDeep:
+                problem("rubric", f"The rubric is JSON {_NESTED}.", "too_deep")
+                value = _MISSING
             except json.JSONDecodeError as exc:
                 problem("rubric", f"The rubric is not valid JSON ({exc.msg} at character "
                         f"{exc.pos + 1}): write it as a JSON list of criteria, each with "
@@ -616,7 +748,8 @@ def import_file(store, path: str | Path, *, campaign: str | int, kind: str,
                 task_type: str | None = None, rubric: list[Any] | None = None,
                 accepted: bool = False, skip_invalid: bool = False, author: str | None = None,
                 split: str | None = None, dry_run: bool = False,
-                source_license: str | None = None, batch_size: int = 500) -> ImportReport:
+                source_license: str | None = None, batch_size: int = 500,
+                actor_id: Any = None) -> ImportReport:
     """Validate every row of `path`, then store the valid ones (see the module docstring).
 
     Args:
@@ -637,12 +770,21 @@ def import_file(store, path: str | Path, *, campaign: str | int, kind: str,
             cc-by-sa-4.0). Imported rows have no contributor consent behind them, so only rows
             imported with a licence can ever be released; without one they serve evaluation
             inside the community only.
+        actor_id: who imports, for the store's audit trail; default the operator (the command
+            line's actor, `jamii.core.store.OPERATOR`).
 
     Raises:
         SourceError: the source or the options cannot be used at all (one message).
         StoreError: unknown campaign or author (from the store).
     """
     mapping = dict(mapping or {})
+    if actor_id is None:
+        from jamii.core.store import OPERATOR
+
+        actor_id = OPERATOR
+    _check_options(path, campaign=campaign, kind=kind, mapping=mapping, language=language,
+                   dialect=dialect, domain=domain, task_type=task_type, author=author,
+                   split=split, source_license=source_license)
     path = Path(path)
     if kind not in ITEM_KINDS:
         raise SourceError(f"'{kind}' is not an item kind: use one of {', '.join(ITEM_KINDS)}.")
@@ -700,9 +842,11 @@ def import_file(store, path: str | Path, *, campaign: str | int, kind: str,
         yield from all_rows
         yield from rows
 
+    parsed_rows = 0
     for src in rows_iter():
         report.rows_read += 1
         if src.data is not None:
+            parsed_rows += 1
             for column, hit in seen_paths.items():
                 if not hit and lookup(src.data, column) is not _MISSING:
                     seen_paths[column] = True
@@ -718,6 +862,10 @@ def import_file(store, path: str | Path, *, campaign: str | int, kind: str,
         report.invalid += problems
     if report.rows_read == 0:
         raise SourceError(f"{path.name} has no rows to import.")
+    if parsed_rows == 0:
+        # no row could be read at all: its reasons say what is wrong, not "no such column"
+        report.refused = not skip_invalid
+        return report
     never = [f"{f} <- {column}" for f, column in mapping.items() if not seen_paths[column]]
     if never:
         raise SourceError(f"The mapped column(s) {'; '.join(never)} appear in no row of "
@@ -734,7 +882,8 @@ def import_file(store, path: str | Path, *, campaign: str | int, kind: str,
         return report
     if dry_run or not valid:
         return report
-    person = author_person or store.import_author(_import_pseudonym(path.name), source=path.name)
+    person = author_person or store.import_author(_import_pseudonym(path.name), source=path.name,
+                                                  actor_id=actor_id)
     report.author = person.pseudonym
     items = []
     for item in valid:
@@ -747,10 +896,50 @@ def import_file(store, path: str | Path, *, campaign: str | int, kind: str,
             "provenance": _provenance(path.name, digest, item.source, source_license),
         })
     outcome = store.submit_items_bulk(campaign_id=found.id, author_id=person.id, items=items,
-                                      accepted=accepted, batch_size=batch_size)
+                                      accepted=accepted, batch_size=batch_size,
+                                      actor_id=actor_id)
     report.imported = len(outcome.created)
     report.already_present = len(outcome.present)
     return report
+
+
+_OPTION_NAMES = {"campaign": "--campaign", "kind": "--kind", "language": "--language",
+                 "dialect": "--dialect", "domain": "--domain", "task_type": "--task-type",
+                 "author": "--author", "split": "--split", "source_license": "--source-license"}
+_STORED_OPTIONS = ("dialect", "domain", "source_license")
+"""Options whose value is stored with every row: they get every label check."""
+_UNPRINTABLE = ("control_chars", "invalid_utf8", "bidi_controls")
+
+
+def _check_options(path: Any, *, mapping: dict[str, str], **options: Any) -> None:
+    """Refuse options and a file name that no row could fix, before the store is asked anything.
+
+    A NUL or other control character would reach the store (PostgreSQL refuses NUL in text)
+    or the terminal; stored options (dialect, domain, licence) get the label checks rows get.
+    """
+    name = str(path)
+    if "\x00" in name:
+        raise SourceError("The file path contains a NUL character: give the path as plain text.")
+    shown = Path(name).name
+    try:
+        shown.encode("utf-8")
+    except UnicodeEncodeError:
+        raise SourceError(f"The file name {shown.encode('utf-8', 'replace').decode()!r} is not "
+                          "valid UTF-8: rename the file with plain letters and digits.") from None
+    if any(p.code in _UNPRINTABLE for p in checks.check_text("file name", shown, required=False)):
+        raise SourceError(f"The file name {shown!r} contains control or direction characters: "
+                          "rename the file with plain letters and digits.")
+    for key, value in options.items():
+        if not isinstance(value, str):
+            continue
+        found = checks.check_label(key, value) if key in _STORED_OPTIONS else [
+            p for p in checks.check_text(key, value, required=False) if p.code in _UNPRINTABLE]
+        if found:
+            raise SourceError(f"{_OPTION_NAMES[key]}: {found[0].message}")
+    for field_name, column in mapping.items():
+        if any(p.code in _UNPRINTABLE for p in checks.check_text("column", column, required=False)):
+            raise SourceError(f"--map {field_name}={column!r}: the column name contains control "
+                              "or direction characters; write the column's name as in the file.")
 
 
 def _import_pseudonym(name: str) -> str:
