@@ -8,6 +8,7 @@ a page relies on for access comes from session state.
 from __future__ import annotations
 
 import dataclasses
+import re
 import threading
 from typing import Any, Iterable
 
@@ -120,13 +121,40 @@ def refuse(tr: Translator, reason_key: str) -> None:
 def show_text(text: Any, label: str | None = None) -> None:
     """Show user-written text exactly as typed: never interpreted as Markdown or HTML."""
     if label:
-        st.caption(label)
+        st.caption(plain(label))
     st.text(str(text) if text is not None else "")
 
 
+# Backslash-escaped, a Markdown character reads as itself. Escaped here: those that make
+# links, images, HTML, emphasis, code, tables, LaTeX (`$`), Streamlit's `:emoji:`,
+# `:material/icon:` and `:color[...]` (every colon: a shortcode's closing colon counts too),
+# and block markers at a line's start (`#`, `-`, `+`, `=`, `1.`). Escapes do not stop what
+# Streamlit finds in the unescaped words: GitHub's bare links (`http://...`, `www.`,
+# `name@host`), `:material_icon:`, `:streamlit:` and typographic arrows (`->`). An invisible
+# word joiner breaks those patterns (after a colon, inside arrows, before `@`, after `http`).
+# Other punctuation stays as it is, so a message reads the same in its source.
+_INLINE_RE = re.compile(r"[\\`*_\[\]<>$|~&:]")
+_LINE_START_RE = re.compile(r"(?m)^([ \t]*)([#+=-]|\d{1,9}[.)])")
+_WORD_JOINER = "\u2060"
+_LINKISH_RE = re.compile(
+    r"(?i)(https?|ftp|www)(?=[:.])|(?=@)|(?<=[-<>~])(?=[-<>=])|(?<=:)(?=\S)")
+
+
+def plain(text: Any) -> str:
+    """`text` for a place where Streamlit reads Markdown (a label, caption, alert, tab, metric,
+    progress text, radio or pills option): shown exactly as written, never as a link, image
+    or formatting. Every text a person wrote (contributors, organisers, researchers) goes
+    through here before such a place; body text is simpler still with `show_text`."""
+    text = "" if text is None else str(text)
+    text = _LINKISH_RE.sub(lambda m: (m.group(1) or "") + _WORD_JOINER, text)
+    text = _INLINE_RE.sub(lambda m: "\\" + m.group(), text)
+    return _LINE_START_RE.sub(lambda m: m.group(1) + m.group(2)[:-1] + "\\" + m.group(2)[-1], text)
+
+
 def say(messages: Iterable[tuple[str, str]]) -> None:
+    """Show (level, text) messages as plain text: they may quote what someone typed."""
     for level, text in messages:
-        getattr(st, level)(text)
+        getattr(st, level)(plain(text))
 
 
 def flash(messages: Iterable[tuple[str, str]]) -> None:

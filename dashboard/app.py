@@ -18,7 +18,9 @@ from jamii.dashboard.i18n import available_languages
 
 HERE = Path(__file__).resolve().parent
 
-st.set_page_config(page_title="jamii dashboard", page_icon=":material/leaderboard:",
+# an emoji, which the browser draws itself: a ":material/...:" page icon makes the browser
+# fetch a favicon from a font CDN on every load, and the dashboard must work with no internet
+st.set_page_config(page_title="jamii dashboard", page_icon="📊",
                    layout="wide", initial_sidebar_state="auto")
 
 ui.clear_current()
@@ -44,7 +46,7 @@ current_id = by_path.get(current.url_path, "leaderboard")
 with st.sidebar:
     st.markdown(f"### {tr('dash.app_title')}")
     if viewer.signed_in and viewer.campaign is not None:
-        st.caption(viewer.campaign.name)
+        st.caption(ui.plain(viewer.campaign.name))  # the organisers' words, shown as typed
     for pid in access.visible_pages(viewer):
         st.page_link(pages[pid], label=tr(f"dash.nav.{pid}"), icon=ICONS[pid])
     st.divider()

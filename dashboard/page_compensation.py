@@ -32,7 +32,7 @@ st.subheader(tr("dash.compensation.by_status"))
 headline = compensation.by_status(rows)
 for unit, group in headline.groupby("unit", sort=True):
     cols = st.columns(len(PAYMENT_STATUSES) + 1)
-    cols[0].markdown(f"**{unit}**")
+    cols[0].markdown(f"**{ui.plain(unit)}**")  # the rate card's unit, as the organisers wrote it
     amounts = dict(zip(group["status"], group["amount"]))
     for col, status in zip(cols[1:], PAYMENT_STATUSES):
         col.metric(status_labels[status], f"{amounts.get(status, 0):,.2f}")

@@ -23,9 +23,10 @@ if progress.empty:
     st.info(tr("dash.coverage.no_targets"))
 for row in progress.itertuples():
     if row.problem:
-        st.warning(tr("dash.coverage.target_problem", target=row.target, problem=row.problem))
+        st.warning(ui.plain(tr("dash.coverage.target_problem", target=row.target,
+                               problem=row.problem)))
         continue
-    st.progress(row.progress, text=tr("dash.coverage.target_line", target=row.target,
+    st.progress(row.progress, text=tr("dash.coverage.target_line", target=ui.plain(row.target),
                                       accepted=row.accepted, goal=row.goal,
                                       in_review=row.in_review))
 chart = charts.target_bars(progress, goal_title=tr("dash.coverage.goal"),

@@ -17,7 +17,7 @@ if skipped:
         for s in skipped:
             st.text(f"{s.name}: {s.reason}")
 if not runs:
-    st.info(tr("dash.leaderboard.none_yet", folder=str(folder)))
+    st.info(tr("dash.leaderboard.none_yet", folder=str(folder)))  # the operator's folder, in code
     st.stop()
 
 datasets = sorted({r.dataset for r in runs})
@@ -36,10 +36,11 @@ if dim != "overall":
 
 board = leaderboard(runs, group=(dim, value), dataset=dataset)
 if board.mixed_datasets:
-    st.warning(tr("dash.leaderboard.mixed", n=len(board.datasets), versions=", ".join(board.datasets)),
+    st.warning(tr("dash.leaderboard.mixed", n=len(board.datasets),
+                  versions=ui.plain(", ".join(board.datasets))),
                icon=":material/compare_arrows:")
 if board.missing:
-    st.caption(tr("dash.leaderboard.missing", runs=", ".join(board.missing)))
+    st.caption(tr("dash.leaderboard.missing", runs=ui.plain(", ".join(board.missing))))
 table = board.table
 if table.empty:
     st.info(tr("dash.leaderboard.nothing"))
@@ -65,7 +66,7 @@ if (table["warning"] != "").any():
     st.caption(":warning: " + tr("dash.leaderboard.small"))
 
 metrics = [m for m in metrics_of(shown_runs) if m in set(table["metric"])]
-tabs = st.tabs([str(board.metric(m)["label"].iloc[0]) for m in metrics])
+tabs = st.tabs([ui.plain(board.metric(m)["label"].iloc[0]) for m in metrics])
 for tab, metric in zip(tabs, metrics):
     rows = board.metric(metric)
     with tab:
@@ -80,13 +81,13 @@ for tab, metric in zip(tabs, metrics):
 
 st.subheader(tr("dash.leaderboard.signatures"))
 for run in shown_runs:
-    with st.expander(tr("dash.leaderboard.signature_of", run=f"{run.name} · {run.model}")):
+    with st.expander(tr("dash.leaderboard.signature_of", run=ui.plain(f"{run.name} · {run.model}"))):
         sig_rows = table[table["run"] == run.name][["label", "signature"]].drop_duplicates()
         st.code("\n".join(f"{r.label}: {r.signature}" for r in sig_rows.itertuples()) or "-",
                 language=None, wrap_lines=True)
         warnings = run_warnings(run, (dim, value))
         if warnings:
-            st.caption(tr("dash.leaderboard.warnings_of", run=run.name, n=len(warnings)))
+            st.caption(tr("dash.leaderboard.warnings_of", run=ui.plain(run.name), n=len(warnings)))
             st.text("\n".join(warnings))
         st.caption(tr("dash.leaderboard.config"))
         st.json(run.config, expanded=False)

@@ -23,21 +23,21 @@ if rep.targets.empty:
 goals: dict[str, tuple[float, str]] = {}
 for row in rep.targets.itertuples():
     if row.problem:
-        st.warning(tr("dash.representation.target_problem", target=row.target.replace(":", " = "),
-                      problem=row.problem))
+        st.warning(ui.plain(tr("dash.representation.target_problem",
+                               target=row.target.replace(":", " = "), problem=row.problem)))
         continue
     goals[row.dimension] = (row.goal, row.value)
     share = fewer if pd.isna(row.share) else f"{row.share:.0%}"
     value = tr(f"gender.{row.value}", default=row.value) if row.dimension == "gender" else row.value
     # "field = value", never "field:value": Streamlit would read ":woman:" as an emoji
     target = f"{tr(f'dash.representation.dim_{row.dimension}', default=row.dimension)} = {value}"
-    line = tr("dash.representation.target_line", target=target, goal=f"{row.goal:.0%}",
+    line = tr("dash.representation.target_line", target=ui.plain(target), goal=f"{row.goal:.0%}",
               share=share, status=tr(f"dash.representation.status_{row.status}"))
     {"met": st.success, "below": st.warning}.get(row.status, st.info)(line)
 
 dims = list(rep.groups)
 if dims:
-    tabs = st.tabs([tr(f"dash.representation.dim_{d}", default=d) for d in dims])
+    tabs = st.tabs([ui.plain(tr(f"dash.representation.dim_{d}", default=d)) for d in dims])
     for tab, dim in zip(tabs, dims):
         with tab:
             table = rep.groups[dim]

@@ -24,6 +24,9 @@ RESULTS_ENV = "JAMII_RESULTS"
 
 # the store, the viewer and the per-run hand-over are the collector's, with our catalogues
 get_store = collector_ui.get_store
+plain = collector_ui.plain
+"""Text someone wrote (targets, campaign names, run names, units), for a place where Streamlit
+reads Markdown: shown as written, never as a link or image."""
 set_current = collector_ui.set_current
 clear_current = collector_ui.clear_current
 

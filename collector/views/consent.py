@@ -22,12 +22,12 @@ try:
 except NotFound:
     ui.refuse(tr, "consent.no_text")
 
-st.caption(tr("consent.version", version=text.version,
+st.caption(tr("consent.version", version=ui.plain(text.version),
               language=display_name(text.language, tr.language)))
 if text.language.split("-")[0] != tr.language.split("-")[0]:
     st.info(tr("consent.other_language", language=display_name(text.language, tr.language)))
 if viewer.consent is not None:
-    st.success(tr("consent.current", version=viewer.consent.version))
+    st.success(tr("consent.current", version=ui.plain(viewer.consent.version)))
 elif any(c.campaign_id == campaign.id for c in store.consents_of(viewer.id)):
     st.warning(tr("consent.new_version"))
 
@@ -50,7 +50,7 @@ if agreed:
     try:
         given = store.accept_consent(viewer.id, text.id, choices)
     except StoreError as exc:
-        st.error(tr("consent.refused", reason=str(exc)))
+        st.error(tr("consent.refused", reason=ui.plain(exc)))
     else:
         ui.flash([("success", tr("consent.saved", version=text.version))])
         target = session.home_page(dataclasses.replace(viewer, consent=given))

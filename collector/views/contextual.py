@@ -72,7 +72,9 @@ with st.form("cx_form"):
     st.caption(tr("contextual.rubric_help"))
     for i in range(N_CRITERIA):
         keys = crit_keys(i)
-        with st.expander(tr("contextual.criterion", n=i + 1, name=st.session_state.get(keys["name"]) or "")):
+        # the name may come from another contributor's accepted item: a label shows it plainly
+        name = ui.plain(st.session_state.get(keys["name"]) or "")
+        with st.expander(tr("contextual.criterion", n=i + 1, name=name)):
             st.text_input(tr("field.name"), key=keys["name"], max_chars=80)
             st.text_input(tr("field.description"), key=keys["description"])
             for s in range(1, 6):

@@ -27,7 +27,7 @@ with tab_items:
     for item, reviews in mine:
         first = next(iter(v for _, v in review.item_fields(item)), "")
         first = first[0] if isinstance(first, list) and first else first
-        title = f"{tr(f'status.{item.status}')} · {tr(f'kind.{item.kind}')} · {str(first)[:60]}"
+        title = f"{tr(f'status.{item.status}')} · {tr(f'kind.{item.kind}')} · {ui.plain(str(first)[:60])}"
         with st.expander(title):
             st.caption(f"{item.public_id} · v{item.version} · {item.created_at:%Y-%m-%d}")
             for name, value in review.item_fields(item):
@@ -35,7 +35,7 @@ with tab_items:
                 for v in values:
                     ui.show_text(v, field_label(tr, name))
             for line in review.outcome_summary(tr, item, reviews):
-                st.caption(line)
+                st.caption(ui.plain(line))  # quotes reviewers' suggested wording
             if item.status in ("needs_edit", "submitted") and not viewer.withdrawn:
                 for r in reviews:
                     if r.verdict != "edit" or r.item_version != item.version:
@@ -49,7 +49,7 @@ with tab_pay:
     st.caption(tr("mine.earnings_help"))
     lines = earnings.totals_lines(tr, earnings.totals(store, viewer.id))
     for line in lines:
-        st.markdown(f"**{line}**")
+        st.markdown(f"**{ui.plain(line)}**")  # units and goods are the organisers' words
     rows = earnings.earning_rows(store, viewer.id, tr)
     if rows:
         st.dataframe(rows, hide_index=True, width="stretch")
@@ -78,7 +78,7 @@ with tab_data:
                 try:
                     store.withdraw(viewer.id, actor_id=viewer.id, reason=(reason or "").strip())
                 except StoreError as exc:
-                    st.error(str(exc))
+                    ui.say([("error", str(exc))])
                 else:
                     ui.flash([("success", tr("mine.withdrawn_done"))])
                     st.rerun()

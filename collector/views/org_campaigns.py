@@ -15,7 +15,7 @@ st.title(tr("nav.org_campaigns"))
 
 def say_problems(problems) -> None:
     for key, values in problems:
-        st.error(tr(key, **values))
+        st.error(ui.plain(tr(key, **values)))  # may quote what was typed
 
 
 def campaign_form(prefix: str, c=None) -> dict:
@@ -63,7 +63,7 @@ with tab_edit:
     if camp is None:
         st.info(tr("admin.no_campaigns"))
     else:
-        st.caption(f"{camp.slug} · {camp.licence_plan}")
+        st.caption(ui.plain(f"{camp.slug} · {camp.licence_plan}"))
         with st.form("org_edit_form"):
             values = campaign_form(f"ce{camp.id}", camp)
             save = st.form_submit_button(tr("admin.save"), type="primary")
@@ -75,16 +75,16 @@ with tab_edit:
                 try:
                     store.update_campaign(camp.id, actor_id=viewer.id, **fields)
                 except StoreError as exc:
-                    st.error(str(exc))
+                    ui.say([("error", str(exc))])
                 else:
                     ui.flash([("success", tr("admin.saved"))])
                     st.rerun()
 
 with tab_consent:
     if camp is not None:
-        st.caption(tr("admin.consent_current", version=camp.current_consent_version or "-"))
+        st.caption(tr("admin.consent_current", version=ui.plain(camp.current_consent_version or "-")))
         for ct in reversed(store.consent_texts(camp.id)):
-            with st.expander(f"v{ct.version} · {ct.language} · {ct.created_at:%Y-%m-%d}"):
+            with st.expander(ui.plain(f"v{ct.version} · {ct.language} · {ct.created_at:%Y-%m-%d}")):
                 ui.show_text(ct.text)
         with st.form("org_consent_form"):
             version = st.text_input(tr("admin.consent_version"), key="oc_version", max_chars=32)
@@ -101,7 +101,7 @@ with tab_consent:
                     store.add_consent_text(camp.id, version.strip(), language.strip(), text,
                                            make_current=current, actor_id=viewer.id)
                 except StoreError as exc:
-                    st.error(str(exc))
+                    ui.say([("error", str(exc))])
                 else:
                     ui.flash([("success", tr("admin.consent_added", version=version.strip()))])
                     st.rerun()
@@ -135,7 +135,7 @@ with tab_rates:
                 try:
                     card = store.set_rate_card(camp.id, rates, actor_id=viewer.id)
                 except StoreError as exc:
-                    st.error(str(exc))
+                    ui.say([("error", str(exc))])
                 else:
                     ui.flash([("success", tr("admin.rates_saved", version=card.version))])
                     st.rerun()
@@ -155,7 +155,7 @@ with tab_new:
             try:
                 made = store.create_campaign(slug.strip(), actor_id=viewer.id, **fields)
             except StoreError as exc:
-                st.error(str(exc))
+                ui.say([("error", str(exc))])
             else:
                 st.session_state["campaign_id"] = made.id
                 ui.flash([("success", tr("admin.created", slug=made.slug))])

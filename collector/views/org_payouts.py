@@ -74,7 +74,7 @@ else:
                 except StoreError as exc:
                     failed = exc
                 if failed is not None:
-                    st.error(str(failed))
+                    ui.say([("error", str(failed))])
                 else:
                     st.session_state.pop("po_csv", None)  # a prepared file no longer holds
                     ui.flash([("success", tr("admin.moved", n=n, status=tr(f"payment.{to}")))])

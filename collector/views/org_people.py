@@ -30,9 +30,9 @@ if invite:
             person, code = store.add_contributor(roles=roles, name=(name or "").strip() or None,
                                                  phone=(phone or "").strip() or None, actor_id=viewer.id)
         except StoreError as exc:
-            st.error(str(exc))
+            ui.say([("error", str(exc))])
         else:
-            st.success(tr("admin.invited", pseudonym=person.pseudonym))
+            st.success(tr("admin.invited", pseudonym=ui.plain(person.pseudonym)))
             st.code(code, language=None)
             st.caption(tr("admin.code_once"))
 
@@ -54,7 +54,7 @@ if who:
             try:
                 store.set_roles(p["id"], new_roles, actor_id=viewer.id)
             except StoreError as exc:
-                st.error(str(exc))
+                ui.say([("error", str(exc))])
             else:
                 ui.flash([("success", tr("admin.saved"))])
                 st.rerun()
@@ -69,14 +69,15 @@ if who:
             try:
                 store.set_password(p["id"], login.strip(), password or "", actor_id=viewer.id)
             except StoreError as exc:
-                st.error(tr("admin.password_refused", reason=str(exc)))
+                st.error(tr("admin.password_refused", reason=ui.plain(exc)))
             else:
                 st.success(tr("admin.password_set"))
     if not p["withdrawn"]:
         with st.form("op_withdraw_form"):
             st.caption(tr("admin.withdraw_help"))
             reason = st.text_input(tr("mine.withdraw_reason"), key=f"op_wr_{p['id']}", max_chars=500)
-            sure = st.checkbox(tr("admin.withdraw_confirm", pseudonym=who), key=f"op_ws_{p['id']}")
+            sure = st.checkbox(tr("admin.withdraw_confirm", pseudonym=ui.plain(who)),
+                               key=f"op_ws_{p['id']}")
             go = st.form_submit_button(tr("mine.withdraw_button"))
         if go:
             if not sure:

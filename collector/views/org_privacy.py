@@ -31,7 +31,7 @@ if go:
     try:
         n = store.clear_pii(chosen, actor_id=viewer.id, note=note or "")
     except StoreError as exc:
-        st.error(str(exc))
+        ui.say([("error", str(exc))])
     else:
         ui.flash([("success", tr("admin.privacy_cleared", n=n))])
         st.rerun()

@@ -86,12 +86,12 @@ if saved:
         st.warning(tr("profile.choose_good"))
     if problems:
         for p in problems:
-            st.error(forms.problem_text(tr, p))
+            ui.say([("error", forms.problem_text(tr, p))])
     else:
         try:
             store.update_profile(person.id, **values)
         except StoreError as exc:
-            st.error(str(exc))
+            ui.say([("error", str(exc))])
         else:
             st.session_state[session.LANG_KEY] = ui_lang
             st.query_params["lang"] = ui_lang

@@ -83,7 +83,7 @@ st.caption(tr("review.left", n=review.count_text(left)))
 with st.container(border=True, key="review_item"):
     meta = [tr(f"kind.{item.kind}"), display_name(item.language, tr.language)]
     meta += [x for x in (item.dialect, tr(f"domain.{item.domain}", default=item.domain or "")) if x]
-    st.caption(" · ".join(meta))
+    st.caption(ui.plain(" · ".join(meta)))  # the dialect and domain may be "other: ..."
     if item.kind == "speech" and item.content.get("audio_sha256"):
         path = store.audio_path(item.content["audio_sha256"])
         if path.exists():
@@ -96,7 +96,9 @@ with st.container(border=True, key="review_item"):
             ui.show_text(value, field_label(tr, name))
     if item.kind == "contextual":
         for crit in item.content.get("rubric") or []:
-            with st.expander(tr("review.rubric", name=crit.get("name", ""))):
+            with st.expander(tr("review.rubric", name=ui.plain(crit.get("name", "")))):
+                if crit.get("description"):
+                    ui.show_text(crit["description"], tr("field.description"))
                 for s, a in enumerate(crit.get("anchors") or [], start=1):
                     ui.show_text(a, tr("contextual.anchor", score=s))
 

@@ -49,7 +49,7 @@ clip = forms.check_clip(recording.getvalue() if recording is not None else None)
 if clip is not None:
     if clip.problems:
         for p in clip.problems:
-            st.error(forms.problem_text(tr, p))
+            ui.say([("error", forms.problem_text(tr, p))])
     else:
         st.caption(tr("speech.listen_back", seconds=f"{clip.duration_s:.1f}"))
 
