@@ -355,19 +355,42 @@ class Facts:
     withdrawn_people: int
 
 
-def suppress(counts: dict[Any, int]) -> dict[str, str | int]:
-    """Counts of people by group with every group under five shown as "fewer than 5".
+FEWER = f"fewer than {MIN_GROUP}"
+"""What a published table says instead of the count (or amount) of a group under five."""
 
-    When only one group is hidden, the next smallest is hidden too, so that no hidden count
-    can be worked out from the total.
+
+def small(n: int) -> bool:
+    """Whether a group of `n` people is too small to publish (no one at all is no group)."""
+    return 0 < n < MIN_GROUP
+
+
+def hidden_groups(counts: dict[Any, int]) -> set[Any]:
+    """The rule of five, the one rule every published table about people goes through: the
+    groups (keys of `counts`, people per group) whose figures must not be published.
+
+    Every group of one to four people is hidden; when that hides exactly one group of several,
+    the next smallest is hidden too (the complementary cell), because the hidden count would
+    otherwise be the published total minus the groups shown.
     """
-    items = sorted(((("not said" if k is None else str(k)), v) for k, v in counts.items()),
-                   key=lambda kv: (kv[1], kv[0]))
-    hidden = {k for k, v in items if v < MIN_GROUP}
-    if len(hidden) == 1 and len(items) > 1:
-        hidden.add(next(k for k, _ in items if k not in hidden))
-    return {k: (f"fewer than {MIN_GROUP}" if k in hidden else v)
-            for k, v in sorted(items, key=lambda kv: (-kv[1], kv[0]))}
+    hidden = {k for k, n in counts.items() if small(n)}
+    rest = sorted((n, str(k)) for k, n in counts.items() if k not in hidden and n > 0)
+    if len(hidden) == 1 and rest:
+        hidden.add(next(k for k in counts if k not in hidden and str(k) == rest[0][1]))
+    return hidden
+
+
+def suppress_count(n: int) -> int | str:
+    """One count of people on its own (authors, reviewers, withdrawn): FEWER for one to four."""
+    return FEWER if hidden_groups({"people": n}) else n
+
+
+def suppress(counts: dict[Any, int]) -> dict[str, str | int]:
+    """Counts of people by group, largest first, with `hidden_groups` shown as "fewer than 5"
+    (a group not said is named "not said")."""
+    named = {("not said" if k is None else str(k)): v for k, v in counts.items()}
+    hidden = hidden_groups(named)
+    return {k: (FEWER if k in hidden else v)
+            for k, v in sorted(named.items(), key=lambda kv: (-kv[1], kv[0]))}
 
 
 def agreement(store, campaign_id: int) -> dict[str, Any]:

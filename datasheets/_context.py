@@ -1,7 +1,9 @@
 """The one view of a release that every document reads: rows found, facts, licence, answers.
 
-Tables here are already safe to publish: people appear only as counts of five or more, and
-compensation only as totals by activity and language shared by five or more people.
+Tables here are already safe to publish: every figure about people goes through the one rule
+of five (`_collect.hidden_groups`): people appear only as counts of five or more, compensation
+only as totals by activity and language shared by five or more people, and where hiding one
+small group would leave it to be worked out from a total, the next smallest is hidden too.
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ from decimal import Decimal
 from typing import Any
 
 from jamii.core.langtags import display_name, iso639
-from jamii.datasheets._collect import MIN_GROUP, Collected, Facts, suppress
+from jamii.datasheets._collect import (FEWER, Collected, Facts, hidden_groups, small, suppress,
+                                        suppress_count)
 from jamii.datasheets._licenses import Licence
 
 KIND_NAMES = {
@@ -68,11 +71,10 @@ class Context:
         out = []
         for tag in self.found.languages():
             dialects = {d or "(not given)": n for (d,), n in self._dialects(tag).items()}
-            speakers = {
-                d: (n if n >= MIN_GROUP else f"fewer than {MIN_GROUP}")
-                for (lang, d), ids in sorted(self.found.dialect_authors.items()) if lang == tag
-                for n in [len(ids)]
-            }
+            # one language's speakers by dialect: mostly one dialect each, so they add up to
+            # about the authors (a published count) and a lone hidden dialect needs its complement
+            speakers = suppress({d: len(ids) for (lang, d), ids in self.found.dialect_authors.items()
+                                 if lang == tag})
             out.append({"tag": tag, "iso": iso639(tag), "name": display_name(tag),
                         "count": sum(dialects.values()), "dialects": dialects,
                         "dialect_speakers": speakers})
@@ -101,8 +103,11 @@ class Context:
                 for name in ("gender", "age_band", "region", "dialect")}
 
     def people(self, who: str) -> int | str:
-        n = (self.facts.authors if who == "authors" else self.facts.reviewers)["people"]
-        return n if n >= MIN_GROUP or n == 0 else f"fewer than {MIN_GROUP}"
+        return suppress_count((self.facts.authors if who == "authors" else self.facts.reviewers)["people"])
+
+    def withdrawn_people(self) -> int | str:
+        """Contributors who have withdrawn so far."""
+        return suppress_count(self.facts.withdrawn_people)
 
     # --- money ------------------------------------------------------------------------------
     def rates(self) -> list[dict[str, Any]]:
@@ -115,29 +120,48 @@ class Context:
         return out
 
     def compensation(self) -> list[dict[str, Any]]:
-        """Totals by activity, language and unit (all statuses but failed), people >= 5 only."""
+        """Totals by activity, language and unit (all statuses but failed) under the rule of five.
+
+        The store counts people per status, so a cell's people are at least the most in any
+        one status (never fewer than that; the rule reads this floor, so it never shows a
+        total shared by fewer than five). Within an activity the cells add up to figures the
+        release publishes elsewhere (accepted items, review votes, at the rate card's rate), so
+        a lone hidden cell takes the next smallest with it. "Of which paid" is shown only when
+        the people paid and the people not yet paid are each none or five or more: otherwise it,
+        or the total minus it, would be what one to four people earned.
+        """
         cells: dict[tuple, dict[str, Any]] = {}
         for row in self.facts.compensation:
             if row["status"] == "failed":
                 continue
             key = (row["activity"], row["language"] or "", row["unit"])
             cell = cells.setdefault(key, {"amount": Decimal(0), "quantity": Decimal(0),
-                                          "paid": Decimal(0), "people": 0})
+                                          "paid": Decimal(0), "people": 0, "paid_people": 0,
+                                          "unpaid_people": 0})
             cell["amount"] += row["amount"]
             cell["quantity"] += row["quantity"]
             if row["status"] == "paid":
                 cell["paid"] += row["amount"]
+                cell["paid_people"] = max(cell["paid_people"], row["people"])
+            else:
+                cell["unpaid_people"] = max(cell["unpaid_people"], row["people"])
             cell["people"] = max(cell["people"], row["people"])
+        hidden: set[tuple] = set()
+        for activity in {k[0] for k in cells}:
+            hidden |= {(activity, *k) for k in hidden_groups(
+                {k[1:]: c["people"] for k, c in cells.items() if k[0] == activity})}
         out = []
-        for (activity, language, unit), cell in sorted(cells.items()):
-            shown = cell["people"] >= MIN_GROUP
+        for key, cell in sorted(cells.items()):
+            activity, language, unit = key
+            shown = key not in hidden
+            paid_shown = shown and not small(cell["paid_people"]) and not small(cell["unpaid_people"])
             out.append({
                 "activity": ACTIVITY_NAMES.get(activity, activity), "language": language or "any",
                 "unit": unit,
                 "quantity": _num(cell["quantity"]) if shown else "suppressed",
                 "amount": _num(cell["amount"]) if shown else "suppressed",
-                "paid": _num(cell["paid"]) if shown else "suppressed",
-                "people": cell["people"] if shown else f"fewer than {MIN_GROUP}",
+                "paid": _num(cell["paid"]) if paid_shown else "suppressed",
+                "people": cell["people"] if shown else FEWER,
             })
         return out
 

@@ -13,6 +13,7 @@ import yaml
 from click.testing import CliRunner
 
 from jamii.core.schema import arrow_schema
+from jamii.core.store import OPERATOR
 from jamii.datasheets import ReleaseRefused, build_release, publish_release
 from jamii.datasheets._gates import Deduper, reference_minhash
 from jamii.datasheets._splits import split_of
@@ -482,8 +483,8 @@ def test_agreement_equals_krippendorff_on_the_raw_votes(store):
     from jamii.datasheets._collect import agreement
 
     planted = build_release_store(store)
-    reviewers = [store.add_contributor(roles=["reviewer"], pseudonym=f"kagua-{i}")[0] for i in range(3)]
-    author = store.add_contributor(roles=["contributor"], pseudonym="mwandishi")[0]
+    reviewers = [store.add_contributor(roles=["reviewer"], pseudonym=f"kagua-{i}", actor_id=OPERATOR)[0] for i in range(3)]
+    author = store.add_contributor(roles=["contributor"], pseudonym="mwandishi", actor_id=OPERATOR)[0]
     consent_text = store.release_consent_texts(planted.campaign_id)[0]
     store.accept_consent(author.id, consent_text.id, {"open_publication": True, "model_evaluation": True,
                                                       "voice": False})

@@ -18,6 +18,7 @@ import soundfile as sf
 from sqlalchemy import update
 
 from jamii.core.records import Item
+from jamii.core.store import OPERATOR
 
 ANSWERS = {
     "about.curators": "Jamii Test Community Group (curation and review)",
@@ -88,9 +89,9 @@ def build_release_store(store) -> Planted:
     """Seed `store` with one campaign, its people and items, planted trouble included."""
     organiser, _ = store.add_contributor(roles=["organiser", "reviewer"], name="Neema Organiser",
                                          email="neema.org@example.org", phone="+254 711 000 001",
-                                         pseudonym="mratibu")
+                                         pseudonym="mratibu", actor_id=OPERATOR)
     camp = store.create_campaign(
-        "mazao", "Mazao na Afya test", languages=["sw"], actor_id=organiser.id,
+        "mazao", "Mazao na Afya test", languages=["sw"], actor_id=OPERATOR,
         dialects={"sw": ["Kiunguja", "Kimvita", "Kiamu"]}, domains=["agriculture", "health"],
         description="Farming and health questions in Swahili, written by the community.",
         consent_scopes=["open_publication", "model_evaluation", "voice"])
@@ -100,11 +101,11 @@ def build_release_store(store) -> Planted:
     for lang, text in (("en", "I agree that my items may be published openly under an open licence. "
                                 "I can withdraw at any time."),
                        ("sw", "Ninakubali kazi yangu ichapishwe wazi. Naweza kujiondoa wakati wowote.")):
-        ct = store.add_consent_text(camp.id, "1", lang, text, actor_id=organiser.id)
+        ct = store.add_consent_text(camp.id, "1", lang, text, actor_id=OPERATOR)
     store.set_rate_card(camp.id, {"item_accepted": {"amount": 50, "unit": "KES"},
                                   "review": {"amount": 10, "unit": "KES"},
                                   "recording_minute": {"amount": 30, "unit": "KES"}},
-                        actor_id=organiser.id)
+                        actor_id=OPERATOR)
     all_scopes = {"open_publication": True, "model_evaluation": True, "voice": True}
     people = []
     # eight Kiunguja speakers (6 women), three Kimvita speakers: a group under five
@@ -115,14 +116,14 @@ def build_release_store(store) -> Planted:
             roles=["contributor", "reviewer"], name=name, email=email, phone=phone,
             pseudonym=f"mchangiaji-{i:02d}", dialect=dialect, gender="woman" if i < 6 else "man",
             age_band="25-34" if i % 2 else "35-44", region="Pwani",
-            compensation_method="mobile_money")
+            compensation_method="mobile_money", actor_id=OPERATOR)
         planted.names.append(name)
         planted.contacts += [email, phone]
         store.accept_consent(person.id, ct.id, all_scopes)
         people.append(person)
     # someone who said no to open publication
     shy, _ = store.add_contributor(roles=["contributor"], name="Siri Hapana", email="siri@example.net",
-                                   pseudonym="faragha", dialect="Kiunguja")
+                                   pseudonym="faragha", dialect="Kiunguja", actor_id=OPERATOR)
     store.accept_consent(shy.id, ct.id, {"open_publication": False, "model_evaluation": True, "voice": False})
     planted.names.append("Siri Hapana")
     planted.contacts.append("siri@example.net")
@@ -207,5 +208,5 @@ def build_release_store(store) -> Planted:
                  "audio_sha256": digest, "duration_s": 1.5, "sample_rate": 16000}).item
     accept(speech, people[0])
     planted.ids["speech"] = speech.public_id
-    store.withdraw(leaver.id, actor_id=organiser.id, reason="asked to leave")
+    store.withdraw(leaver.id, actor_id=OPERATOR, reason="asked to leave")
     return planted
