@@ -16,7 +16,7 @@ from pathlib import Path
 
 import jinja2
 
-from jamii.core.store import Store
+from jamii.core.store import OPERATOR, Store
 from jamii.datasheets import (_answers, _bundle, _card, _croissant, _datasheet, _licenses,
                               _parquet, _statement)
 from jamii.datasheets import _collect
@@ -145,6 +145,30 @@ def _facts_and_imports(store: Store, camp, validate: bool) -> Facts:
     return facts
 
 
+def _out_anchor(out: Path) -> tuple[Path, str | None]:
+    """The nearest existing ancestor of `out`, and why a release cannot be written there."""
+    anchor = out.parent.absolute()
+    while not anchor.exists() and anchor != anchor.parent:
+        anchor = anchor.parent
+    if not anchor.is_dir():
+        return anchor, f"--out {out}: {anchor} is a file, not a folder: choose another place"
+    if not os.access(anchor, os.W_OK | os.X_OK):
+        return anchor, (f"--out {out}: cannot write in {anchor} (permission denied): choose a "
+                        "folder you can write to")
+    return anchor, None
+
+
+def _make_parents(folder: Path) -> list[Path]:
+    """Create `folder` and its missing parents; the ones created, outermost first."""
+    missing = []
+    for path in [folder, *folder.parents]:
+        if path.exists():
+            break
+        missing.append(path)
+    folder.mkdir(parents=True, exist_ok=True)
+    return list(reversed(missing))
+
+
 def template_for(store: Store, campaign: str | int, *, markdown: bool = False) -> str:
     """The answers file, pre-filled with what the records say (figures as of now)."""
     camp = store.release_campaign(campaign)
@@ -187,8 +211,13 @@ def build_release(store: Store, campaign: str | int, version: str, out: str | Pa
         reasons.append(str(exc))
         given = {}
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=out.parent))
+    anchor, problem = _out_anchor(out)
+    if problem:
+        reasons.append(problem)
+    # built beside `out` (in its nearest existing ancestor, so that missing parents are made
+    # only when the release passes); where that cannot be written, the gates still run in a
+    # private temporary folder, to list every reason
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=None if problem else anchor))
     try:
         # the campaign's facts and the validators' imports are ready by the time the items
         # are: they take a thread of this process, which waits on the workers meanwhile
@@ -213,16 +242,18 @@ def build_release(store: Store, campaign: str | int, version: str, out: str | Pa
         if reasons:
             raise ReleaseRefused(reasons)
 
+        gone = _bundle.withdrawals(ctx)
         with _Validator(found.total if validate else 0) as validator:
             env = _env()
-            (tmp / "README.md").write_text(_card.render(ctx, env), "utf-8")
-            (tmp / "DATASHEET.md").write_text(_datasheet.render(ctx, env), "utf-8")
+            (tmp / "README.md").write_text(_card.render(ctx, env, withdrawn=gone), "utf-8")
+            (tmp / "DATASHEET.md").write_text(_datasheet.render(ctx, env, withdrawn=gone), "utf-8")
             (tmp / "DATA_STATEMENT.md").write_text(_statement.render(ctx, env), "utf-8")
             _bundle.write_licence(ctx, tmp)
             _bundle.write_consent(ctx, tmp)
             _bundle.write_compensation(ctx, tmp, env)
             delta = _bundle.changes(ctx)
-            _bundle.write_changelog(ctx, tmp, delta)
+            _bundle.write_changelog(ctx, tmp, delta, gone)
+            _bundle.write_withdrawn(tmp, gone)
             _bundle.write_citation(ctx, tmp)
             # `load_dataset` reads every row while Croissant hashes the files
             loads = validator.submit(tmp, found.kinds(), found.files) if validate else None
@@ -236,12 +267,23 @@ def build_release(store: Store, campaign: str | int, version: str, out: str | Pa
                     raise ReleaseRefused(problems)
 
         digest = bundle_sha256(tmp)
+        made = _make_parents(out.parent)
         os.replace(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    store.record_release(camp.id, version, lic.id, item_versions=found.item_versions,
-                         withdrawn_ids=_bundle.withdrawn_ids(ctx), bundle_sha256=digest,
-                         actor_id=actor_id)
+    try:
+        store.record_release(camp.id, version, lic.id, item_versions=found.item_versions,
+                             withdrawn_ids=_bundle.withdrawn_ids(gone), bundle_sha256=digest,
+                             actor_id=OPERATOR if actor_id is None else actor_id)
+    except BaseException:
+        # a release the store does not record is no release: leave nothing behind
+        shutil.rmtree(out, ignore_errors=True)
+        for folder in reversed(made):
+            try:
+                folder.rmdir()
+            except OSError:
+                break
+        raise
     return ReleaseResult(out, version, found.total, dict(found.files), ctx.removed(), digest,
                          {k: len(v) for k, v in delta.items()})

@@ -1,10 +1,12 @@
-"""The release's other files: LICENSE, BENEFIT.md, CHANGELOG.md, CITATION.cff, consent/ and
-compensation.md."""
+"""The release's other files: LICENSE, BENEFIT.md, CHANGELOG.md, withdrawn.csv, CITATION.cff,
+consent/ and compensation.md."""
 
 from __future__ import annotations
 
+import csv
 import heapq
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -73,15 +75,76 @@ def changes(ctx: "Context") -> dict[str, set[str]]:
     }
 
 
-def withdrawn_ids(ctx: "Context") -> list[str]:
-    """Every id withdrawn so far that an earlier release published (for the Release record)."""
-    published = set()
+WITHDRAWN_FILE = "withdrawn.csv"
+"""The cumulative, machine-readable list of items an earlier version published and this one
+does not hold (DESIGN section 6)."""
+WITHDRAWN_COLUMNS = {
+    "id": "The item's stable id.",
+    "reason": "withdrawn (the author withdrew consent), the release gate that now leaves the "
+              "item out, or no_longer_accepted.",
+    "last_version": "The last version that held the item.",
+    "removed_in": "The first version without the item.",
+}
+WITHDRAWN_REASON = "withdrawn"
+"""The reason of an item whose author withdrew consent (the others name a release gate)."""
+NO_LONGER_ACCEPTED = "no_longer_accepted"
+
+
+@dataclass(frozen=True)
+class Gone:
+    """One row of withdrawn.csv."""
+
+    id: str
+    reason: str
+    """`withdrawn` (the author withdrew consent), the release gate that now leaves it out
+    (e.g. `pii_excluded`), or `no_longer_accepted` (review or an organiser took it back)."""
+    last_version: str
+    """The last version that held the item: copies of it and of earlier versions hold it."""
+    removed_in: str
+    """The first version without it."""
+
+
+def withdrawals(ctx: "Context") -> list[Gone]:
+    """Every item that an earlier release of the campaign published and this one does not
+    hold, by id: cumulative from the first version, read from the store's Release rows.
+
+    An item once withdrawn for consent stays `withdrawn` (the Release rows carry those ids
+    forward), whatever the store says of it now; an item that comes back is no longer listed.
+    """
+    last: dict[str, str] = {}
+    withdrawn: set[str] = set()
+    versions = []
     for r in ctx.facts.previous:
-        published.update(r.item_versions)
-    return sorted(published & set(ctx.found.removed.get("withdrawn", [])))
+        versions.append(r.version)
+        last.update(dict.fromkeys(r.item_versions, r.version))
+        withdrawn.update(r.withdrawn_ids or ())
+    versions.append(ctx.version)
+    after = {v: versions[i + 1] for i, v in enumerate(versions[:-1])}
+    reason_now = {i: reason for reason, ids in ctx.found.removed.items() for i in ids}
+    withdrawn.update(ctx.found.removed.get(WITHDRAWN_REASON, ()))
+    now = ctx.found.item_versions
+    return [
+        Gone(i, WITHDRAWN_REASON if i in withdrawn else reason_now.get(i, NO_LONGER_ACCEPTED),
+             version, after[version])
+        for i, version in sorted(last.items()) if i not in now
+    ]
 
 
-def write_changelog(ctx: "Context", root: Path, delta: dict[str, set[str]]) -> None:
+def withdrawn_ids(gone: list[Gone]) -> list[str]:
+    """The ids whose authors withdrew consent, cumulative (for the Release record)."""
+    return [g.id for g in gone if g.reason == WITHDRAWN_REASON]
+
+
+def write_withdrawn(root: Path, gone: list[Gone]) -> None:
+    """withdrawn.csv: a header and one row per item, sorted by id (a header only when none)."""
+    with (root / WITHDRAWN_FILE).open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh, lineterminator="\n")
+        writer.writerow(list(WITHDRAWN_COLUMNS))
+        writer.writerows((g.id, g.reason, g.last_version, g.removed_in) for g in gone)
+
+
+def write_changelog(ctx: "Context", root: Path, delta: dict[str, set[str]],
+                    gone: list[Gone]) -> None:
     previous = ctx.facts.previous[-1] if ctx.facts.previous else None
     since = f"since {previous.version}" if previous else "first release"
     lines = ["# Changelog", "", f"## {ctx.version} ({ctx.released.isoformat()}, {since})", "",
@@ -98,6 +161,17 @@ def write_changelog(ctx: "Context", root: Path, delta: dict[str, set[str]]) -> N
         lines += [f"- `{i}`" for i in shown]
         if len(ids) > len(shown):
             lines.append(f"- ... and {len(ids) - len(shown):,} more")
+        lines.append("")
+    new_now = {g.id for g in gone if g.removed_in == ctx.version}
+    lines += [f"### Every item withdrawn or removed since the first version: {len(gone):,} "
+              f"({len(new_now):,} new in {ctx.version})", "",
+              f"Also in `{WITHDRAWN_FILE}` (columns: {', '.join(WITHDRAWN_COLUMNS)}). Earlier "
+              "versions keep their files, under their tags: drop these ids from any copy of an "
+              "earlier version.", ""]
+    lines += [f"- `{g.id}`: {g.reason.replace('_', ' ')}; last in {g.last_version}"
+              + (" (new in this version)" if g.id in new_now else f", removed in {g.removed_in}")
+              for g in gone]
+    if gone:
         lines.append("")
     reasons = ctx.removed()
     if reasons:

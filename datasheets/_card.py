@@ -87,12 +87,15 @@ def card_data(ctx: "Context") -> DatasetCardData:
     )
 
 
-def render(ctx: "Context", env) -> str:
-    """One Jinja pass, by `DatasetCard.from_template`, so organiser text is never re-rendered."""
+def render(ctx: "Context", env, *, withdrawn: list | None = None) -> str:
+    """One Jinja pass, by `DatasetCard.from_template`, so organiser text is never re-rendered.
+
+    `withdrawn`: the rows of withdrawn.csv (`_bundle.withdrawals`), counted in one line."""
     source, _, _ = env.loader.get_source(env, "README.md.j2")
     columns = {kind: column_descriptions(kind) for kind in ctx.found.kinds()}
     card = DatasetCard.from_template(card_data(ctx), template_str=source, ctx=ctx,
-                                     a=answers_for(ctx), columns=columns)
+                                     a=answers_for(ctx), columns=columns,
+                                     withdrawn=withdrawn or [])
     return str(card)
 
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 
 from jamii.core.schema import arrow_schema, column_descriptions
+from jamii.datasheets._bundle import WITHDRAWN_COLUMNS, WITHDRAWN_FILE
 from jamii.datasheets._datasheet import answers_for
 
 if TYPE_CHECKING:
@@ -34,6 +35,12 @@ RAI_SPELLINGS = {
     "rai:dataManipulationProtocol": "rai:dataDataManipulationProtocol",
 }
 """How mlcroissant 1.1.1 writes two RAI names; either spelling passes our check."""
+
+
+WITHDRAWN_DESCRIPTION = (
+    "Every item id that an earlier version published and this version does not hold, "
+    "cumulative since the first version. Older versions keep their files under their tags: "
+    "drop these ids from any copy of an earlier version.")
 
 
 def sha256_file(path: Path) -> str:
@@ -94,6 +101,21 @@ def build(ctx: "Context", root: Path) -> dict[str, Any]:
             record_sets.append(mlc.RecordSet(
                 id=rs, name=rs, description=f"{kind} items of the {split} split",
                 fields=_fields(mlc, kind, split + tag.replace("-", "_"), file_id)))
+    withdrawn = root / WITHDRAWN_FILE
+    if withdrawn.exists():
+        # machine-readable with the data: Croissant users find the ids to drop from older copies
+        distribution.append(mlc.FileObject(
+            id="withdrawn-csv", name="withdrawn-csv",
+            description=WITHDRAWN_DESCRIPTION, content_url=WITHDRAWN_FILE,
+            content_size=f"{withdrawn.stat().st_size} B", encoding_formats=["text/csv"],
+            sha256=sha256_file(withdrawn)))
+        record_sets.append(mlc.RecordSet(
+            id="withdrawn", name="withdrawn", description=WITHDRAWN_DESCRIPTION,
+            fields=[mlc.Field(id=f"withdrawn/{name}", name=name, description=text,
+                              data_types=[mlc.DataType.TEXT],
+                              source=mlc.Source(file_object="withdrawn-csv",
+                                                extract=mlc.Extract(column=name)))
+                    for name, text in WITHDRAWN_COLUMNS.items()]))
     timeframe = [d.isoformat() for d in (ctx.found.first, ctx.found.last) if d is not None]
     metadata = mlc.Metadata(
         name=ctx.name,

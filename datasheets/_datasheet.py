@@ -95,6 +95,16 @@ ABOUT: list[tuple[str, str, bool]] = [
 ]
 
 
+OLDER_VERSIONS = (
+    "Older versions stay on the Hub under their tags (v1.0.0, v1.1.0, ...) and keep the files "
+    "they were published with, withdrawn items included; the repository's main branch always "
+    "holds exactly the latest version. withdrawn.csv lists every item id that an earlier "
+    "version published and this one does not hold, since the first version: anyone who keeps "
+    "a copy of an earlier version should drop those ids from it."
+)
+"""What older versions keep and how to apply withdrawn.csv, said wherever it matters."""
+
+
 def record_answers(ctx: "Context") -> dict[str, str]:
     """The answers the records give, keyed like QUESTIONS."""
     f, facts = ctx.found, ctx.facts
@@ -137,7 +147,7 @@ def record_answers(ctx: "Context") -> dict[str, str]:
         "collection.direct": "Directly from the individuals, who wrote or recorded the items themselves." + (f" Except {imported:,} items obtained from earlier published work, each under a licence that allows republishing it: {ctx.imports_text()}." if imported else ""),
         "collection.notified": f"Yes: every contributor read the consent text before contributing. The texts, verbatim by version and language, are in consent/ ({len(facts.consent_texts)} text(s)).",
         "collection.consent": "Yes. Each contributor chose each scope (open publication, model evaluation, voice) explicitly; only items whose author consented to open publication (and, for speech, to voice) and has not withdrawn are released.",
-        "collection.revoke": f"Yes: contributors can withdraw in the collector at any time; their items leave every later release and are listed as withdrawn in CHANGELOG.md. Withdrawn contributors so far: {facts.withdrawn_people if facts.withdrawn_people >= 5 or facts.withdrawn_people == 0 else 'fewer than 5'}.",
+        "collection.revoke": f"Yes: contributors can withdraw in the collector at any time; their items leave every later release and are listed, with every item withdrawn since the first version, in withdrawn.csv and CHANGELOG.md. Withdrawn contributors so far: {facts.withdrawn_people if facts.withdrawn_people >= 5 or facts.withdrawn_people == 0 else 'fewer than 5'}.",
         "preprocessing.done": f"Texts were normalised to Unicode NFC; items were scanned for personal data; exact and near duplicates were removed; splits were assigned by hash. Left out at release: {removed_text}.",
         "preprocessing.raw": "The private store keeps every item, earlier versions and all reviews; it is not published, because it holds withdrawn and unconsented items.",
         "preprocessing.software": "Yes: jamii, open-source (`jamii release`).",
@@ -146,8 +156,9 @@ def record_answers(ctx: "Context") -> dict[str, str]:
         "distribution.how": "As parquet files with a dataset card, datasheet, data statement and Croissant metadata, on the Hugging Face Hub (loadable with `datasets.load_dataset`).",
         "distribution.when": f"Version {ctx.version} was built on {ctx.released.isoformat()}.",
         "distribution.license": f"{ctx.licence.name} ({ctx.licence.url}). " + ("Eligible as a Digital Public Good licence." if ctx.licence.dpg_eligible else "Not on the DPG open-data licence list, so the release is not DPG-eligible.") + (" Recipients outside developing countries owe the benefit stated in BENEFIT.md." if ctx.licence.needs_benefit else ""),
-        "maintenance.erratum": "CHANGELOG.md lists what each version added, changed and withdrew.",
-        "maintenance.retention": "Contributors may withdraw consent at any time; withdrawn items are removed from every later release. Copies of earlier versions already downloaded cannot be recalled.",
+        "maintenance.erratum": "CHANGELOG.md lists what each version added, changed and withdrew; withdrawn.csv lists every item withdrawn or removed since the first version.",
+        "maintenance.retention": "Contributors may withdraw consent at any time; withdrawn items are removed from every later release. " + OLDER_VERSIONS + " Copies already downloaded cannot be recalled.",
+        "maintenance.older_versions": "Yes, as they were: " + OLDER_VERSIONS,
         "maintenance.extend": "Yes: community members join the campaign with an invite code in the jamii collector; others can open an issue or discussion on the dataset's repository.",
     }
 
@@ -190,10 +201,14 @@ def _answer_problem(value: str | None) -> str | None:
     return None
 
 
-def render(ctx: "Context", env) -> str:
+def render(ctx: "Context", env, *, withdrawn: list | None = None) -> str:
+    """`withdrawn`: the rows of withdrawn.csv (`_bundle.withdrawals`)."""
     answers = answers_for(ctx)
     sections = []
     for prefix, title in SECTIONS.items():
         qs = [(QUESTION_TEXT[k], answers[k]) for k, _ in QUESTIONS if k.startswith(prefix + ".")]
         sections.append({"title": title, "questions": qs})
-    return env.get_template("DATASHEET.md.j2").render(ctx=ctx, sections=sections)
+    withdrawn = withdrawn or []
+    new = sum(g.removed_in == ctx.version for g in withdrawn)
+    return env.get_template("DATASHEET.md.j2").render(ctx=ctx, sections=sections,
+                                                      withdrawn=withdrawn, new_withdrawn=new)
