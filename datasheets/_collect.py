@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from jamii.core import checks
 from jamii.core.records import VERDICTS, Campaign
 from jamii.core.rules import AcceptanceRule
 from jamii.core.schema import ITEM_KINDS, KIND_COLUMNS
@@ -384,10 +385,24 @@ def suppress_count(n: int) -> int | str:
     return FEWER if hidden_groups({"people": n}) else n
 
 
+WITHHELD = "withheld (may hold personal data)"
+
+
+def _publishable_label(label: str) -> str:
+    """A self-described group name (a region, a dialect) as the release may print it.
+
+    Profile answers are free text: "Mutare, piga 0712 345 678" is counted under WITHHELD,
+    never printed, even when five people share it.
+    """
+    return WITHHELD if checks.might_hold_pii(label) and checks.find_pii(label) else label
+
+
 def suppress(counts: dict[Any, int]) -> dict[str, str | int]:
     """Counts of people by group, largest first, with `hidden_groups` shown as "fewer than 5"
     (a group not said is named "not said")."""
-    named = {("not said" if k is None else str(k)): v for k, v in counts.items()}
+    named: Counter = Counter()
+    for k, v in counts.items():
+        named["not said" if k is None else _publishable_label(str(k))] += v
     hidden = hidden_groups(named)
     return {k: (FEWER if k in hidden else v)
             for k, v in sorted(named.items(), key=lambda kv: (-kv[1], kv[0]))}

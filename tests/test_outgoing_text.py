@@ -326,6 +326,24 @@ def test_a_release_from_a_store_with_personal_data_in_every_field_holds_none_of_
         secrets_by_field[what] = f"zq{n}x@example.org"
         ids[what] = item.public_id
 
+    # five people who self-describe their region with a phone number in it: a group of five is
+    # published by the rule of five, so the label itself must be withheld
+    region = "Mutare, piga 0799 555 444"
+    topics = ["mtama", "muhogo", "ndizi", "kahawa", "pamba"]
+    for i, crop in enumerate(topics):
+        person, _ = store.add_contributor(roles=["contributor"], pseudonym=f"mkoa-{i}",
+                                          region=region, actor_id=OPERATOR)
+        store.accept_consent(person.id, ct.id, {"open_publication": True,
+                                                "model_evaluation": True, "voice": True})
+        item = store.submit_item(
+            campaign_id=camp.id, author_id=person.id, kind="prompt_response", language="sw",
+            client_key=f"region-{i}", domain="agriculture",
+            content={"prompt": f"Ni wakati gani mzuri wa kuvuna {crop} katika eneo letu {i}?",
+                     "response": f"Vuna {crop} yakikomaa na hali ya hewa ikiwa kavu."}).item
+        for r in reviewers:
+            store.record_review(item.id, r.id, "approve")
+    secrets_by_field["profile.region"] = "0799 555 444"
+
     flagged = {f.item.public_id for f in store.flagged_items(camp.id)}
     assert set(ids.values()) <= flagged, sorted(k for k, v in ids.items() if v not in flagged)
 
@@ -341,7 +359,8 @@ def test_a_release_from_a_store_with_personal_data_in_every_field_holds_none_of_
     released = _all_text(out)
     seen = checks.pii_view(released)
     leaked = [what for what, secret in secrets_by_field.items()
-              if secret in seen or secret.split("@")[0] in released]
+              if secret in seen or (secret.startswith("zq") and secret.split("@")[0] in released)]
     assert not leaked, f"personal data published from: {leaked}"
+    assert "withheld (may hold personal data): 5" in (out / "DATA_STATEMENT.md").read_text()
     assert not set(ids.values()) & {r["id"] for p in out.rglob("*.parquet")
                                     for r in pq.read_table(p, columns=["id"]).to_pylist()}
