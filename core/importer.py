@@ -138,18 +138,24 @@ class SourceRow:
         return f"{self.split}/{self.index}" if self.split is not None else str(self.row)
 
 
-class _TooDeep(ValueError):
-    pass
+class _BeyondLimits(ValueError):
+    """Well-formed JSON that jamii will not read: nested too deep, or a number too long.
+    Its message completes "the line's JSON ..." / "The <field>'s JSON ..."."""
 
 
 def _loads(text: str) -> Any:
-    """json.loads, refusing nesting deeper than MAX_JSON_DEPTH (raises _TooDeep)."""
+    """json.loads, raising _BeyondLimits instead of RecursionError, a plain ValueError, or
+    for nesting deeper than MAX_JSON_DEPTH; malformed JSON raises JSONDecodeError as usual."""
     try:
         value = json.loads(text)
     except RecursionError:
-        raise _TooDeep() from None
+        raise _BeyondLimits(_NESTED) from None
+    except json.JSONDecodeError:
+        raise
+    except ValueError:  # "Exceeds the limit (4300 digits) for integer string conversion"
+        raise _BeyondLimits(_LONG_NUMBER) from None
     if _depth_over(value, MAX_JSON_DEPTH):
-        raise _TooDeep()
+        raise _BeyondLimits(_NESTED)
     return value
 
 
@@ -166,9 +172,10 @@ def _depth_over(value: Any, limit: int) -> bool:
     return False
 
 
-_NESTED = (f"nested more than {MAX_JSON_DEPTH} levels deep (arrays or objects inside each "
+_NESTED = (f"is nested more than {MAX_JSON_DEPTH} levels deep (arrays or objects inside each "
            f"other): jamii reads at most {MAX_JSON_DEPTH} levels; flatten it")
-_TOO_DEEP = f"the line's JSON is {_NESTED}."
+_LONG_NUMBER = ("holds a number of more than 4,300 digits, which Python refuses to read: write "
+                "it as text in quotes")
 
 
 def _text_encoding(path: Path) -> str:
@@ -335,8 +342,8 @@ def _read_jsonl(path: Path) -> Iterator[SourceRow]:
             n += 1
             try:
                 data = _loads(line)
-            except _TooDeep:
-                data = _TooDeep
+            except _BeyondLimits as exc:
+                data = exc
             except json.JSONDecodeError as exc:
                 row = SourceRow(n, None, f"line {lineno}",
                                 f"the line is not valid JSON ({exc.msg} at column {exc.colno}).")
@@ -350,8 +357,8 @@ def _read_jsonl(path: Path) -> Iterator[SourceRow]:
                 parsed_any = True
                 yield from pending
                 pending.clear()
-            if data is _TooDeep:
-                yield SourceRow(n, None, f"line {lineno}", _TOO_DEEP)
+            if isinstance(data, _BeyondLimits):
+                yield SourceRow(n, None, f"line {lineno}", f"the line's JSON {data}.")
                 continue
             if not isinstance(data, dict):
                 yield SourceRow(n, None, f"line {lineno}",
@@ -371,8 +378,8 @@ def _read_json(path: Path) -> Iterator[SourceRow]:
     text = path.read_bytes().decode(_text_encoding(path), errors="replace").removeprefix("\ufeff")
     try:
         data = _loads(text)
-    except _TooDeep:
-        raise SourceError(f"The JSON in {path.name} is {_NESTED}.") from None
+    except _BeyondLimits as exc:
+        raise SourceError(f"The JSON in {path.name} {exc}.") from None
     except json.JSONDecodeError:
         yield from _read_jsonl(path)  # many ".json" files are JSON lines
         return
@@ -638,8 +645,8 @@ def _judge(src: SourceRow, cfg: _Settings, tag_cache: dict[str, str | Exception]
         if isinstance(value, str) and value.lstrip().startswith("["):
             try:
                 parsed = _loads(value)
-            except _TooDeep:
-                problem(name, f"The {name.replace('_', ' ')} is JSON {_NESTED}.", "too_deep")
+            except _BeyondLimits as exc:
+                problem(name, f"The {name.replace('_', ' ')}' JSON {exc}.", "json_limit")
                 continue
             except json.JSONDecodeError:
                 parsed = None
@@ -652,7 +659,10 @@ def _judge(src: SourceRow, cfg: _Settings, tag_cache: dict[str, str | Exception]
         value = get("task_type")
         if _missing(value) or value == "":
             value = cfg.task_type
-        if value is not None:
+        unfit = checks.check_label("task_type", value) if isinstance(value, str) else []
+        for p in unfit:  # said here, so that the value is not quoted back with its controls
+            problem("task_type", p.message, p.code)
+        if value is not None and not unfit:
             content["task_type"] = value.strip() if isinstance(value, str) else value
     if cfg.kind == "contextual":
         value = get("rubric")
@@ -661,8 +671,8 @@ def _judge(src: SourceRow, cfg: _Settings, tag_cache: dict[str, str | Exception]
         if isinstance(value, str):
             try:
                 value = _loads(value)
-            except _TooDeep:
-                problem("rubric", f"The rubric is JSON {_NESTED}.", "too_deep")
+            except _BeyondLimits as exc:
+                problem("rubric", f"The rubric's JSON {exc}.", "json_limit")
                 value = _MISSING
             except json.JSONDecodeError as exc:
                 problem("rubric", f"The rubric is not valid JSON ({exc.msg} at character "
