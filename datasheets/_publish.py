@@ -76,8 +76,8 @@ class PublishPlan:
                  f"{total:,} bytes:"]
         lines += [f"  {path}  ({size:,} bytes)" for path, size in self.files]
         if self.deletions is None:
-            lines.append(f"and deleting every file of main that {self.version} does not hold: "
-                         f"which is unknown ({self.unknown})")
+            lines.append(f"and deleting every file of main that {self.version} does not hold; "
+                         f"which files is unknown: {self.unknown}")
         elif self.deletions:
             lines.append(f"and deleting {len(self.deletions)} files of main that {self.version} "
                          "does not hold:")
@@ -99,7 +99,11 @@ def plan(folder: str | Path, repo_id: str, *, private: bool = False, gated: bool
                          "build one with `jamii release`")
     if repo_id.count("/") != 1 or not all(repo_id.split("/")):
         raise ValueError(f"'{repo_id}' is not a repo id: write ORG/NAME")
-    meta = json.loads(meta_path.read_text("utf-8"))
+    try:
+        meta = json.loads(meta_path.read_text("utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{meta_path} is not valid JSON ({exc}): build the folder again with "
+                         "`jamii release`") from None
     version = meta.get("version") or "0.0.0"
     files = sorted((p.relative_to(folder).as_posix(), p.stat().st_size)
                    for p in folder.rglob("*") if p.is_file())
@@ -129,7 +133,7 @@ def publish_release(folder: str | Path, repo_id: str, *, private: bool = False,
         api = HfApi()
     if dry_run:
         try:
-            _read_main(api, p)
+            _read_main(api, p, state="run the dry run again online to list them")
         except PublishFailed as exc:
             p.unknown = str(exc)
         return p
@@ -158,27 +162,26 @@ def publish_release(folder: str | Path, repo_id: str, *, private: bool = False,
     return p
 
 
-def _read_main(api, p: PublishPlan, *, may_be_missing: bool = True) -> None:
+def _read_main(api, p: PublishPlan, *, may_be_missing: bool = True,
+               state: str = "nothing was uploaded") -> None:
     """What main holds (head, files) and whether the version's tag exists; a repo that does not
     exist (and `may_be_missing`) holds nothing."""
     from huggingface_hub.errors import RepositoryNotFoundError
 
     step = f"read the repo {p.repo_id}"
     try:
-        info = _hub(lambda: api.repo_info(p.repo_id, repo_type="dataset"), step,
-                    "nothing was uploaded",
+        info = _hub(lambda: api.repo_info(p.repo_id, repo_type="dataset"), step, state,
                     passing=(RepositoryNotFoundError,) if may_be_missing else ())
     except RepositoryNotFoundError:
         p.repo_exists, p.head, p.deletions = False, None, []
         return
     p.repo_exists, p.head = True, info.sha
-    refs = _hub(lambda: api.list_repo_refs(p.repo_id, repo_type="dataset"), step,
-                "nothing was uploaded")
+    refs = _hub(lambda: api.list_repo_refs(p.repo_id, repo_type="dataset"), step, state)
     p.tag_exists = any(t.name == p.tag for t in refs.tags)
     remote = _hub(lambda: api.list_repo_files(p.repo_id, repo_type="dataset", revision=p.head),
-                  step, "nothing was uploaded")
+                  step, state)
     local = {path for path, _ in p.files}
-    p.deletions = sorted(f for f in remote if f not in local and f.rsplit("/", 1)[-1] not in KEEP)
+    p.deletions = sorted(f for f in remote if f not in local and f not in KEEP)
 
 
 def _operations(p: PublishPlan) -> list:

@@ -218,7 +218,7 @@ def test_publish_without_network_says_so_in_one_line(sqlite_store, tmp_path, mon
     res = _cli(sqlite_store, "publish", str(out), "--repo-id", REPO, "--dry-run")
     assert res.exit_code == 0, res.output
     assert "data/prompt_response/test-00000-of-00001.parquet" in res.output
-    assert "which is unknown" in res.output
+    assert "which files is unknown: cannot reach the Hugging Face Hub" in res.output
 
 
 def test_cli_publish_reports_deletions_and_records_the_commit(sqlite_store, tmp_path, monkeypatch):
@@ -282,3 +282,51 @@ def test_fake_hub_applies_upload_folder_semantics(tmp_path):
     with pytest.raises(HfHubHTTPError) as twice:
         hub.create_tag(REPO, tag="v1", repo_type="dataset")
     assert twice.value.response.status_code == 409
+
+
+def test_a_commit_made_meanwhile_fails_the_publish_and_a_failed_tag_is_finished_by_a_rerun(
+        sqlite_store, tmp_path):
+    """parent_commit: a file committed between reading main and committing does not survive a
+    publish silently; the publish fails and changes nothing. A publish whose tag failed is
+    finished by running it again, without a second commit."""
+    build_release_store(sqlite_store)
+    out = tmp_path / "v1"
+    _build(sqlite_store, "1.0.0", out)
+
+    class Racing(FakeHub):
+        def list_repo_files(self, repo_id, **kw):
+            files = super().list_repo_files(repo_id, **kw)
+            if not self.raced:  # someone else commits right after we listed main
+                self.raced = True
+                self.upload_folder(repo_id=repo_id, folder_path=extra, repo_type="dataset")
+            return files
+
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    (extra / "notes.txt").write_text("added by someone else")
+    hub = Racing()
+    hub.raced = False
+    with pytest.raises(PublishFailed, match="main changed while publishing; nothing was uploaded"):
+        publish_release(out, REPO, api=hub, store=sqlite_store, actor_id=OPERATOR)
+    assert set(hub.files(REPO)) == {".gitattributes", "notes.txt"}
+    # run again: the stray file is deleted in the release commit
+    done = publish_release(out, REPO, api=hub, store=sqlite_store, actor_id=OPERATOR)
+    assert done.deletions == ["notes.txt"]
+    assert set(hub.files(REPO)) == set(_folder_files(out)) | {".gitattributes"}
+
+    class TagFails(FakeHub):
+        def create_tag(self, repo_id, **kw):
+            if not self.failed:
+                self.failed = True
+                self.calls.append("create_tag")
+                raise ConnectionError("network went away")
+            return super().create_tag(repo_id, **kw)
+
+    hub = TagFails()
+    hub.failed = False
+    with pytest.raises(PublishFailed, match="tag is missing: run the same `jamii publish` again"):
+        publish_release(out, REPO, api=hub, store=sqlite_store, actor_id=OPERATOR)
+    head = hub.history(REPO)[0].oid
+    again = publish_release(out, REPO, api=hub, store=sqlite_store, actor_id=OPERATOR)
+    assert again.commit == head and hub.repos[("dataset", REPO)].tags == {"v1.0.0": head}
+    assert len(hub.history(REPO)) == 2  # the initial commit and the release, nothing more
