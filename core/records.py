@@ -340,3 +340,17 @@ class AuditEvent(Base):
     record_id: Mapped[str | None] = mapped_column(String(80))
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SignInThrottle(Base):
+    """Failed sign-ins counted per key (a hashed login name, or a hashed client address), so
+    that every collector and dashboard process on one database throttles together."""
+
+    __tablename__ = "sign_in_throttle"
+
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    """'login:<sha256 of the login name>' or 'client:<sha256 of the client address>'."""
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    """Attempts not (yet) known to have succeeded, counted from the first after a quiet spell."""
+    blocked_until: Mapped[datetime | None]
+    last_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
