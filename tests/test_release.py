@@ -345,61 +345,6 @@ def test_cli_template_release_and_publish_dry_run(sqlite_store, tmp_path):
     assert "README.md" in res.output and "tag v1.0.0" in res.output
 
 
-def test_publish_calls_the_hub_in_order(sqlite_store, tmp_path, monkeypatch):
-    from jamii.core.cli import cli
-
-    planted = build_release_store(sqlite_store)
-    out = tmp_path / "rel"
-    build_release(sqlite_store, "mazao", "1.0.0", out, answers=ANSWERS, exclude_flagged=True)
-    calls = []
-
-    class FakeApi:
-        def __init__(self, *args, **kwargs):
-            pass
-
-        def create_repo(self, repo_id, **kw):
-            calls.append(("create_repo", repo_id, kw))
-
-        def update_repo_settings(self, repo_id, **kw):
-            calls.append(("update_repo_settings", repo_id, kw))
-
-        def upload_folder(self, **kw):
-            calls.append(("upload_folder", kw["repo_id"], kw))
-            return type("Commit", (), {"oid": "abc123", "commit_url": "https://hub/commit/abc123"})()
-
-        def create_tag(self, repo_id, **kw):
-            calls.append(("create_tag", repo_id, kw))
-
-    plan = publish_release(out, "jamii-test/mazao", private=True, gated=True, api=FakeApi(),
-                           store=sqlite_store)
-    assert [c[0] for c in calls] == ["create_repo", "update_repo_settings", "upload_folder", "create_tag"]
-    assert calls[0][2]["private"] is True and calls[2][2]["repo_type"] == "dataset"
-    assert calls[3][2]["tag"] == "v1.0.0" and calls[3][2]["revision"] == "abc123"
-    assert plan.commit_url.endswith("abc123")
-    (release,) = sqlite_store.releases(planted.campaign_id)
-    assert (release.hub_repo, release.hub_commit) == ("jamii-test/mazao", "abc123")
-
-    # the CLI records it too, on the store it opens; a folder the store never built is refused
-    import jamii.datasheets._publish as publish_module
-
-    monkeypatch.setattr("huggingface_hub.HfApi", FakeApi)
-    db = ["--db", sqlite_store.url, "--data-dir", str(sqlite_store.audio_dir.parent)]
-    out2 = tmp_path / "rel2"
-    build_release(sqlite_store, "mazao", "1.1.0", out2, answers=ANSWERS, exclude_flagged=True)
-    res = CliRunner().invoke(cli, ["publish", str(out2), "--repo-id", "jamii-test/mazao2", *db])
-    assert res.exit_code == 0, res.output
-    assert "abc123" in res.output
-    release = sqlite_store.releases(planted.campaign_id)[-1]
-    assert (release.version, release.hub_repo, release.hub_commit) == ("1.1.0", "jamii-test/mazao2", "abc123")
-    meta = json.loads((out2 / "croissant.json").read_text())
-    meta["version"] = "9.9.9"
-    (out2 / "croissant.json").write_text(json.dumps(meta))
-    calls.clear()
-    res = CliRunner().invoke(cli, ["publish", str(out2), "--repo-id", "jamii-test/x", *db])
-    assert res.exit_code != 0 and "no release 9.9.9" in res.output and not calls
-    assert publish_module.publish_release is publish_release
-
-
 def test_cli_module_imports_on_its_own():
     """`import jamii.datasheets._cli` before `jamii.core.cli` must not hit the import cycle."""
     import subprocess
