@@ -69,5 +69,13 @@ with st.sidebar:
     st.divider()
     ui.account_controls(store, viewer, tr, languages=available_languages(), prefix="ui_")
 
+organiser_page = session.ORGANISER in session.PAGES.get(current_id, ())
+if organiser_page and not session.refusal(current_id, viewer):
+    # on every organiser page, while anyone still signs in with a code printed in the README
+    demo = store.demo_people_active()
+    if demo:
+        names = ", ".join(f"`{p.replace('`', '')}`" for p in demo)
+        st.warning(tr("sign_in_guard.demo_banner", people=names), icon="⚠️")
+
 ui.serve_page(store, viewer, current, current_id, pages, refusal=session.refusal, home=home,
               refused_home=home, label=lambda pid: tr(f"nav.{pid}"), icons=ICONS)

@@ -9,7 +9,7 @@ contributor who sets `roles` or any other key still gets a contributor's pages.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, MutableMapping
+from typing import Any, Mapping, MutableMapping
 
 from jamii.collector.i18n import Translator, resolve_language
 from jamii.core.records import Campaign, Consent, Contributor
@@ -156,10 +156,32 @@ def build_viewer(store, state: MutableMapping[str, Any], query_lang: str | None 
 
 
 def sign_in(store, *, code: str | None = None, login: str | None = None,
-            password: str | None = None) -> Contributor | None:
-    """The person an invite code or a login and password belong to, else None."""
+            password: str | None = None, client: str | None = None) -> Contributor | None:
+    """The person an invite code or a login and password belong to, else None.
+
+    `client` (see `client_address`) is the key the store throttles repeated failures by; the
+    store raises `TooManyAttempts` while this client or login is blocked, and `BadSignInInput`
+    for characters nobody types (a NUL), before anything reaches the database."""
     if code and code.strip():
-        return store.sign_in_with_code(code.strip())
+        return store.sign_in_with_code(code.strip(), client=client)
     if login and login.strip() and password:
-        return store.sign_in_with_password(login.strip(), password)
+        return store.sign_in_with_password(login.strip(), password, client=client)
     return None
+
+
+def client_address(ip_address: str | None, headers: Mapping[str, str] | None = None) -> str:
+    """Who is knocking, as the sign-in throttle counts them: the connection's address.
+
+    Streamlit reports no address (None) for a connection from this machine itself: either
+    someone at its keyboard, or a reverse proxy on it (nginx in front of several collectors).
+    Only then are the proxy's headers believed: the last X-Forwarded-For hop (the address the
+    proxy itself saw), else X-Real-IP. A browser that connects directly cannot choose its key
+    by sending such headers. Everything else at this machine shares the key "local"."""
+    if isinstance(ip_address, str) and ip_address:
+        return ip_address
+    lowered = {k.lower(): v for k, v in (headers or {}).items()
+               if isinstance(k, str) and isinstance(v, str)}
+    hops = [h.strip() for h in lowered.get("x-forwarded-for", "").split(",") if h.strip()]
+    if hops:
+        return hops[-1]
+    return lowered.get("x-real-ip", "").strip() or "local"

@@ -16,6 +16,7 @@ import streamlit as st
 
 from jamii.collector import session
 from jamii.collector.i18n import Translator, autonym, direction_css
+from jamii.core.store._signin import BadSignInInput, TooManyAttempts
 
 _local = threading.local()
 FLASH_KEY = "_flash"
@@ -211,8 +212,16 @@ def sign_in_forms(store, tr: Translator, *, prefix: str = "sign_in_", stretch: b
     elif sent_pw and not ((login or "").strip() and password):
         st.error(tr("sign_in.empty_password"))
     else:
-        person = (session.sign_in(store, code=code) if sent
-                  else session.sign_in(store, login=login, password=password))
+        client = session.client_address(st.context.ip_address, st.context.headers)
+        try:
+            person = (session.sign_in(store, code=code, client=client) if sent
+                      else session.sign_in(store, login=login, password=password, client=client))
+        except TooManyAttempts as exc:
+            st.error(tr("sign_in_guard.too_many", minutes=exc.minutes))
+            return
+        except BadSignInInput as exc:
+            st.error(tr(f"sign_in_guard.bad_{exc.field}"))
+            return
         if person is None:
             st.error(tr("sign_in.unknown"))
             return

@@ -12,6 +12,7 @@ def init_command(store, no_seeds: bool) -> None:
     """Create or migrate the store, and load the example campaign from seeds/."""
     click.echo(f"Store ready: {_safe_url(store.url)} ({len(store.tables())} tables)")
     if no_seeds:
+        _warn_demo_people(store)
         return
     from jamii.core.seeding import load_seeds
 
@@ -23,6 +24,17 @@ def init_command(store, no_seeds: bool) -> None:
                    f"{report.items} items, {report.reviews} reviews.")
     for line in report.sign_in_lines:
         click.echo(f"  {line}")
+    _warn_demo_people(store)
+
+
+def _warn_demo_people(store) -> None:
+    """Say so while anyone still signs in with an invite code printed in jamii's README."""
+    demo = store.demo_people_active()
+    if demo:
+        click.echo(f"Warning: {len(demo)} demo people with public invite codes are active "
+                   f"({', '.join(demo)}): anyone can sign in as them, the demo organiser included. "
+                   "Before real use, add your own organiser (jamii users add --role organiser) "
+                   "and withdraw each of them (jamii users withdraw PSEUDONYM).")
 
 
 def _safe_url(url: str) -> str:
