@@ -220,18 +220,27 @@ def test_failures_are_audited_without_the_login_or_the_password(store, clock):
 
 
 def test_unknown_and_known_logins_take_the_same_time(store):
-    """Median of 15 unknown-login attempts vs 15 wrong passwords for a real login: < 20 ms."""
+    """Median of 15 unknown-login attempts vs 15 wrong passwords for a real login: < 20 ms.
+
+    Attempts alternate, so a busy machine slows both alike; a round spoiled by other work on
+    the machine is measured again (up to three rounds). A real difference, such as an argon2
+    verify at other parameters for real logins (130 ms here), fails every round."""
     store.login_throttle = Throttle(threshold=10_000)
     amina(store)
     for login in ("amina", "nobody", "amina", "nobody"):  # warm up both paths
         store.sign_in_with_password(login, "wrong-password!")
-    known, unknown = [], []
-    for i in range(15):
-        for login, times in (("amina", known), (f"nobody-{i}", unknown)):
-            began = time.perf_counter()
-            assert store.sign_in_with_password(login, "wrong-password!") is None
-            times.append(time.perf_counter() - began)
-    assert abs(statistics.median(known) - statistics.median(unknown)) < 0.020
+    gaps = []
+    for round_ in range(3):
+        known, unknown = [], []
+        for i in range(15):
+            for login, times in (("amina", known), (f"nobody-{round_}-{i}", unknown)):
+                began = time.perf_counter()
+                assert store.sign_in_with_password(login, "wrong-password!") is None
+                times.append(time.perf_counter() - began)
+        gaps.append(abs(statistics.median(known) - statistics.median(unknown)))
+        if gaps[-1] < 0.020:
+            break
+    assert min(gaps) < 0.020, [f"{g * 1000:.1f} ms" for g in gaps]
 
 
 def test_argon2_parameters_are_stated_and_old_hashes_upgrade_on_sign_in(store):
