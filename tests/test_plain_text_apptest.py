@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from support.collector_fixtures import wav  # noqa: E402
 
 from jamii.collector.ui import plain  # noqa: E402
-from jamii.core.store import OPERATOR, Store  # noqa: E402
+from jamii.core.store import OPERATOR, Forbidden, Store  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 COLLECTOR = REPO / "collector" / "app.py"
@@ -371,3 +371,17 @@ def test_dashboard_sidebar_shows_a_campaign_name_plainly(app, env):
         assert f"Maswali {LINK}" in shown
     finally:
         store.update_campaign(ids["campaign"], actor_id=OPERATOR, name="Maswali ya mtihani")
+
+
+def test_consent_text_is_markdown_only_because_only_organisers_write_it(app, env):
+    """The consent page renders the organisers' Markdown by design; nobody else can write it."""
+    store, _, ids = env
+    camp = ids["campaign"]
+    for who in ("author", "fresh"):  # a contributor, a reviewer
+        with pytest.raises(Forbidden):
+            store.add_consent_text(camp, "2", "sw", f"Ridhaa {LINK}", actor_id=ids[who])
+        at = app(COLLECTOR, ids[who], "views/org_campaigns.py")  # where texts are written
+        assert at.error and not at.get("text_area"), who
+    assert store.campaign(camp).current_consent_version == "1"
+    at = app(COLLECTOR, ids["author"], "views/consent.py")
+    assert any(m.value.startswith("### Ridhaa") for m in at.markdown)  # the organisers' heading
