@@ -56,7 +56,7 @@ def build_store(data_dir: Path, n_items: int, seed: int = 7) -> dict:
     from sqlalchemy import func, insert, select
 
     from jamii.core.records import CompensationEntry, Item, RateCard, Review
-    from jamii.core.store import Store
+    from jamii.core.store import OPERATOR, Store
 
     jb.init_store(data_dir)
     store = Store.open(data_dir=data_dir)
@@ -69,13 +69,14 @@ def build_store(data_dir: Path, n_items: int, seed: int = 7) -> dict:
     for i in range(AUTHORS):
         lang = "sw" if i % 3 else "sn"
         person, _ = store.add_contributor(roles=["contributor"], pseudonym=f"bench-{i:02d}",
-                                          compensation_method="mobile_money")
+                                          compensation_method="mobile_money", actor_id=OPERATOR)
         consent = store.accept_consent(person.id, texts["sw" if lang == "sw" else "en"].id, scopes)
         authors.append((person.id, consent.id, lang))
     reviewers = [a[0] for a in authors[:10]]
     # the person the browser signs in as: Swahili, consented, a heavy contributor
     me, code = store.add_contributor(roles=["contributor", "reviewer"], pseudonym="bench-me",
-                                     compensation_method="mobile_money", ui_language="sw")
+                                     compensation_method="mobile_money", ui_language="sw",
+                                     actor_id=OPERATOR)
     my_consent = store.accept_consent(me.id, texts["sw"].id, scopes)
     authors.append((me.id, my_consent.id, "sw"))
 

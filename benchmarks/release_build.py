@@ -56,11 +56,11 @@ def setup(folder: Path, items: int):
     from sqlalchemy import insert
 
     from jamii.core.records import Consent, Contributor, Item, Review
-    from jamii.core.store import Store
+    from jamii.core.store import OPERATOR, Store
     from tests.support.release_store import ANSWERS
 
     store = Store(f"sqlite:///{folder / 'bench.sqlite3'}", folder / "audio")
-    org, _ = store.add_contributor(roles=["organiser"], pseudonym="bench-org")
+    org, _ = store.add_contributor(roles=["organiser"], pseudonym="bench-org", actor_id=OPERATOR)
     camp = store.create_campaign("bench", "Benchmark campaign", languages=["sw", "sn"],
                                  item_kinds=["prompt_response", "contextual"],
                                  dialects={"sw": ["Kiunguja", "Kimvita"], "sn": ["Zezuru", "Karanga"]},

@@ -96,15 +96,15 @@ def run_backend(backend: str, url: str, audio_dir: Path, writers: int, submissio
     from sqlalchemy import func, select
 
     from jamii.core.records import Item
-    from jamii.core.store import Store
+    from jamii.core.store import OPERATOR, Store
 
     store = Store(url, audio_dir)
-    org, _ = store.add_contributor(roles=["organiser"])
+    org, _ = store.add_contributor(roles=["organiser"], actor_id=OPERATOR)
     campaign = store.create_campaign("bench", "Benchmark", languages=["sw"], actor_id=org.id)
     text = store.add_consent_text(campaign.id, "1", "en", "I agree.", actor_id=org.id)
     authors = []
     for _ in range(writers):
-        person, _ = store.add_contributor(roles=["contributor"])
+        person, _ = store.add_contributor(roles=["contributor"], actor_id=OPERATOR)
         store.accept_consent(person.id, text.id, {"open_publication": True,
                                                   "model_evaluation": True, "voice": True})
         authors.append(person.id)

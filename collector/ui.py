@@ -249,7 +249,7 @@ def account_controls(store, viewer: session.Viewer, tr: Translator, *, languages
         st.session_state[session.LANG_KEY] = chosen
         st.query_params["lang"] = chosen
         if remember_language and viewer.signed_in:
-            store.update_profile(viewer.id, ui_language=chosen)
+            store.update_profile(viewer.id, actor_id=viewer.id, ui_language=chosen)
 
     def set_campaign() -> None:
         st.session_state[session.CAMPAIGN_KEY] = st.session_state.get(campaign_key)

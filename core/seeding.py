@@ -7,6 +7,8 @@ Everything goes through the public `Store` API (people, campaign, rate card, con
 acceptances, audio, items, reviews), so acceptance decisions and compensation entries come from
 the same code paths as in real use. The seed files are read and checked completely before the
 first write: a typo gives a `SeedError` naming the file and the entry, and changes nothing.
+The organiser's steps are taken by the operator (`jamii init` runs at this machine's shell);
+each seeded person accepts consent, writes and reviews as themself.
 
 Loading is idempotent and resumable: people are found by pseudonym, the campaign by slug,
 items by their idempotency key and reviews by reviewer, so a second call adds nothing and a
@@ -37,7 +39,7 @@ from jamii.core.records import (
 )
 from jamii.core.rules import AcceptanceRule, decide
 from jamii.core.schema import ITEM_KINDS
-from jamii.core.store import REJECT_REASONS, NotFound, StoreError
+from jamii.core.store import OPERATOR, REJECT_REASONS, NotFound, StoreError
 
 PROFILE_FIELDS = ("dialect", "region", "gender", "age_band", "languages_spoken",
                   "compensation_method", "compensation_choice", "ui_language")
@@ -143,15 +145,14 @@ def load_seeds(store, folder: str | Path | None = None) -> SeedReport:
 
     try:
         ids = _load_people(store, seeds, organiser, report)
-        org_id = ids[organiser.pseudonym]
         if campaign is None:
             fields = {k: v for k, v in seeds.campaign.items() if k not in ("slug", "name", "languages")}
             campaign = store.create_campaign(slug, seeds.campaign["name"],
                                              languages=seeds.campaign["languages"],
-                                             actor_id=org_id, **fields)
+                                             actor_id=OPERATOR, **fields)
         if store.rate_card(campaign.id) is None:
-            store.set_rate_card(campaign.id, seeds.rate_card, actor_id=org_id)
-        texts = _load_consent_texts(store, seeds, campaign.id, org_id, report)
+            store.set_rate_card(campaign.id, seeds.rate_card, actor_id=OPERATOR)
+        texts = _load_consent_texts(store, seeds, campaign.id, report)
         _load_consents(store, seeds, campaign.id, ids, texts, report)
         item_ids = _load_items(store, seeds, campaign.id, ids, report)
         _load_reviews(store, seeds, ids, item_ids, report)
@@ -188,20 +189,20 @@ def _load_people(store, seeds: _Seeds, organiser: _Person, report: SeedReport) -
         if person is None:
             person, _ = store.add_contributor(
                 roles=p.roles, name=p.name, pseudonym=p.pseudonym, invite_code=p.invite_code,
-                actor_id=ids.get(organiser.pseudonym), **p.profile)
+                actor_id=OPERATOR, **p.profile)
             report.people += 1
         ids[p.pseudonym] = person.id
     return ids
 
 
-def _load_consent_texts(store, seeds: _Seeds, campaign_id: int, org_id: int,
+def _load_consent_texts(store, seeds: _Seeds, campaign_id: int,
                         report: SeedReport) -> dict[str, int]:
     before = {(t.version, t.language) for t in store.consent_texts(campaign_id)}
     out = {}
     for language, text in seeds.consent_texts.items():
         try:
             ct = store.add_consent_text(campaign_id, seeds.consent_version, language, text,
-                                        scopes=seeds.campaign["consent_scopes"], actor_id=org_id)
+                                        scopes=seeds.campaign["consent_scopes"], actor_id=OPERATOR)
         except StoreError as exc:
             raise SeedError(
                 f"{seeds.folder / 'campaign.yaml'}: consent version {seeds.consent_version} "

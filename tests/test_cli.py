@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from jamii.core.cli import cli
-from jamii.core.store import Store
+from jamii.core.store import OPERATOR, Store
 
 
 @pytest.fixture
@@ -26,14 +26,16 @@ def env(tmp_path):
 
 
 def _campaign_with_work(store):
-    org, _ = store.add_contributor(roles=["organiser"], pseudonym="org")
-    camp = store.create_campaign("demo", "Demo", languages=["sw"], consent_scopes=["open_publication"])
+    org, _ = store.add_contributor(roles=["organiser"], pseudonym="org", actor_id=OPERATOR)
+    camp = store.create_campaign("demo", "Demo", languages=["sw"], consent_scopes=["open_publication"],
+                                 actor_id=OPERATOR)
     ct = store.add_consent_text(camp.id, "1", "en", "You agree.", actor_id=org.id)
     store.set_rate_card(camp.id, {"item_accepted": {"amount": 50, "unit": "KES"},
                                   "review": {"amount": 10, "unit": "KES"}}, actor_id=org.id)
-    author, _ = store.add_contributor(pseudonym="author", name="Amina Juma", phone="+255712345678")
-    r1, _ = store.add_contributor(roles=["reviewer"], pseudonym="r1")
-    r2, _ = store.add_contributor(roles=["reviewer"], pseudonym="r2")
+    author, _ = store.add_contributor(pseudonym="author", name="Amina Juma", phone="+255712345678",
+                                      actor_id=OPERATOR)
+    r1, _ = store.add_contributor(roles=["reviewer"], pseudonym="r1", actor_id=OPERATOR)
+    r2, _ = store.add_contributor(roles=["reviewer"], pseudonym="r2", actor_id=OPERATOR)
     store.accept_consent(author.id, ct.id, {"open_publication": True})
     item = store.submit_item(campaign_id=camp.id, author_id=author.id, kind="prompt_response",
                              language="sw", client_key="k1",
@@ -88,7 +90,7 @@ def test_payouts_approve_mark_export(env, tmp_path):
     listing = run("payouts", "list", "--campaign", "demo").output
     assert "owed" in listing and "70.00 KES" in listing  # 50 accepted + 2 x 10 reviews
     refused = run("payouts", "approve", "--campaign", "demo", "--as", "author")
-    assert refused.exit_code != 0 and "only organisers" in refused.output
+    assert refused.exit_code != 0 and "Only organisers" in refused.output
     assert run("payouts", "approve", "--campaign", "demo", "--as", "org").exit_code == 0
     out = run("payouts", "mark", "--campaign", "demo", "paid", "--as", "org")
     assert out.exit_code != 0  # a reference is required
@@ -104,16 +106,20 @@ def test_payouts_approve_mark_export(env, tmp_path):
 def test_pay_follows_the_method_each_person_chose(tmp_path):
     """Airtime keeps its money value, in-kind goods are counted in goods, volunteers get zero."""
     store = Store(f"sqlite:///{tmp_path / 'pay.sqlite3'}", tmp_path / "audio")
-    camp = store.create_campaign("pay", "Pay", languages=["sn"], consent_scopes=["open_publication"])
-    ct = store.add_consent_text(camp.id, "1", "en", "You agree.")
+    camp = store.create_campaign("pay", "Pay", languages=["sn"], consent_scopes=["open_publication"],
+                                 actor_id=OPERATOR)
+    ct = store.add_consent_text(camp.id, "1", "en", "You agree.", actor_id=OPERATOR)
     store.set_rate_card(camp.id, {"item_accepted": {"amount": 50, "unit": "KES",
-                                                    "in_kind": {"seed pack": "0.2"}}}, actor_id=None)
-    reviewers = [store.add_contributor(roles=["reviewer"], pseudonym=f"r{i}")[0] for i in range(2)]
+                                                    "in_kind": {"seed pack": "0.2"}}},
+                        actor_id=OPERATOR)
+    reviewers = [store.add_contributor(roles=["reviewer"], pseudonym=f"r{i}",
+                                       actor_id=OPERATOR)[0] for i in range(2)]
     expected = {"mobile_money": ("50.0000", "KES"), "airtime": ("50.0000", "KES airtime"),
                 "in_kind": ("0.2000", "seed pack"), "volunteer": ("0.0000", "KES (volunteer)")}
     for method, (amount, unit) in expected.items():
         person, _ = store.add_contributor(compensation_method=method,
-                                          compensation_choice="seed pack" if method == "in_kind" else None)
+                                          compensation_choice="seed pack" if method == "in_kind" else None,
+                                          actor_id=OPERATOR)
         store.accept_consent(person.id, ct.id, {"open_publication": True})
         item = store.submit_item(campaign_id=camp.id, author_id=person.id, kind="prompt_response",
                                  language="sn", client_key=method,
@@ -153,9 +159,10 @@ def test_organiser_finds_and_clears_personal_data(env):
 
 def test_accepting_the_same_consent_twice_records_it_once(tmp_path):
     store = Store(f"sqlite:///{tmp_path / 'c.sqlite3'}", tmp_path / "audio")
-    camp = store.create_campaign("c", "C", languages=["sw"], consent_scopes=["open_publication", "voice"])
-    ct = store.add_consent_text(camp.id, "1", "sw", "Unakubali.")
-    who, _ = store.add_contributor()
+    camp = store.create_campaign("c", "C", languages=["sw"], consent_scopes=["open_publication", "voice"],
+                                 actor_id=OPERATOR)
+    ct = store.add_consent_text(camp.id, "1", "sw", "Unakubali.", actor_id=OPERATOR)
+    who, _ = store.add_contributor(actor_id=OPERATOR)
     first = store.accept_consent(who.id, ct.id, {"open_publication": True})
     again = store.accept_consent(who.id, ct.id, {"open_publication": True})
     assert again.id == first.id
@@ -173,9 +180,9 @@ def test_a_payout_of_forty_thousand_entries_moves_in_one_transaction(tmp_path):
     from jamii.core.records import CompensationEntry
 
     store = Store(f"sqlite:///{tmp_path / 'pay.sqlite3'}", tmp_path / "audio")
-    camp = store.create_campaign("pay", "Pay", languages=["sw"])
-    org, _ = store.add_contributor(roles=["organiser"])
-    who, _ = store.add_contributor()
+    camp = store.create_campaign("pay", "Pay", languages=["sw"], actor_id=OPERATOR)
+    org, _ = store.add_contributor(roles=["organiser"], actor_id=OPERATOR)
+    who, _ = store.add_contributor(actor_id=OPERATOR)
     with store.write() as s:
         s.execute(insert(CompensationEntry), [
             {"contributor_id": who.id, "campaign_id": camp.id, "activity": "review",
@@ -202,3 +209,20 @@ def test_every_command_is_built_and_documented():
         assert command is not None and "not built yet" not in (command.help or ""), name
         out = runner.invoke(cli, [name, "--help"])
         assert out.exit_code == 0 and "Usage:" in out.output, name
+
+
+def test_commands_act_as_the_operator_and_say_so(env):
+    """Without --as a command acts as the local operator (audited as such); --as names an
+    organiser, and the store refuses anyone else."""
+    store, run = env
+    assert "local operator" in " ".join(CliRunner().invoke(cli, ["--help"]).output.split())
+    _campaign_with_work(store)
+    refused = run("users", "role", "author", "--set", "organiser", "--as", "r1")
+    assert refused.exit_code != 0 and "Only organisers" in refused.output
+    assert store.contributor_by_pseudonym("author").roles == ["contributor"]
+    assert run("payouts", "approve", "--campaign", "demo").exit_code == 0
+    [event] = store.audit_events(action_prefix="payout.approved")
+    assert event["actor"] == "" and event["details"]["operator"] is True
+    assert run("users", "role", "r1", "--set", "organiser", "--as", "org").exit_code == 0
+    [event] = store.audit_events(action_prefix="contributor.roles")
+    assert event["actor"] == "org" and "operator" not in event["details"]

@@ -15,6 +15,7 @@ from support.collector_fixtures import ALL_SCOPES, person, seeded_store, wav  # 
 from jamii.collector import admin, earnings, forms, review, session  # noqa: E402
 from jamii.collector.i18n import (  # noqa: E402
     Translator, available_languages, catalogue, direction_css, is_rtl, resolve_language)
+from jamii.core.store import OPERATOR  # noqa: E402
 
 SW_PROMPT = "Ni lini ninapaswa kupanda mahindi katika msimu wa mvua za masika huko Pwani?"
 SW_ANSWER = "Panda mahindi mara tu mvua za kwanza za kutosha zinaponyesha na udongo ukiwa na unyevu."
@@ -103,7 +104,7 @@ def test_new_consent_version_asks_again_and_withdrawal_closes_pages(store):
     v = viewer_for(store, who)
     assert v.consented and session.home_page(v) == "write"
     camp = store.campaigns()[0]
-    store.add_consent_text(camp.id, "2", "sw", "Toleo jipya la ridhaa.", actor_id=None)
+    store.add_consent_text(camp.id, "2", "sw", "Toleo jipya la ridhaa.", actor_id=OPERATOR)
     v = viewer_for(store, who)
     assert not v.consented and session.refusal("write", v) == "access.consent_first"
     store.withdraw(who.id, actor_id=who.id)
@@ -117,7 +118,7 @@ def test_sign_in_by_code_and_password(store):
     assert session.sign_in(store, code=code.lower()).id == who.id
     assert session.sign_in(store, code="   ") is None
     assert session.sign_in(store, code="NOPE-NOPE-NOPE") is None
-    store.set_password(who.id, "amina", "a long enough secret", actor_id=None)
+    store.set_password(who.id, "amina", "a long enough secret", actor_id=OPERATOR)
     assert session.sign_in(store, login="amina", password="a long enough secret").id == who.id
     assert session.sign_in(store, login="amina", password="wrong") is None
 
@@ -385,7 +386,7 @@ def test_rate_card_parsing_and_change_applies_later_only(store):
     assert not problems
     camp = store.campaigns()[0]
     before = {e.id: e.amount for e in store.ledger(camp.id)}
-    card = store.set_rate_card(camp.id, rates, actor_id=None)
+    card = store.set_rate_card(camp.id, rates, actor_id=OPERATOR)
     assert card.version == 2
     assert {e.id: e.amount for e in store.ledger(camp.id)} == before
     assert any(e["action"] == "rate_card.set" for e in store.audit_events())

@@ -87,14 +87,14 @@ def run(backend, tmp_path_factory):
 
 
 def _run_writers(url, audio_dir) -> dict:
-    from jamii.core.store import Store
+    from jamii.core.store import OPERATOR, Store
 
     store = Store(url, audio_dir)
-    campaign = store.create_campaign("mvua", "Mvua", languages=["sw"])
-    text = store.add_consent_text(campaign.id, "1", "en", "I agree.")
+    campaign = store.create_campaign("mvua", "Mvua", languages=["sw"], actor_id=OPERATOR)
+    text = store.add_consent_text(campaign.id, "1", "en", "I agree.", actor_id=OPERATOR)
     authors = []
     for _ in range(WRITERS):
-        person, _ = store.add_contributor(roles=["contributor"])
+        person, _ = store.add_contributor(roles=["contributor"], actor_id=OPERATOR)
         store.accept_consent(person.id, text.id, {"open_publication": True})
         authors.append(person.id)
 

@@ -12,6 +12,7 @@ from click.testing import CliRunner
 
 from jamii.core.cli import cli
 from jamii.core.importer import SourceError, import_file
+from jamii.core.store import OPERATOR
 
 DATA = Path(__file__).parent / "data" / "import"
 FLORES_MAP = {"prompt": "translation.en", "response": "translation.sw"}
@@ -20,7 +21,8 @@ FLORES_MAP = {"prompt": "translation.en", "response": "translation.sw"}
 def _campaign(store, kinds=("prompt_response", "contextual", "speech")):
     return store.create_campaign(
         "kilimo", "Kilimo na Afya", languages=["sw"], item_kinds=list(kinds),
-        dialects={"sw": ["kimvita", "kiunguja"]}, domains=["agriculture", "health"])
+        dialects={"sw": ["kimvita", "kiunguja"]}, domains=["agriculture", "health"],
+        actor_id=OPERATOR)
 
 
 def _run(store, tmp_path, *args):
@@ -325,9 +327,9 @@ def test_same_content_from_another_file_is_already_present(store, tmp_path):
 
 def test_accepted_rows_carry_name_and_sha256_and_earn_nothing(store, tmp_path):
     camp = _campaign(store)
-    org, _ = store.add_contributor(roles=["organiser"], pseudonym="mratibu")
+    org, _ = store.add_contributor(roles=["organiser"], pseudonym="mratibu", actor_id=OPERATOR)
     store.set_rate_card(camp.id, {"item_accepted": {"amount": 50, "unit": "KES"}}, actor_id=org.id)
-    store.add_contributor(pseudonym="flores-team")
+    store.add_contributor(pseudonym="flores-team", actor_id=OPERATOR)
     path = DATA / "flores_en_sw.jsonl"
     out = _run(store, tmp_path, path, "-c", "kilimo", "-k", "prompt_response", "--accepted",
                "--map", "prompt=translation.en", "--map", "response=translation.sw",

@@ -26,7 +26,7 @@ from jamii.core.records import (
     Item,
     PaymentEvent,
 )
-from jamii.core.store import DuplicateItem, Forbidden, Store, StoreError
+from jamii.core.store import OPERATOR, DuplicateItem, Forbidden, Store, StoreError
 
 # ------------------------------------------------------------------------------------ helpers
 
@@ -53,7 +53,8 @@ class World:
 
     def __init__(self, store: Store, rates: dict | None = None):
         self.store = store
-        self.org, _ = store.add_contributor(roles=["organiser"], name="Amina Organiser")
+        self.org, _ = store.add_contributor(roles=["organiser"], name="Amina Organiser",
+                                            actor_id=OPERATOR)
         self.campaign = store.create_campaign(
             "kilimo", "Kilimo", languages=["sw", "sn"], domains=["agriculture", "health"],
             dialects={"sw": ["Kiunguja", "Kimvita"]}, actor_id=self.org.id)
@@ -67,7 +68,7 @@ class World:
         self._n = 0
 
     def person(self, roles, scopes=None, **profile):
-        p, _ = self.store.add_contributor(roles=roles, **profile)
+        p, _ = self.store.add_contributor(roles=roles, **profile, actor_id=OPERATOR)
         self.store.accept_consent(p.id, self.consent_text.id, scopes or {
             "open_publication": True, "model_evaluation": True, "voice": True})
         return p
@@ -158,7 +159,7 @@ def test_sqlite_runs_in_wal_mode_with_busy_timeout(sqlite_store):
 
 def test_write_is_one_transaction(store):
     """An error inside `write()` leaves nothing behind."""
-    org, _ = store.add_contributor(roles=["organiser"])
+    org, _ = store.add_contributor(roles=["organiser"], actor_id=OPERATOR)
     before = count(store, AuditEvent)
     with pytest.raises(RuntimeError):
         with store.write() as s:
@@ -173,7 +174,7 @@ def test_write_is_one_transaction(store):
 
 def test_campaign_languages_are_normalised(store):
     c = store.create_campaign("c1", "C1", languages=["swh", "SN", "zul"],
-                              dialects={"swh": ["Kiunguja"]})
+                              dialects={"swh": ["Kiunguja"]}, actor_id=OPERATOR)
     assert c.languages == ["sw", "sn", "zu"]
     assert c.dialects == {"sw": ["Kiunguja"]}
     assert store.campaign("c1").languages == ["sw", "sn", "zu"]
@@ -182,30 +183,30 @@ def test_campaign_languages_are_normalised(store):
 
 def test_campaign_with_invalid_language_is_refused_helpfully(store):
     with pytest.raises(StoreError) as err:
-        store.create_campaign("c1", "C1", languages=["Kiswahili-xx-123"])
+        store.create_campaign("c1", "C1", languages=["Kiswahili-xx-123"], actor_id=OPERATOR)
     assert "BCP-47" in str(err.value) and "'sw'" in str(err.value)
     with pytest.raises(StoreError, match="at least one language"):
-        store.create_campaign("c2", "C2", languages=[])
+        store.create_campaign("c2", "C2", languages=[], actor_id=OPERATOR)
     assert store.campaigns() == []
 
 
 def test_campaign_with_unknown_kind_is_refused(store):
     with pytest.raises(StoreError, match="Unknown item kind"):
-        store.create_campaign("c1", "C1", languages=["sw"], item_kinds=["essay"])
+        store.create_campaign("c1", "C1", languages=["sw"], item_kinds=["essay"], actor_id=OPERATOR)
     assert store.campaigns() == []
 
 
 def test_campaign_duplicate_slug_is_refused(store):
-    store.create_campaign("c1", "C1", languages=["sw"])
+    store.create_campaign("c1", "C1", languages=["sw"], actor_id=OPERATOR)
     with pytest.raises(StoreError, match="exists already"):
-        store.create_campaign("c1", "Other", languages=["sn"])
+        store.create_campaign("c1", "Other", languages=["sn"], actor_id=OPERATOR)
     assert [c.name for c in store.campaigns()] == ["C1"]
 
 
 def test_unknown_campaign_names_the_existing_ones(store):
     from jamii.core.store import NotFound
 
-    store.create_campaign("kilimo", "Kilimo", languages=["sw"])
+    store.create_campaign("kilimo", "Kilimo", languages=["sw"], actor_id=OPERATOR)
     with pytest.raises(NotFound, match="kilimo"):
         store.campaign("afya")
 
@@ -214,7 +215,7 @@ def test_unknown_campaign_names_the_existing_ones(store):
 
 
 def test_invite_code_sign_in_ignores_case_and_dashes(store):
-    person, code = store.add_contributor(roles=["contributor"])
+    person, code = store.add_contributor(roles=["contributor"], actor_id=OPERATOR)
     assert len(code.replace("-", "")) == 12
     assert store.sign_in_with_code(code).id == person.id
     assert store.sign_in_with_code(code.lower().replace("-", "")).id == person.id
@@ -228,7 +229,7 @@ def test_invite_code_sign_in_ignores_case_and_dashes(store):
 
 def test_password_sign_in_stores_only_an_argon2_hash(store):
     person, _ = store.add_contributor(roles=["organiser"], login_name="amina",
-                                      password="mahindi-na-maharage")
+                                      password="mahindi-na-maharage", actor_id=OPERATOR)
     with store.read() as s:
         stored = s.execute(text("SELECT password_hash FROM contributor_contacts")).scalar()
     assert stored.startswith("$argon2")
@@ -239,8 +240,9 @@ def test_password_sign_in_stores_only_an_argon2_hash(store):
 
 
 def test_set_password_requires_length_and_unique_login(store):
-    a, _ = store.add_contributor(roles=["organiser"], login_name="amina", password="x" * 12)
-    b, _ = store.add_contributor(roles=["contributor"])
+    a, _ = store.add_contributor(roles=["organiser"], login_name="amina", password="x" * 12,
+                                 actor_id=OPERATOR)
+    b, _ = store.add_contributor(roles=["contributor"], actor_id=OPERATOR)
     with pytest.raises(StoreError, match="10 characters"):
         store.set_password(b.id, "baraka", "short", actor_id=a.id)
     with pytest.raises(StoreError, match="taken"):
@@ -248,13 +250,13 @@ def test_set_password_requires_length_and_unique_login(store):
     store.set_password(b.id, "baraka", "long-enough-pw", actor_id=a.id)
     assert store.sign_in_with_password("baraka", "long-enough-pw").id == b.id
     with pytest.raises(StoreError, match="taken"):
-        store.add_contributor(login_name="amina", password="y" * 12)
+        store.add_contributor(login_name="amina", password="y" * 12, actor_id=OPERATOR)
 
 
 def test_contact_details_live_only_in_contributor_contacts(store):
     person, _ = store.add_contributor(roles=["contributor"], name="Baraka Mwangi",
                                       email="baraka@example.org", phone="+254712345678",
-                                      gender="man", region="Kitui")
+                                      gender="man", region="Kitui", actor_id=OPERATOR)
     with store.read() as s:
         row = s.execute(text("SELECT * FROM contributors")).mappings().one()
         contact = s.get(ContributorContact, person.id)
@@ -269,49 +271,52 @@ def test_contact_details_live_only_in_contributor_contacts(store):
 
 def test_roles_and_profile_are_validated(store):
     with pytest.raises(StoreError, match="Unknown role"):
-        store.add_contributor(roles=["admin"])
+        store.add_contributor(roles=["admin"], actor_id=OPERATOR)
     with pytest.raises(StoreError, match="Unknown profile field"):
-        store.add_contributor(roles=["contributor"], shoe_size="42")
+        store.add_contributor(roles=["contributor"], shoe_size="42", actor_id=OPERATOR)
     with pytest.raises(StoreError, match="compensation method"):
-        store.add_contributor(roles=["contributor"], compensation_method="cheque")
-    p, _ = store.add_contributor(roles=["contributor"], languages_spoken=["swh", "en"])
+        store.add_contributor(roles=["contributor"], compensation_method="cheque",
+                              actor_id=OPERATOR)
+    p, _ = store.add_contributor(roles=["contributor"], languages_spoken=["swh", "en"],
+                                 actor_id=OPERATOR)
     assert p.languages_spoken == ["sw", "en"]
-    assert store.update_profile(p.id, region="Kitui").region == "Kitui"
-    assert store.update_profile(p.id, region="").region is None
+    assert store.update_profile(p.id, region="Kitui", actor_id=p.id).region == "Kitui"
+    assert store.update_profile(p.id, region="", actor_id=p.id).region is None
 
 
 # ------------------------------------------------------------------------------------ consent
 
 
 def test_consent_text_versions_are_immutable(store):
-    c = store.create_campaign("c1", "C1", languages=["sw"])
-    first = store.add_consent_text(c.id, "1", "sw", "Nakubali.")
+    c = store.create_campaign("c1", "C1", languages=["sw"], actor_id=OPERATOR)
+    first = store.add_consent_text(c.id, "1", "sw", "Nakubali.", actor_id=OPERATOR)
     assert first.sha256 == hashlib.sha256("Nakubali.".encode()).hexdigest()
-    assert store.add_consent_text(c.id, "1", "sw", "Nakubali.").id == first.id  # same: no-op
+    assert store.add_consent_text(c.id, "1", "sw", "Nakubali.",
+                                  actor_id=OPERATOR).id == first.id  # same: no-op
     with pytest.raises(StoreError, match="cannot change"):
-        store.add_consent_text(c.id, "1", "swh", "Nakubali kabisa.")
+        store.add_consent_text(c.id, "1", "swh", "Nakubali kabisa.", actor_id=OPERATOR)
     assert [t.text for t in store.consent_texts(c.id)] == ["Nakubali."]
     with pytest.raises(StoreError, match="empty"):
-        store.add_consent_text(c.id, "2", "sw", "   ")
+        store.add_consent_text(c.id, "2", "sw", "   ", actor_id=OPERATOR)
     with pytest.raises(StoreError, match="Unknown consent scope"):
-        store.add_consent_text(c.id, "2", "sw", "Text", scopes=["selling"])
+        store.add_consent_text(c.id, "2", "sw", "Text", scopes=["selling"], actor_id=OPERATOR)
 
 
 def test_consent_text_falls_back_to_english(store):
-    c = store.create_campaign("c1", "C1", languages=["sw"])
-    store.add_consent_text(c.id, "1", "en", "I agree.")
-    store.add_consent_text(c.id, "1", "sw", "Nakubali.")
+    c = store.create_campaign("c1", "C1", languages=["sw"], actor_id=OPERATOR)
+    store.add_consent_text(c.id, "1", "en", "I agree.", actor_id=OPERATOR)
+    store.add_consent_text(c.id, "1", "sw", "Nakubali.", actor_id=OPERATOR)
     assert store.consent_text(c.id, "sw-KE").text == "Nakubali."
     assert store.consent_text(c.id, "fr").text == "I agree."
 
 
 def test_a_new_consent_version_requires_accepting_again(store):
-    c = store.create_campaign("c1", "C1", languages=["sw"])
-    v1 = store.add_consent_text(c.id, "1", "en", "Version one.")
-    p, _ = store.add_contributor(roles=["contributor"])
+    c = store.create_campaign("c1", "C1", languages=["sw"], actor_id=OPERATOR)
+    v1 = store.add_consent_text(c.id, "1", "en", "Version one.", actor_id=OPERATOR)
+    p, _ = store.add_contributor(roles=["contributor"], actor_id=OPERATOR)
     consent = store.accept_consent(p.id, v1.id, {"open_publication": True})
     assert store.active_consent(p.id, c.id).id == consent.id
-    v2 = store.add_consent_text(c.id, "2", "en", "Version two.")
+    v2 = store.add_consent_text(c.id, "2", "en", "Version two.", actor_id=OPERATOR)
     assert store.campaign(c.id).current_consent_version == "2"
     assert store.active_consent(p.id, c.id) is None
     with pytest.raises(Forbidden, match="consent"):
@@ -323,10 +328,10 @@ def test_a_new_consent_version_requires_accepting_again(store):
 
 
 def test_consent_scopes_are_explicit_choices(store):
-    c = store.create_campaign("c1", "C1", languages=["sw"])
-    ct = store.add_consent_text(c.id, "1", "en", "Text.")
+    c = store.create_campaign("c1", "C1", languages=["sw"], actor_id=OPERATOR)
+    ct = store.add_consent_text(c.id, "1", "en", "Text.", actor_id=OPERATOR)
     assert sorted(ct.scopes) == ["model_evaluation", "open_publication", "voice"]
-    p, _ = store.add_contributor(roles=["contributor"])
+    p, _ = store.add_contributor(roles=["contributor"], actor_id=OPERATOR)
     consent = store.accept_consent(p.id, ct.id, {"open_publication": True, "voice": 0})
     # every scope of the text is recorded as a yes or a no, nothing left implicit
     assert consent.scopes == {"open_publication": True, "model_evaluation": False, "voice": False}
@@ -353,9 +358,9 @@ def test_withdrawal_marks_consents_withdrawn_and_blocks_contributing(world):
 
 
 def test_submit_needs_consent(store):
-    c = store.create_campaign("c1", "C1", languages=["sw"])
-    store.add_consent_text(c.id, "1", "en", "Text.")
-    p, _ = store.add_contributor(roles=["contributor"])
+    c = store.create_campaign("c1", "C1", languages=["sw"], actor_id=OPERATOR)
+    store.add_consent_text(c.id, "1", "en", "Text.", actor_id=OPERATOR)
+    p, _ = store.add_contributor(roles=["contributor"], actor_id=OPERATOR)
     with pytest.raises(Forbidden, match="consent"):
         store.submit_item(campaign_id=c.id, author_id=p.id, kind="prompt_response",
                           language="sw", content=pr(), client_key="k1")
@@ -461,9 +466,11 @@ def test_speech_needs_voice_consent(world):
 
 
 def test_speech_refused_when_consent_text_never_asked_for_voice(store):
-    c = store.create_campaign("c1", "C1", languages=["sw"], item_kinds=["speech"])
-    ct = store.add_consent_text(c.id, "1", "en", "Text.", scopes=["open_publication"])
-    p, _ = store.add_contributor(roles=["contributor"])
+    c = store.create_campaign("c1", "C1", languages=["sw"], item_kinds=["speech"],
+                              actor_id=OPERATOR)
+    ct = store.add_consent_text(c.id, "1", "en", "Text.", scopes=["open_publication"],
+                                actor_id=OPERATOR)
+    p, _ = store.add_contributor(roles=["contributor"], actor_id=OPERATOR)
     store.accept_consent(p.id, ct.id, {"open_publication": True})
     digest = store.save_audio(b"voice of someone who never agreed to share it")
     with pytest.raises((Forbidden, StoreError)):
@@ -945,6 +952,6 @@ def test_status_counts(world):
 
 
 def test_status_counts_of_an_empty_campaign(store):
-    c = store.create_campaign("c1", "C1", languages=["sw"])
+    c = store.create_campaign("c1", "C1", languages=["sw"], actor_id=OPERATOR)
     counts = store.status_counts(c.id)
     assert counts["items"] == 0 and counts["by_status"] == {}

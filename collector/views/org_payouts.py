@@ -87,7 +87,11 @@ st.caption(tr("admin.export_help"))
 # ready bytes. A download whose file was built when clicked hung in a browser test on a busy
 # machine, its button spinning, when the page reran at that moment.
 if st.button(tr("admin.export_prepare"), key="po_prepare", icon=":material/description:"):
-    st.session_state["po_csv"] = (camp.id, store.payout_csv(camp.id, "approved", actor_id=viewer.id))
+    try:
+        st.session_state["po_csv"] = (camp.id, store.payout_csv(camp.id, "approved",
+                                                                actor_id=viewer.id))
+    except StoreError as exc:  # e.g. Forbidden: the viewer lost the organiser role meanwhile
+        ui.say([("error", str(exc))])
 prepared = st.session_state.get("po_csv")
 if prepared and prepared[0] == camp.id:
     st.download_button(tr("admin.export"), key="po_export", mime="text/csv", icon=":material/download:",

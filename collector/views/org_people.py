@@ -83,6 +83,10 @@ if who:
             if not sure:
                 st.error(tr("mine.withdraw_tick"))
             else:
-                store.withdraw(p["id"], actor_id=viewer.id, reason=(reason or "").strip())
-                ui.flash([("success", tr("admin.withdrawn_done", pseudonym=who))])
-                st.rerun()
+                try:
+                    store.withdraw(p["id"], actor_id=viewer.id, reason=(reason or "").strip())
+                except StoreError as exc:  # Forbidden, or a reason the store refuses
+                    ui.say([("error", str(exc))])
+                else:
+                    ui.flash([("success", tr("admin.withdrawn_done", pseudonym=who))])
+                    st.rerun()

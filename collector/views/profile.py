@@ -89,7 +89,7 @@ if saved:
             ui.say([("error", forms.problem_text(tr, p))])
     else:
         try:
-            store.update_profile(person.id, **values)
+            store.update_profile(person.id, actor_id=viewer.id, **values)
         except StoreError as exc:
             ui.say([("error", str(exc))])
         else:

@@ -55,7 +55,12 @@ class LazyGroup(click.Group):
              context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(package_name="jamii")
 def cli() -> None:
-    """jamii: community-owned benchmark datasets for low-resource languages."""
+    """jamii: community-owned benchmark datasets for low-resource languages.
+
+    Commands act as the local operator, with full organiser rights: whoever can run them can
+    read the database itself. The audit trail records their changes as the operator's; give
+    --as PSEUDONYM where offered to act as a named organiser instead (the store checks the role).
+    """
 
 
 def main() -> None:

@@ -38,6 +38,20 @@ def store_options(fn):
     return wrapper
 
 
+actor_option = click.option(
+    "--as", "actor", default=None, metavar="PSEUDONYM",
+    help="Act as this organiser (the store checks the role; the audit trail names them) instead "
+         "of as the local operator.")
+
+
+def acting(store, pseudonym: str | None):
+    """The actor a command passes to the store: the organiser named by --as, else OPERATOR
+    (whoever runs the command line can read the database, so it acts with organiser rights)."""
+    from jamii.core.store import OPERATOR
+
+    return store.contributor_by_pseudonym(pseudonym).id if pseudonym else OPERATOR
+
+
 def not_built(name: str, what: str) -> click.Command:
     @click.command(name, context_settings={"ignore_unknown_options": True},
                    help=f"(not built yet) {what}.")

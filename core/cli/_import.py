@@ -6,8 +6,9 @@ import json
 
 import click
 
-from jamii.core.cli._common import store_options
+from jamii.core.cli._common import acting, actor_option, store_options
 from jamii.core.importer import SourceError, import_file
+from jamii.core.items import ItemError
 
 _SHOWN_WARNINGS = 20
 
@@ -52,10 +53,11 @@ def _parse_map(_ctx, _param, values: tuple[str, ...]) -> dict[str, str]:
                    "the imported rows are used for evaluation but never released.")
 @click.option("--dry-run", is_flag=True, help="Check every row and report; write nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@actor_option
 @store_options
 def import_command(store, file, campaign, kind, mapping, language, dialect, domain, task_type,
                    rubric_file, split, accepted, skip_invalid, author, source_license, dry_run,
-                   as_json) -> None:
+                   as_json, actor) -> None:
     """Import items from FILE: CSV, TSV, JSONL, JSON, parquet or a datasets folder.
 
     Every row is checked first. Without --skip-invalid, one invalid row means nothing is
@@ -69,6 +71,9 @@ def import_command(store, file, campaign, kind, mapping, language, dialect, doma
                 rubric = json.load(fh)
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise click.ClickException(f"--rubric {rubric_file} is not a readable JSON file: {exc}")
+        except RecursionError:
+            raise click.ClickException(f"--rubric {rubric_file} nests JSON too deeply: write a "
+                                       "list of criteria, each with a name and anchors.") from None
         if not isinstance(rubric, list):
             raise click.ClickException(f"--rubric {rubric_file} must hold a JSON list of criteria.")
     try:
@@ -76,9 +81,13 @@ def import_command(store, file, campaign, kind, mapping, language, dialect, doma
                              language=language, dialect=dialect, domain=domain,
                              task_type=task_type, rubric=rubric, accepted=accepted,
                              skip_invalid=skip_invalid, author=author, split=split,
-                             dry_run=dry_run, source_license=source_license)
+                             dry_run=dry_run, source_license=source_license,
+                             actor_id=acting(store, actor))
     except SourceError as exc:
         raise click.ClickException(str(exc)) from None
+    except ItemError as exc:  # the store's own re-check refused a row the importer passed
+        raise click.ClickException(
+            f"The store refused a row, nothing more was imported: {exc}") from None
     if as_json:
         click.echo(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
     else:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from jamii.core.cli._common import store_options
+from jamii.core.cli._common import acting, actor_option, store_options
 
 
 @click.group("payouts")
@@ -14,15 +14,6 @@ def payouts_group() -> None:
     """See the compensation ledger, approve owed entries, record payments, export a payout CSV."""
 
 
-def _organiser(store, pseudonym: str) -> int:
-    person = store.contributor_by_pseudonym(pseudonym)
-    if "organiser" not in person.roles:
-        raise click.ClickException(f"{pseudonym} is not an organiser; only organisers handle payouts.")
-    return person.id
-
-
-organiser_option = click.option("--as", "actor", required=True,
-                                help="Pseudonym of the organiser doing this (audited).")
 campaign_option = click.option("--campaign", "-c", required=True, help="Campaign short name.")
 
 
@@ -51,11 +42,11 @@ def _ranges(ids: list[int]) -> str:
 @payouts_group.command("approve")
 @campaign_option
 @click.option("--entry", "entries", multiple=True, type=int, help="Entry id; repeat. Default: all owed.")
-@organiser_option
+@actor_option
 @store_options
 def payouts_approve(store, campaign, entries, actor) -> None:
     """Approve owed entries for payment."""
-    actor_id = _organiser(store, actor)
+    actor_id = acting(store, actor)
     ids = list(entries) or [e.id for e in store.ledger(store.campaign(campaign).id, "owed")]
     n = store.move_payments(ids, "approved", actor_id=actor_id)
     click.echo(f"Approved {n} entries.")
@@ -66,11 +57,11 @@ def payouts_approve(store, campaign, entries, actor) -> None:
 @click.argument("status", type=click.Choice(["paid", "failed"]))
 @click.option("--reference", required=True, help="Transaction id of the batch, or why it failed.")
 @click.option("--entry", "entries", multiple=True, type=int, help="Entry id; repeat. Default: all approved.")
-@organiser_option
+@actor_option
 @store_options
 def payouts_mark(store, campaign, status, reference, entries, actor) -> None:
     """Record that approved entries were paid, or that paying them failed."""
-    actor_id = _organiser(store, actor)
+    actor_id = acting(store, actor)
     ids = list(entries) or [e.id for e in store.ledger(store.campaign(campaign).id, "approved")]
     n = store.move_payments(ids, status, actor_id=actor_id, reference=reference)
     click.echo(f"Marked {n} entries {status} (reference {reference}).")
@@ -82,11 +73,11 @@ def payouts_mark(store, campaign, status, reference, entries, actor) -> None:
               show_default=True)
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="CSV file to write (holds payment accounts: keep it private).")
-@organiser_option
+@actor_option
 @store_options
 def payouts_export(store, campaign, status, out, actor) -> None:
     """Write the payout CSV: one line per person and unit, with the payment account."""
-    actor_id = _organiser(store, actor)
+    actor_id = acting(store, actor)
     text = store.payout_csv(store.campaign(campaign).id, status, actor_id=actor_id)
     out.write_text(text, encoding="utf-8")
     click.echo(f"Wrote {len(text.splitlines()) - 1} payout lines to {out}.")

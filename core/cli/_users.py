@@ -5,16 +5,8 @@ import sys
 
 import click
 
-from jamii.core.cli._common import store_options
+from jamii.core.cli._common import acting, actor_option, store_options
 from jamii.core.records import ROLES
-
-
-def _actor(store, pseudonym: str | None) -> int | None:
-    return store.contributor_by_pseudonym(pseudonym).id if pseudonym else None
-
-
-actor_option = click.option("--as", "actor", default=None,
-                            help="Pseudonym of the organiser doing this (recorded in the audit trail).")
 
 
 @click.group("users")
@@ -43,7 +35,7 @@ def users_add(store, roles, name, email, phone, pseudonym, login_name, password_
         raise click.UsageError("Choose a password of at least 10 characters.")
     person, code = store.add_contributor(roles=roles, name=name, email=email, phone=phone,
                                          pseudonym=pseudonym, login_name=login_name,
-                                         password=password, actor_id=_actor(store, actor))
+                                         password=password, actor_id=acting(store, actor))
     click.echo(f"Added {person.pseudonym} ({', '.join(person.roles)}). Invite code: {code}")
 
 
@@ -72,7 +64,7 @@ def users_list(store, as_json: bool) -> None:
 def users_role(store, pseudonym, roles, actor) -> None:
     """Set a person's roles."""
     person = store.contributor_by_pseudonym(pseudonym)
-    store.set_roles(person.id, roles, actor_id=_actor(store, actor))
+    store.set_roles(person.id, roles, actor_id=acting(store, actor))
     click.echo(f"{pseudonym} now has roles: {', '.join(roles)}")
 
 
@@ -87,5 +79,5 @@ def users_withdraw(store, pseudonym, reason, yes, actor) -> None:
     person = store.contributor_by_pseudonym(pseudonym)
     if not yes:
         click.confirm(f"Withdraw {pseudonym}? Their items will leave every future release.", abort=True)
-    store.withdraw(person.id, actor_id=_actor(store, actor), reason=reason)
+    store.withdraw(person.id, actor_id=acting(store, actor), reason=reason)
     click.echo(f"{pseudonym} withdrawn: their items will not appear in any future release.")

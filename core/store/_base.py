@@ -5,14 +5,15 @@ from __future__ import annotations
 import json
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Union
 
 import orjson
 from sqlalchemy import create_engine, event, inspect
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from jamii.core.records import AuditEvent
+from jamii.core import checks
+from jamii.core.records import AuditEvent, Contributor
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -42,6 +43,52 @@ class Operator:
 
 
 OPERATOR = Operator()
+
+Actor = Union[int, Operator, None]
+"""Who does a mutation: a contributor id, or OPERATOR (None is refused)."""
+
+ORGANISER = ("organiser",)
+
+
+def _actor(session: Session, actor_id: "int | Operator | None", what: str, *,
+           roles: tuple[str, ...] = ORGANISER, self_id: int | None = None,
+           operator: bool = True) -> Contributor | None:
+    """Check that `actor_id` may `what` (e.g. "change roles"), before anything is written.
+
+    The operator (the command line) may do anything an organiser may, unless `operator` is
+    False (a decision that must name a person). A person may act when they hold one of
+    `roles`, or when they are `self_id` (their own profile, their own withdrawal); a withdrawn
+    person may do nothing. No actor (None) is refused: the store never trusts that its caller
+    checked. Returns the acting person (None for the operator).
+    """
+    if isinstance(actor_id, Operator):
+        if roles and operator:
+            return None
+        if roles:
+            raise Forbidden(f"Name the organiser who decides to {what} (--as PSEUDONYM): the "
+                            "operator alone cannot.")
+        raise Forbidden(f"Only the person themself can {what}; the operator cannot do it for them.")
+    if actor_id is None or isinstance(actor_id, bool) or not isinstance(actor_id, int):
+        raise Forbidden(f"Say who wants to {what}: the store does not act for no one.")
+    person = session.get(Contributor, actor_id)
+    if person is None:
+        raise Forbidden(f"No contributor with id {actor_id} can {what}.")
+    if person.withdrawn_at is not None:
+        raise Forbidden(f"This account has withdrawn and can no longer {what}; an organiser can "
+                        "invite you again.")
+    if self_id is not None and actor_id == self_id:
+        return person
+    if not set(roles) & set(person.roles or ()):
+        who = [f"{r}s" for r in roles] + (["the person themself"] if self_id is not None else [])
+        raise Forbidden(f"Only {' or '.join(who)} can {what}.")
+    return person
+
+
+def _refuse_bad_text(*problems: list[checks.Problem]) -> None:
+    """Raise StoreError naming every blocking problem of free-text values; nothing is written."""
+    blocking = [p.message for group in problems for p in group if p.blocking]
+    if blocking:
+        raise StoreError(" ".join(blocking))
 
 
 def _json_text(value: Any) -> str:

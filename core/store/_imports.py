@@ -16,7 +16,8 @@ from sqlalchemy.exc import IntegrityError
 
 from jamii.core import items as item_rules
 from jamii.core.records import Campaign, Contributor, Item, utcnow
-from jamii.core.store._base import Forbidden, StoreBase, StoreError
+from jamii.core import checks
+from jamii.core.store._base import Actor, Forbidden, StoreBase, StoreError, _actor, _refuse_bad_text
 from jamii.core.store._items import ItemStore, new_public_id
 from jamii.core.store._people import _get, _tag
 
@@ -33,14 +34,16 @@ class BulkOutcome:
 
 class ImportQueries(StoreBase):
     def import_author(self, pseudonym: str, *, source: str | None = None,
-                      actor_id: int | None = None) -> Contributor:
+                      actor_id: Actor) -> Contributor:
         """The contributor that imported rows are credited to, created once per pseudonym.
 
         It has no invite code and no password, so nobody can sign in as it.
         """
+        _refuse_bad_text(checks.check_label("pseudonym", pseudonym, required=True, max_chars=64))
         for _attempt in range(2):
             try:
                 with self.write() as s:
+                    _actor(s, actor_id, "import items")
                     found = s.scalar(select(Contributor).where(Contributor.pseudonym == pseudonym))
                     if found is not None:
                         return found
@@ -56,7 +59,7 @@ class ImportQueries(StoreBase):
 
     def submit_items_bulk(self, *, campaign_id: int, author_id: int,
                           items: Sequence[dict[str, Any]], accepted: bool = False,
-                          actor_id: int | None = None, batch_size: int = 500) -> BulkOutcome:
+                          actor_id: Actor, batch_size: int = 500) -> BulkOutcome:
         """Store imported items, one transaction per batch of `batch_size`.
 
         Each item is a dict with `kind`, `language`, `content`, `client_key`, `provenance`
@@ -68,6 +71,8 @@ class ImportQueries(StoreBase):
         `accepted` stores the rows as already validated, without compensation entries:
         imported work was not paid through jamii.
         """
+        with self.read() as s:  # refused before any row is judged; checked again per batch
+            _actor(s, actor_id, "import items")
         prepared = [self._prepare_import_row(i, row) for i, row in enumerate(items)]
         outcome = BulkOutcome()
         for start in range(0, len(prepared), max(1, batch_size)):
@@ -107,10 +112,11 @@ class ImportQueries(StoreBase):
         }
 
     def _write_import_batch(self, campaign_id: int, author_id: int, batch: list[dict[str, Any]],
-                            accepted: bool, actor_id: int | None) -> tuple[list[int], list[int]]:
+                            accepted: bool, actor_id: Actor) -> tuple[list[int], list[int]]:
         created: list[int] = []
         present: list[int] = []
         with self.write() as s:
+            _actor(s, actor_id, "import items")
             campaign = _get(s, Campaign, campaign_id)
             author = _get(s, Contributor, author_id)
             if author.withdrawn_at:

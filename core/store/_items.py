@@ -17,7 +17,7 @@ from jamii.core import checks
 from jamii.core import items as item_rules
 from jamii.core.langtags import normalise_tag
 from jamii.core.records import Campaign, Contributor, Item
-from jamii.core.store._base import Forbidden, NotFound, StoreError
+from jamii.core.store._base import Actor, Forbidden, NotFound, StoreError, _actor
 from jamii.core.store._people import PeopleStore, _active_consent, _get, _tag
 
 
@@ -34,6 +34,10 @@ class Submitted:
 
 def new_public_id() -> str:
     return "itm_" + secrets.token_hex(8)
+
+
+_AUTHOR = object()
+"""submit_item's default actor: the author themself."""
 
 
 class ItemStore(PeopleStore):
@@ -59,12 +63,15 @@ class ItemStore(PeopleStore):
     def submit_item(self, *, campaign_id: int, author_id: int, kind: str, language: str,
                     content: dict[str, Any], client_key: str, dialect: str | None = None,
                     domain: str | None = None, provenance: dict[str, Any] | None = None,
-                    accepted: bool = False, pii_cleared_by: int | None = None) -> Submitted:
+                    accepted: bool = False, pii_cleared_by: int | None = None,
+                    actor_id: Actor | object = _AUTHOR) -> Submitted:
         """Store one item in one transaction.
 
         Refuses (StoreError, nothing written) when the content has a blocking problem, the
         author has no active consent, the kind or language is not the campaign's, or the same
         content is already there. Warnings (PII, language) are the caller's to confirm first.
+        The author acts unless `actor_id` says otherwise; storing an item as `accepted` or
+        with `pii_cleared_by`, or for someone else, takes an organiser (or OPERATOR).
         """
         if not client_key or len(client_key) > 128:
             raise StoreError("Each submission needs a client key of 1 to 128 characters.")
@@ -78,6 +85,11 @@ class ItemStore(PeopleStore):
         digest = item_rules.content_sha256(kind, cleaned.content)
         try:
             with self.write() as s:
+                acting = author_id if actor_id is _AUTHOR else actor_id
+                if accepted or pii_cleared_by is not None or acting != author_id:
+                    _actor(s, acting, "store items as accepted or cleared, or for someone else")
+                if pii_cleared_by is not None:
+                    _actor(s, pii_cleared_by, "clear personal data", operator=False)
                 existing = s.scalar(select(Item).where(Item.client_key == client_key))
                 if existing:
                     return Submitted(existing, False)

@@ -11,7 +11,8 @@ from typing import Iterable
 from sqlalchemy import insert, select, update
 
 from jamii.core.records import PAYMENT_STATUSES, CompensationEntry, Contributor, PaymentEvent, utcnow
-from jamii.core.store._base import StoreError
+from jamii.core import checks
+from jamii.core.store._base import Actor, StoreError, _actor, _refuse_bad_text
 from jamii.core.store._reviews import ReviewStore
 
 _MOVES = {"approved": {"owed"}, "paid": {"approved"}, "failed": {"approved"}, "owed": {"failed"}}
@@ -36,18 +37,21 @@ class LedgerStore(ReviewStore):
         with self.read() as s:
             return list(s.scalars(q.order_by(CompensationEntry.id)))
 
-    def move_payments(self, entry_ids: Iterable[int], status: str, *, actor_id: int,
+    def move_payments(self, entry_ids: Iterable[int], status: str, *, actor_id: Actor,
                       reference: str | None = None) -> int:
         """owed -> approved -> paid or failed (failed may go back to owed). All or nothing."""
         if status not in PAYMENT_STATUSES:
             raise StoreError(f"'{status}' is not a payment status: use {', '.join(PAYMENT_STATUSES)}.")
-        if status in ("paid", "failed") and not (reference or "").strip():
+        _refuse_bad_text(checks.check_label("payout reference", reference, max_chars=200))
+        reference = checks.normalise_text(reference) or None if isinstance(reference, str) else None
+        if status in ("paid", "failed") and not reference:
             raise StoreError("Give the payout reference (transaction id or reason) for this batch.")
         ids = sorted(set(entry_ids))
         if not ids:
             raise StoreError("Select at least one entry.")
         allowed = sorted(_MOVES[status])
         with self.write() as s:  # one transaction however many entries: all or nothing
+            actor = _actor(s, actor_id, "approve or record payments")
             for chunk in _chunks(ids):
                 found = dict(s.execute(select(CompensationEntry.id, CompensationEntry.status)
                                        .where(CompensationEntry.id.in_(chunk)).with_for_update()).all())
@@ -60,17 +64,19 @@ class LedgerStore(ReviewStore):
                 values = {"status": status, **({"payout_reference": reference} if reference else {})}
                 s.execute(update(CompensationEntry).where(CompensationEntry.id.in_(chunk)).values(**values))
                 s.execute(insert(PaymentEvent), [
-                    {"entry_id": i, "status": status, "reference": reference, "actor_id": actor_id,
+                    {"entry_id": i, "status": status, "reference": reference,
+                     "actor_id": actor.id if actor else None,
                      "created_at": utcnow()} for i in chunk])
             self._audit(s, actor_id, f"payout.{status}", "compensation_entry", None,
                         entries=ids, reference=reference)
         return len(ids)
 
-    def payout_csv(self, campaign_id: int, status: str = "approved", *, actor_id: int) -> str:
+    def payout_csv(self, campaign_id: int, status: str = "approved", *, actor_id: Actor) -> str:
         """One line per person and unit, with the payment account: for the organiser only."""
         totals: dict[tuple[int, str], Decimal] = defaultdict(Decimal)
         ids: dict[tuple[int, str], list[int]] = defaultdict(list)
         with self.write() as s:
+            _actor(s, actor_id, "export payment accounts")
             for e in s.scalars(select(CompensationEntry).where(
                     CompensationEntry.campaign_id == campaign_id, CompensationEntry.status == status)):
                 totals[(e.contributor_id, e.unit)] += e.amount

@@ -12,8 +12,8 @@ from sqlalchemy import select
 
 from jamii.core import checks
 from jamii.core import items as item_rules
-from jamii.core.records import Contributor, Item
-from jamii.core.store._base import Forbidden, StoreBase, StoreError
+from jamii.core.records import Item
+from jamii.core.store._base import Actor, StoreBase, StoreError, _actor, _refuse_bad_text
 
 
 @dataclass(frozen=True)
@@ -43,9 +43,12 @@ class PrivacyQueries(StoreBase):
                         break
         return out
 
-    def clear_pii(self, item_ids: list[int], *, actor_id: int, note: str) -> int:
-        """Record that an organiser checked these items and their text may be published."""
-        note = (note or "").strip()
+    def clear_pii(self, item_ids: list[int], *, actor_id: Actor, note: str) -> int:
+        """Record that an organiser checked these items and their text may be published.
+
+        The clearance names that organiser, so the operator alone cannot give it."""
+        _refuse_bad_text(checks.check_text("note", note, required=False))
+        note = checks.normalise_text(note) if isinstance(note, str) else ""
         if not note:
             raise StoreError("Say why the flagged text may be published (for example: "
                              "'a public hotline number, not a person's').")
@@ -53,9 +56,7 @@ class PrivacyQueries(StoreBase):
         if not ids:
             raise StoreError("Select at least one item to clear.")
         with self.write() as s:
-            actor = s.get(Contributor, actor_id)
-            if actor is None or "organiser" not in actor.roles:
-                raise Forbidden("Only organisers can clear personal-data flags.")
+            _actor(s, actor_id, "clear personal-data flags", operator=False)
             found = list(s.scalars(select(Item).where(Item.id.in_(ids))))
             if len(found) != len(ids):
                 missing = sorted(set(ids) - {i.id for i in found})

@@ -31,7 +31,7 @@ from jamii.core.records import (
     Release,
     Review,
 )
-from jamii.core.store._base import NotFound, StoreBase, StoreError
+from jamii.core.store._base import Actor, NotFound, StoreBase, StoreError, _actor
 
 _SEP = "\x1f"
 """Separator of aggregated pseudonyms: a control character no pseudonym can contain."""
@@ -285,14 +285,16 @@ class ReleaseQueries(StoreBase):
 
     def record_release(self, campaign_id: int, version: str, licence: str, *,
                        item_versions: dict[str, int], withdrawn_ids: list[str],
-                       bundle_sha256: str, actor_id: int | None = None) -> Release:
+                       bundle_sha256: str, actor_id: Actor) -> Release:
         with self.write() as s:
+            actor = _actor(s, actor_id, "record releases")
             if s.scalar(select(Release.id).where(Release.campaign_id == campaign_id,
                                                  Release.version == version)):
                 raise StoreError(f"Release {version} exists already: choose a new version number.")
             release = Release(campaign_id=campaign_id, version=version, licence=licence,
                               item_versions=item_versions, withdrawn_ids=withdrawn_ids,
-                              bundle_sha256=bundle_sha256, created_by=actor_id)
+                              bundle_sha256=bundle_sha256,
+                              created_by=actor.id if actor else None)
             s.add(release)
             s.flush()
             self._audit(s, actor_id, "release.build", "release", release.id, version=version,
@@ -306,8 +308,9 @@ class ReleaseQueries(StoreBase):
                                                      Release.version == version)) is not None
 
     def record_publication(self, campaign_id: int, version: str, hub_repo: str,
-                           hub_commit: str | None, *, actor_id: int | None = None) -> None:
+                           hub_commit: str | None, *, actor_id: Actor) -> None:
         with self.write() as s:
+            _actor(s, actor_id, "record publications")
             release = s.scalar(select(Release).where(Release.campaign_id == campaign_id,
                                                      Release.version == version))
             if release is None:

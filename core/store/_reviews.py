@@ -13,7 +13,7 @@ from sqlalchemy import and_, exists, func, select
 
 from jamii.core.records import VERDICTS, Campaign, CompensationEntry, Contributor, Item, Review, utcnow
 from jamii.core.rules import AcceptanceRule, decide
-from jamii.core.store._base import Forbidden, StoreError
+from jamii.core.store._base import Forbidden, StoreError, _actor
 from jamii.core.store._items import ItemStore
 from jamii.core.store._people import _current_rate_card, _get
 
@@ -76,14 +76,10 @@ class ReviewStore(ItemStore):
             item = s.get(Item, item_id, with_for_update=True)
             if item is None:
                 raise StoreError(f"No item with id {item_id}.")
-            reviewer = _get(s, Contributor, reviewer_id)
             if item.author_id == reviewer_id:
                 raise Forbidden("Authors never review their own items.")
-            if reviewer.withdrawn_at:
-                raise Forbidden("This account has withdrawn; it cannot review.")
-            if not ({"reviewer", "organiser"} & set(reviewer.roles)):
-                raise Forbidden("Only reviewers and organisers review items: ask an organiser "
-                                "for the reviewer role.")
+            _actor(s, reviewer_id, "review items (ask an organiser for the reviewer role)",
+                   roles=("reviewer", "organiser"), operator=False)
             if item.status != "submitted":
                 raise StoreError("This item has already been decided; take the next one.")
             if s.scalar(select(Review.id).where(Review.item_id == item_id,
@@ -145,6 +141,7 @@ class ReviewStore(ItemStore):
 
         with self.write() as s:
             item = _get(s, Item, item_id)
+            _actor(s, author_id, "revise items", roles=(), self_id=author_id)
             if item.author_id != author_id:
                 raise Forbidden("Only the author can revise an item.")
             if item.status not in ("needs_edit", "submitted"):

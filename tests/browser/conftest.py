@@ -72,7 +72,10 @@ class JamiiApp:
     def person(self, *, roles=("contributor",), consent: dict | None = None,
                language: str = "sw", **profile):
         """A new person with a fresh invite code; with consent={scope: bool} they have accepted."""
-        person, code = self.store.add_contributor(roles=list(roles), **profile)
+        from jamii.core.store import OPERATOR
+
+        person, code = self.store.add_contributor(roles=list(roles), **profile,
+                                                  actor_id=OPERATOR)
         if consent is not None:
             camp = self.campaign()
             text = self.store.consent_text(camp.id, language)

@@ -24,7 +24,9 @@ def seeded_store(data_dir: Path):
 def person(store, *, roles=("contributor",), consent: dict | None = None, language: str = "sw",
            **profile):
     """A new person; with consent={scope: bool} they have accepted the current text."""
-    who, code = store.add_contributor(roles=list(roles), **profile)
+    from jamii.core.store import OPERATOR
+
+    who, code = store.add_contributor(roles=list(roles), **profile, actor_id=OPERATOR)
     if consent is not None:
         camp = store.campaigns()[0]
         text = store.consent_text(camp.id, language)
