@@ -57,7 +57,7 @@ current_id = by_path.get(current.url_path, home)
 with st.sidebar:
     st.markdown(f"### {tr('app.name')}")
     if viewer.campaign is not None:
-        st.caption(viewer.campaign.name)
+        st.caption(ui.plain(viewer.campaign.name))
     visible = set(session.visible_pages(viewer))
     for group_key, ids in MENU_GROUPS:
         shown = [pid for pid in ids if pid in visible]

@@ -268,6 +268,6 @@ def account_controls(store, viewer: session.Viewer, tr: Translator, *, languages
                      format_func=lambda cid: next(c.name for c in campaigns if c.id == cid),
                      key=campaign_key, on_change=set_campaign)
     if viewer.signed_in:
-        st.caption(tr("app.signed_in_as", pseudonym=viewer.person.pseudonym))
+        st.caption(tr("app.signed_in_as", pseudonym=plain(viewer.person.pseudonym)))
         st.button(tr("app.sign_out"), key=f"{prefix}sign_out", on_click=sign_out,
                   icon=":material/logout:")

@@ -362,12 +362,14 @@ def test_dashboard_pages_are_plain(app, env, page):
         assert not at.warning or all(not live_markdown(w.value) for w in at.warning)
 
 
-def test_dashboard_sidebar_shows_a_campaign_name_plainly(app, env):
+@pytest.mark.parametrize("script, page", [(DASHBOARD, "page_coverage.py"),
+                                          (COLLECTOR, "views/mine.py")])
+def test_sidebar_shows_a_campaign_name_plainly(app, env, script, page):
     store, _, ids = env
     store.update_campaign(ids["campaign"], actor_id=OPERATOR, name=f"Maswali {LINK}")
     try:
-        at = app(DASHBOARD, ids["organiser"], "page_coverage.py")
-        shown = "\n".join(assert_plain(at, "dashboard sidebar"))
+        at = app(script, ids["organiser"], page)
+        shown = "\n".join(assert_plain(at, f"{script.parent.name} sidebar"))
         assert f"Maswali {LINK}" in shown
     finally:
         store.update_campaign(ids["campaign"], actor_id=OPERATOR, name="Maswali ya mtihani")
