@@ -219,6 +219,8 @@ def _load_consents(store, seeds: _Seeds, campaign_id: int, ids: dict[str, int],
     if store.campaign(campaign_id).current_consent_version != seeds.consent_version:
         return  # an organiser has moved on to a newer text: seeded people must read it themselves
     for p in seeds.people:
+        if ids[p.pseudonym] in _withdrawn(store, ids):
+            continue  # an organiser withdrew this demo person: they stay withdrawn
         if p.consent and store.active_consent(ids[p.pseudonym], campaign_id) is None:
             store.accept_consent(ids[p.pseudonym], texts[p.consent["language"]], p.consent["scopes"])
             report.consents += 1
@@ -232,7 +234,11 @@ def client_key(campaign_slug: str, seed_id: str) -> str:
 def _load_items(store, seeds: _Seeds, campaign_id: int, ids: dict[str, int],
                 report: SeedReport) -> dict[str, int]:
     out = {}
+    gone = _withdrawn(store, ids)
+    stored = {i.client_key for i in store.items(campaign_id)} if gone else set()
     for it in seeds.items:
+        if ids[it.author] in gone and client_key(seeds.campaign["slug"], it.id) not in stored:
+            continue  # never stored, and its author has withdrawn since: leave it out
         content = dict(it.content)
         if it.audio is not None:
             info = checks.inspect_audio(it.audio)
@@ -253,12 +259,15 @@ def _load_items(store, seeds: _Seeds, campaign_id: int, ids: dict[str, int],
 
 def _load_reviews(store, seeds: _Seeds, ids: dict[str, int], item_ids: dict[str, int],
                   report: SeedReport) -> None:
+    gone = _withdrawn(store, ids)
     for it in seeds.items:
+        if it.id not in item_ids:
+            continue
         item_id = item_ids[it.id]
         done = {r.reviewer_id for r in store.reviews_of(item_id)}
         for rv in it.reviews:
             reviewer = ids[rv.by]
-            if reviewer in done or store.item(item_id).status != "submitted":
+            if reviewer in done or reviewer in gone or store.item(item_id).status != "submitted":
                 continue
             try:
                 store.record_review(item_id, reviewer, rv.verdict, reasons=rv.reasons,
@@ -270,12 +279,18 @@ def _load_reviews(store, seeds: _Seeds, ids: dict[str, int], item_ids: dict[str,
             report.reviews += 1
 
 
+def _withdrawn(store, ids: dict[str, int]) -> set[int]:
+    """Seed people an organiser has withdrawn since an earlier `jamii init`."""
+    return {person.id for person in store.contributors()
+            if person.id in ids.values() and person.withdrawn_at}
+
+
 def _sign_in_lines(store, people: list[_Person]) -> list[str]:
     lines = []
     width = max(len(p.label) for p in people)
+    active = set(store.demo_people_active())  # no sign-in attempt: nothing throttled or audited
     for p in people:
-        person = store.sign_in_with_code(p.invite_code)
-        if person is None or person.pseudonym != p.pseudonym or person.withdrawn_at:
+        if p.pseudonym not in active:
             continue  # withdrawn or re-coded by an organiser: the demo code no longer works
         lines.append(f"{p.label:<{width}}  invite code {p.invite_code}  ({p.pseudonym})")
     if lines:

@@ -280,3 +280,21 @@ def test_jamii_init_prints_the_sign_in_lines(tmp_path):
             assert store.audio_path(item.content["audio_sha256"]).is_file()
     finally:
         store.close()
+
+
+def test_loading_again_after_the_demo_people_are_withdrawn_keeps_them_withdrawn(seeded):
+    """The demo banner's advice (withdraw the demo people) must not break the next `jamii init`,
+    nor bring them back: no new consent, no sign-in line, no sign-in attempt audited."""
+    from jamii.core.store import OPERATOR
+
+    store, _, camp = seeded
+    for pseudonym in CODES.values():
+        store.withdraw(store.contributor_by_pseudonym(pseudonym).id, actor_id=OPERATOR,
+                       reason="demo people off before real use")
+    assert store.demo_people_active() == []
+    before = _counts(store, camp.id)
+    again = load_seeds(store)
+    assert again.sign_in_lines == []
+    assert again.consents == 0 and _counts(store, camp.id) == before
+    assert all(store.contributor_by_pseudonym(p).withdrawn_at for p in CODES.values())
+    assert not store.audit_events(action_prefix="sign_in")
