@@ -127,6 +127,12 @@ def publish_release(folder: str | Path, repo_id: str, *, private: bool = False,
     """
     p = plan(folder, repo_id, private=private, gated=gated)
     campaign_id = _release_row(store, p) if store is not None else None
+    if store is not None and not dry_run:  # refused before the upload, not after it
+        if actor_id is None:
+            from jamii.core.store import OPERATOR
+
+            actor_id = OPERATOR  # the command line's own user
+        store.check_actor(actor_id, "publish a release")
     if api is None:
         from huggingface_hub import HfApi
 

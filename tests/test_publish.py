@@ -330,3 +330,22 @@ def test_a_commit_made_meanwhile_fails_the_publish_and_a_failed_tag_is_finished_
     again = publish_release(out, REPO, api=hub, store=sqlite_store, actor_id=OPERATOR)
     assert again.commit == head and hub.repos[("dataset", REPO)].tags == {"v1.0.0": head}
     assert len(hub.history(REPO)) == 2  # the initial commit and the release, nothing more
+
+
+def test_a_contributor_cannot_publish_and_nothing_reaches_the_hub(sqlite_store, tmp_path):
+    """The store refuses the actor before the upload, not after it."""
+    from huggingface_hub.errors import RepositoryNotFoundError
+
+    from jamii.core.store import Forbidden
+
+    build_release_store(sqlite_store)
+    out = tmp_path / "v1"
+    build_release(sqlite_store, "mazao", "1.0.0", out, answers=ANSWERS, exclude_flagged=True)
+    nobody, _ = sqlite_store.add_contributor(roles=["contributor"], actor_id=OPERATOR)
+    hub = FakeHub()
+    with pytest.raises(Forbidden):
+        publish_release(out, "jamii-test/mazao", api=hub, store=sqlite_store, actor_id=nobody.id)
+    with pytest.raises(RepositoryNotFoundError):  # not even created
+        hub.repo_info("jamii-test/mazao", repo_type="dataset")
+    publish_release(out, "jamii-test/mazao", api=hub, store=sqlite_store)
+    assert hub.list_repo_files("jamii-test/mazao", repo_type="dataset")

@@ -19,7 +19,7 @@ from sqlalchemy import MetaData, select
 from jamii.core.store import OPERATOR, Forbidden, Store, StoreError
 
 READERS = {
-    "active_consent", "audit_events", "campaign", "campaigns", "compensation_totals",
+    "active_consent", "audit_events", "check_actor", "campaign", "campaigns", "compensation_totals",
     "consent_text", "consent_texts", "consents_of", "contributor", "contributor_by_pseudonym",
     "contributors", "earnings", "find_same_content", "flagged_items", "item", "item_counts",
     "items", "latest_rubric", "ledger", "ledger_count", "ledger_ids", "ledger_rows",

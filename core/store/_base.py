@@ -159,6 +159,13 @@ class StoreBase:
         )
         self._writer = sessionmaker(writer_bind, expire_on_commit=False)
 
+    def check_actor(self, actor_id: "int | Operator | None", what: str, *,
+                    roles: tuple[str, ...] = ORGANISER) -> None:
+        """Raise Forbidden unless `actor_id` may `what`: for a caller about to do something
+        outside the store (an upload) that ends in a store write by the same actor."""
+        with self.read() as s:
+            _actor(s, actor_id, what, roles=roles)
+
     @contextmanager
     def read(self) -> Iterator[Session]:
         with self._reader() as session:
