@@ -199,7 +199,7 @@ def _text_encoding(path: Path) -> str:
     zeros = head.count(0)
     if head and zeros * 4 >= len(head):
         even, odd = head[0::2].count(0), head[1::2].count(0)
-        if max(even, odd) * 3 >= len(head) // 2 * 2:  # one byte in two is zero: UTF-16 text
+        if max(even, odd) > 4 * min(even, odd):  # zeros on one side of each pair: UTF-16
             raise SourceError(
                 f"{path.name} is UTF-16 text without a byte-order mark: save it as UTF-8 ('CSV "
                 "UTF-8' in Excel, 'UTF-8' in a text editor) and import it again.")

@@ -117,9 +117,9 @@ def _read_text(path: Path) -> str:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data[:exc.start].count(b"\n") + 1
-        raise AnswersError(f"the answers file {path} is not UTF-8 text (byte 0x{data[exc.start]:02x} "
-                           f"on line {line} is not UTF-8): save it as UTF-8 and run the release "
-                           "again") from None
+        raise AnswersError(f"the answers file {path} is not UTF-8 text (byte "
+                           f"0x{data[exc.start]:02x} on line {line} is not UTF-8): save it as "
+                           "UTF-8 and run the release again") from None
     bad = _CONTROL.search(text)
     if bad:
         line = text.count("\n", 0, bad.start()) + 1

@@ -21,7 +21,8 @@ from jamii.core.importer import MAX_JSON_DEPTH, SourceError, import_file
 from jamii.core.store import OPERATOR
 from jamii.datasheets._answers import AnswersError, load as load_answers
 
-GOOD = {"prompt": "Mahindi hupandwa lini?", "response": "Baada ya mvua za kwanza.", "language": "sw"}
+GOOD = {"prompt": "Mahindi hupandwa lini?", "response": "Baada ya mvua za kwanza.",
+        "language": "sw"}
 
 
 def _campaign(store):
