@@ -187,6 +187,25 @@ def test_a_cell_that_is_not_utf8_names_row_and_field(store, camp, tmp_path):
                     "row 1 (line 2), field prompt: The prompt contains 1 unreadable character")
 
 
+@pytest.mark.parametrize("rubric, message", [
+    (b"[" * 100_000 + b"]" * 100_000, "nests JSON too deeply"),
+    (b'[{"name": "x", "anchors": [1' + b"0" * 5000 + b']}]', "is not a readable JSON file"),
+    ('[{"name": "usefulness é"}]'.encode("latin-1"), "is not a readable JSON file"),
+    (b'[{"name": "use\\u0000fulness", "anchors": ["a", "b", "c", "d", "e"]}]',
+     "field rubric[1].name (column rubric): The rubric[1].name contains 1 invisible control"),
+])
+def test_a_bad_rubric_file_is_refused_with_one_message(store, camp, tmp_path, rubric, message):
+    (tmp_path / "rubric.json").write_bytes(rubric)
+    path = tmp_path / "ctx.jsonl"
+    path.write_bytes(_jsonl({k: v for k, v in CONTEXTUAL.items() if k != "rubric"}))
+    before = rows_in_every_table(store)
+    result = CliRunner().invoke(cli, ["import", str(path), "-c", "kilimo", "-k", "contextual",
+                                      "--rubric", str(tmp_path / "rubric.json"),
+                                      "--db", store.url, "--data-dir", str(tmp_path)])
+    assert_refused(result, message)
+    assert rows_in_every_table(store) == before
+
+
 # --------------------------------------------------------------------------- NUL (item 4)
 
 
