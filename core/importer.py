@@ -724,6 +724,10 @@ def _audio(value: Any, cfg: _Settings, problem, content: dict[str, Any]) -> byte
     if isinstance(value, dict):
         data = value.get("bytes")
         value = value.get("path") if data is None else None
+        if data is not None and not isinstance(data, (bytes, bytearray, memoryview)):
+            problem("audio", "The audio's bytes must be the clip's file content, not "
+                    f"{_type_word(data)}.", "wrong_type")
+            return None
     if data is None:
         if not isinstance(value, str) or not value.strip():
             problem("audio", "The audio must be a file path or a datasets Audio value.",
@@ -732,9 +736,14 @@ def _audio(value: Any, cfg: _Settings, problem, content: dict[str, Any]) -> byte
         file = Path(value)
         if not file.is_absolute():
             file = cfg.base_dir / file
+        if any(p.code in (*_UNPRINTABLE, "invisible", "multiline")
+               for p in checks.check_label("audio", value, max_chars=4096)):
+            problem("audio", "The audio path contains control, direction or invisible "
+                    "characters: write the clip's file path as plain text.", "bad_path")
+            return None
         try:
             data = file.read_bytes()
-        except OSError:
+        except (OSError, ValueError):
             problem("audio", f"No audio file at {value} (paths are read relative to the imported "
                     "file's folder).", "missing_file")
             return None

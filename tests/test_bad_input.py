@@ -27,8 +27,8 @@ GOOD = {"prompt": "Mahindi hupandwa lini?", "response": "Baada ya mvua za kwanza
 
 def _campaign(store):
     return store.create_campaign(
-        "kilimo", "Kilimo", languages=["sw"], item_kinds=["prompt_response", "contextual"],
-        dialects={"sw": ["kimvita", "kiunguja"]}, domains=["agriculture", "health"],
+        "kilimo", "Kilimo", languages=["sw"],
+        item_kinds=["prompt_response", "contextual", "speech"], dialects={"sw": ["kimvita", "kiunguja"]}, domains=["agriculture", "health"],
         actor_id=OPERATOR)
 
 
@@ -239,6 +239,22 @@ def test_a_nul_in_any_column_that_reaches_the_store_is_refused_before_anything_i
                                       "--db", store.url, "--data-dir", str(tmp_path)])
     assert_refused(result, f"field {field}", "U+0000")
     assert "\x00" not in result.output  # the refusal does not print the NUL back
+    assert rows_in_every_table(store) == before
+
+
+def test_hostile_audio_values_are_row_problems_not_crashes(store, camp, tmp_path):
+    # before: ValueError "embedded null byte" from the path, TypeError from bytes("abc")
+    rows = [{"transcript": "Habari za asubuhi", "audio": "clip\x00.wav"},
+            {"transcript": "Habari za jioni", "audio": {"bytes": "abc"}},
+            {"transcript": "Habari za mchana", "audio": {"bytes": 12}}]
+    path = tmp_path / "speech.jsonl"
+    path.write_bytes(_jsonl(*({**r, "language": "sw"} for r in rows)))
+    before = rows_in_every_table(store)
+    result = CliRunner().invoke(cli, ["import", str(path), "-c", "kilimo", "-k", "speech",
+                                      "--db", store.url, "--data-dir", str(tmp_path)])
+    assert_refused(result, "row 1 (line 1), field audio: The audio path contains control",
+                   "row 2 (line 2), field audio: The audio's bytes must be the clip's file",
+                   "row 3 (line 3), field audio: The audio's bytes must be")
     assert rows_in_every_table(store) == before
 
 
