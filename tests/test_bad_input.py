@@ -28,7 +28,8 @@ GOOD = {"prompt": "Mahindi hupandwa lini?", "response": "Baada ya mvua za kwanza
 def _campaign(store):
     return store.create_campaign(
         "kilimo", "Kilimo", languages=["sw"],
-        item_kinds=["prompt_response", "contextual", "speech"], dialects={"sw": ["kimvita", "kiunguja"]}, domains=["agriculture", "health"],
+        item_kinds=["prompt_response", "contextual", "speech"],
+        dialects={"sw": ["kimvita", "kiunguja"]}, domains=["agriculture", "health"],
         actor_id=OPERATOR)
 
 
