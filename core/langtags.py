@@ -25,9 +25,13 @@ def normalise_tag(tag: str) -> str:
     if not isinstance(tag, str) or not tag.strip():
         raise LanguageTagError("the language tag is empty: write a BCP-47 tag such as 'sw' or 'sn'")
     raw = tag.strip().replace("_", "-")
+    if not raw.isprintable():  # a NUL or control character crashed langcodes' parser
+        raise LanguageTagError(
+            f"{tag!r} is not a valid BCP-47 language tag: tags are letters, digits and hyphens "
+            "such as 'sw' (Swahili) or 'sn-ZW'")
     try:
         std = langcodes.standardize_tag(raw, macro=True)
-    except (langcodes.LanguageTagError, ValueError):
+    except (langcodes.LanguageTagError, ValueError):  # UnicodeError is a ValueError
         std = None
     if std is None or not langcodes.tag_is_valid(std) or std == "und":
         hint = _suggest(raw)

@@ -226,3 +226,18 @@ def test_commands_act_as_the_operator_and_say_so(env):
     assert run("users", "role", "r1", "--set", "organiser", "--as", "org").exit_code == 0
     [event] = store.audit_events(action_prefix="contributor.roles")
     assert event["actor"] == "org" and "operator" not in event["details"]
+
+
+def test_a_control_character_in_as_is_refused_before_the_database(store_url, tmp_path):
+    """--as names a person; a NUL there used to reach PostgreSQL (psycopg.DataError)."""
+    import click
+
+    from jamii.core.cli._common import acting
+    from jamii.core.store import Store
+
+    store = Store(store_url, tmp_path / "audio")
+    try:
+        with pytest.raises(click.BadParameter, match="control character"):
+            acting(store, "mratibu\x00")
+    finally:
+        store.close()

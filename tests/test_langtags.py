@@ -65,3 +65,9 @@ def test_display_name():
     assert display_name("sw") == "Swahili"
     assert display_name("sw", "fr") == "swahili"
     assert display_name("not a tag!!") == "not a tag!!"
+
+
+@pytest.mark.parametrize("bad", ["sw\x00", "\x00", "sw\x1b", "s\u202ew"])
+def test_control_characters_in_a_tag_are_refused_not_crashed_on(bad):
+    with pytest.raises(LanguageTagError, match="not a valid BCP-47"):
+        normalise_tag(bad)

@@ -47,9 +47,15 @@ actor_option = click.option(
 def acting(store, pseudonym: str | None):
     """The actor a command passes to the store: the organiser named by --as, else OPERATOR
     (whoever runs the command line can read the database, so it acts with organiser rights)."""
+    from jamii.core import checks
     from jamii.core.store import OPERATOR
 
-    return store.contributor_by_pseudonym(pseudonym).id if pseudonym else OPERATOR
+    if not pseudonym:
+        return OPERATOR
+    problems = [p for p in checks.check_label("--as", pseudonym) if p.blocking]
+    if problems:  # never sent to the database: a NUL there is a crash on PostgreSQL
+        raise click.BadParameter(problems[0].message, param_hint="--as")
+    return store.contributor_by_pseudonym(pseudonym).id
 
 
 def not_built(name: str, what: str) -> click.Command:
