@@ -1,7 +1,7 @@
 """`jamii release` and `jamii publish`: thin click commands over `jamii.datasheets`.
 
 The commands are built on first access (PEP 562 module `__getattr__`): they need
-`jamii.core.cli._common`, whose package `jamii.core.cli` imports this module to assemble the
+`jamii.cli._common`, whose package `jamii.cli` imports this module to assemble the
 `jamii` group. Built at import time, `import jamii.datasheets._cli` on its own would run into
 that cycle half-way through this module."""
 
@@ -16,9 +16,9 @@ def _build() -> None:
     """Define both commands once, into this module's globals."""
     if "release_command" in globals():
         return
-    from jamii.core.cli._common import store_options  # may import this module again (see above)
+    from jamii.cli._common import store_options  # may import this module again (see above)
 
-    if "release_command" in globals():  # built meanwhile, while jamii.core.cli assembled itself
+    if "release_command" in globals():  # built meanwhile, while jamii.cli assembled itself
         return
 
     @click.command("release")

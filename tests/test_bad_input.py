@@ -16,7 +16,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import text
 
-from jamii.core.cli import cli
+from jamii.cli import cli
 from jamii.core.importer import MAX_JSON_DEPTH, SourceError, import_file
 from jamii.core.store import OPERATOR
 from jamii.datasheets._answers import AnswersError, load as load_answers

@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 
 from jamii.collector import forms, session
 from jamii.core.checks import MAX_CHARS, MAX_LABEL_CHARS
-from jamii.core.cli import cli
+from jamii.cli import cli
 from jamii.core.importer import MAX_JSON_DEPTH
 from jamii.datasheets._answers import AnswersError, load as load_answers
 from jamii.datasheets._datasheet import ABOUT, QUESTIONS

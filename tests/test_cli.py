@@ -7,7 +7,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from jamii.core.cli import cli
+from jamii.cli import cli
 from jamii.core.store import OPERATOR, Store
 
 
@@ -232,7 +232,7 @@ def test_a_control_character_in_as_is_refused_before_the_database(store_url, tmp
     """--as names a person; a NUL there used to reach PostgreSQL (psycopg.DataError)."""
     import click
 
-    from jamii.core.cli._common import acting
+    from jamii.cli._common import acting
     from jamii.core.store import Store
 
     store = Store(store_url, tmp_path / "audio")

@@ -8,7 +8,7 @@ import yaml
 from click.testing import CliRunner
 
 from jamii.evaluate import score
-from jamii.evaluate._cli import export_task_command
+from jamii.cli._evaluate import export_task_command
 from support.evaluate_fixtures import release  # noqa: F401
 from support.release_fixture import write_release
 

@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from jamii.evaluate import EvaluationError, evaluate
-from jamii.evaluate._cli import evaluate_command
+from jamii.cli._evaluate import evaluate_command
 from support.evaluate_fixtures import release, tiny_lm, tiny_lm_plain  # noqa: F401
 from support.release_fixture import write_release
 
@@ -191,7 +191,7 @@ def test_a_run_killed_with_sigkill_resumes_where_it_stopped(tmp_path, tiny_lm):
     ]}
     rel = write_release(tmp_path / "rel", rows)
     out = tmp_path / "r"
-    cmd = [sys.executable, "-c", "from jamii.evaluate._cli import evaluate_command; evaluate_command()",
+    cmd = [sys.executable, "-c", "from jamii.cli._evaluate import evaluate_command; evaluate_command()",
            "--data", str(rel), "--model", f"hf:{tiny_lm}", "--out", str(out), "--batch-size", "2",
            "--max-new-tokens", "48", "--no-progress"]
     proc = subprocess.Popen(cmd, env={**os.environ, "HF_HUB_OFFLINE": "1"}, stdout=subprocess.DEVNULL,

@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from jamii.evaluate import evaluate
-from jamii.evaluate._cli import evaluate_command
+from jamii.cli._evaluate import evaluate_command
 from support.evaluate_fixtures import JUDGE_GRADE, release, tiny_judge, tiny_lm  # noqa: F401
 from support.release_fixture import RUBRIC, SAMPLE_ROWS, write_release
 

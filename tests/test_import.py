@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from jamii.core.cli import cli
+from jamii.cli import cli
 from jamii.core.importer import SourceError, import_file
 from jamii.core.store import OPERATOR
 

@@ -52,7 +52,7 @@ def _withdrawn_csv(folder) -> list[dict]:
 
 
 def _cli(store, *args):
-    from jamii.core.cli import cli
+    from jamii.cli import cli
 
     db = ["--db", store.url, "--data-dir", str(store.audio_dir.parent)]
     return CliRunner().invoke(cli, [*args, *db])

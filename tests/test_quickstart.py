@@ -8,7 +8,7 @@ from pathlib import Path
 import datasets
 from click.testing import CliRunner
 
-from jamii.core.cli import cli
+from jamii.cli import cli
 
 ROOT = Path(__file__).resolve().parent.parent
 ANSWERS = ROOT / "seeds" / "release_answers.yaml"

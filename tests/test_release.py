@@ -315,7 +315,7 @@ def test_band_index_finds_what_datasketch_finds():
 
 
 def test_cli_template_release_and_publish_dry_run(sqlite_store, tmp_path):
-    from jamii.core.cli import cli
+    from jamii.cli import cli
 
     build_release_store(sqlite_store)
     runner = CliRunner()
@@ -346,13 +346,13 @@ def test_cli_template_release_and_publish_dry_run(sqlite_store, tmp_path):
 
 
 def test_cli_module_imports_on_its_own():
-    """`import jamii.datasheets._cli` before `jamii.core.cli` must not hit the import cycle."""
+    """`import jamii.datasheets._cli` before `jamii.cli` must not hit the import cycle."""
     import subprocess
     import sys
 
     code = ("import jamii.datasheets._cli as c; assert c.release_command.name == 'release'; "
             "assert c.publish_command.name == 'publish'; "
-            "from jamii.core.cli import cli; assert cli.get_command(None, 'release') is c.release_command")
+            "from jamii.cli import cli; assert cli.get_command(None, 'release') is c.release_command")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
 

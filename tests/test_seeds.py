@@ -16,7 +16,7 @@ import soundfile
 import yaml
 from click.testing import CliRunner
 
-from jamii.core.cli import cli
+from jamii.cli import cli
 from jamii.core.seeding import SeedError, client_key, default_folder, load_seeds, read_seeds
 from jamii.core.store import Store
 

@@ -428,7 +428,7 @@ def test_organiser_pages_warn_while_demo_people_are_active(collector, tmp_path):
 def test_jamii_init_warns_while_demo_people_are_active(tmp_path):
     from click.testing import CliRunner
 
-    from jamii.core.cli import cli
+    from jamii.cli import cli
 
     url = f"sqlite:///{tmp_path / 'jamii.sqlite3'}"
 

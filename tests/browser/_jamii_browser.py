@@ -45,7 +45,7 @@ def jamii_command() -> list[str]:
     found = shutil.which("jamii")
     if found:
         return [found]
-    return [sys.executable, "-c", "from jamii.core.cli import main; main()"]
+    return [sys.executable, "-c", "from jamii.cli import main; main()"]
 
 
 def free_port() -> int:

@@ -26,7 +26,7 @@ pytestmark = pytest.mark.browser
 EN = Translator("en")
 PAGES = ("leaderboard", "coverage", "representation", "agreement", "compensation")
 
-_DASHBOARD = ("import sys; from jamii.core.cli import main; "
+_DASHBOARD = ("import sys; from jamii.cli import main; "
               "sys.argv = ['jamii', 'dashboard'] + sys.argv[2:]; main()")
 
 

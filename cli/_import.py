@@ -6,7 +6,7 @@ import json
 
 import click
 
-from jamii.core.cli._common import acting, actor_option, store_options
+from jamii.cli._common import acting, actor_option, store_options
 from jamii.core.importer import SourceError, import_file
 from jamii.core.items import ItemError
 

@@ -1,7 +1,7 @@
 """The `jamii` command: a thin click group over library functions (DESIGN section 5).
 
 Each subcommand lives in its own module here, or beside the part it drives
-(`jamii.evaluate._cli`, `jamii.datasheets._cli`). Modules are imported only when their command
+(`jamii.datasheets._cli`). Modules are imported only when their command
 runs (click's lazy-group pattern), so `jamii --help` or `jamii evaluate` does not pay for the
 store, the release builder or torch unless it uses them.
 """
@@ -12,22 +12,22 @@ import importlib
 
 import click
 
-from jamii.core.cli._common import not_built
+from jamii.cli._common import not_built
 
 # name -> (module, attribute, one-line help shown by `jamii --help`)
 COMMANDS: dict[str, tuple[str, str, str]] = {
-    "init": ("jamii.core.cli._init", "init_command", "Create or migrate the store and load the example campaign."),
-    "collect": ("jamii.core.cli._apps", "collect_command", "Start the collector web app."),
-    "dashboard": ("jamii.core.cli._apps", "dashboard_command", "Start the dashboard web app."),
-    "import": ("jamii.core.cli._import", "import_command", "Import items from CSV, TSV, JSONL, parquet or a datasets folder."),
-    "status": ("jamii.core.cli._status", "status_command", "Item and contributor counts of a campaign."),
-    "users": ("jamii.core.cli._users", "users_group", "People, invite codes, roles and withdrawal."),
-    "payouts": ("jamii.core.cli._payouts", "payouts_group", "The compensation ledger and payout CSV."),
-    "items": ("jamii.core.cli._items", "items_group", "Personal data flagged in items, and its clearance."),
+    "init": ("jamii.cli._init", "init_command", "Create or migrate the store and load the example campaign."),
+    "collect": ("jamii.cli._apps", "collect_command", "Start the collector web app."),
+    "dashboard": ("jamii.cli._apps", "dashboard_command", "Start the dashboard web app."),
+    "import": ("jamii.cli._import", "import_command", "Import items from CSV, TSV, JSONL, parquet or a datasets folder."),
+    "status": ("jamii.cli._status", "status_command", "Item and contributor counts of a campaign."),
+    "users": ("jamii.cli._users", "users_group", "People, invite codes, roles and withdrawal."),
+    "payouts": ("jamii.cli._payouts", "payouts_group", "The compensation ledger and payout CSV."),
+    "items": ("jamii.cli._items", "items_group", "Personal data flagged in items, and its clearance."),
     "release": ("jamii.datasheets._cli", "release_command", "Build a release folder, or refuse with every reason."),
     "publish": ("jamii.datasheets._cli", "publish_command", "Upload a release folder to the Hugging Face Hub."),
-    "evaluate": ("jamii.evaluate._cli", "evaluate_command", "Score a local model on a release."),
-    "export-task": ("jamii.evaluate._cli", "export_task_command", "Export a release as an lm-evaluation-harness task."),
+    "evaluate": ("jamii.cli._evaluate", "evaluate_command", "Score a local model on a release."),
+    "export-task": ("jamii.cli._evaluate", "export_task_command", "Export a release as an lm-evaluation-harness task."),
 }
 
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import click
 
-from jamii.core.cli._common import store_options
+from jamii.cli._common import store_options
 
 
 @click.group("items")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from jamii.core.cli._common import acting, actor_option, store_options
+from jamii.cli._common import acting, actor_option, store_options
 
 
 @click.group("payouts")

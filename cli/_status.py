@@ -4,7 +4,7 @@ import json
 
 import click
 
-from jamii.core.cli._common import store_options
+from jamii.cli._common import store_options
 
 
 @click.command("status")

@@ -5,7 +5,7 @@ import sys
 
 import click
 
-from jamii.core.cli._common import acting, actor_option, store_options
+from jamii.cli._common import acting, actor_option, store_options
 from jamii.core.records import ROLES
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from jamii.core.cli._common import data_option, db_option
+from jamii.cli._common import data_option, db_option
 
 
 def _run_streamlit(app: Path, port: int, db_url: str | None, data_dir: str | None, headless: bool) -> None:
