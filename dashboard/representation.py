@@ -4,11 +4,11 @@
     rep.groups["gender"]     # value, people, share, items; small groups say "fewer than 5"
     rep.targets              # one row per campaign.targets["representation"] entry
 
-Only people with at least one item in the campaign count, withdrawn people never. Following
-Common Voice's rule of five, any group of fewer than five people is shown as "fewer than 5"
-(people, share and items alike), never as an exact number; when a dimension would have exactly
-one such group, the next smallest group is hidden too, so that the small one cannot be worked
-out from the total.
+Only people with at least one item in the campaign count, withdrawn people never. The rule of
+five is the release's own (`jamii.core.disclosure.hidden_groups`): any group of fewer than five
+people is shown as "fewer than 5" (people, share and items alike), never as an exact number;
+when a dimension would have exactly one such group, the next smallest group is hidden too, so
+that the small one cannot be worked out from the total.
 """
 
 from __future__ import annotations
@@ -18,34 +18,23 @@ from typing import Any
 
 import pandas as pd
 
-MIN_GROUP = 5
-FEWER_THAN = "fewer than 5"
+from jamii.core.disclosure import FEWER, MIN_GROUP, hidden_groups, small
+from jamii.core.records import Campaign
+
 NOT_SAID = "(not said)"
 
 
 @dataclass
 class Representation:
     people: int | str
-    """People with items, or FEWER_THAN."""
+    """People with items, or FEWER."""
     groups: dict[str, pd.DataFrame] = field(default_factory=dict)
     """dimension -> value, people, share, items (small groups suppressed)."""
     targets: pd.DataFrame = field(default_factory=pd.DataFrame)
     """target, dimension, value, goal, share, status (met / below / unknown), problem."""
 
 
-def _suppressed_cells(counts: dict[Any, int], total: int) -> set[Any]:
-    small = {k for k, n in counts.items() if n < MIN_GROUP}
-    if total < MIN_GROUP:
-        return set(counts)
-    if len(small) == 1 and len(counts) > 1:
-        # one hidden cell could be recovered as total minus the others: hide the next smallest
-        rest = sorted((n, str(k)) for k, n in counts.items() if k not in small)
-        nxt = next(k for k in counts if str(k) == rest[0][1])
-        small.add(nxt)
-    return small
-
-
-def group_table(rows: list[dict[str, Any]], total: int, *, label: str = FEWER_THAN,
+def group_table(rows: list[dict[str, Any]], total: int, *, label: str = FEWER,
                 not_said: str = NOT_SAID) -> pd.DataFrame:
     """One dimension's counts with the rule of five applied."""
     merged: dict[str, dict[str, int]] = {}
@@ -54,7 +43,7 @@ def group_table(rows: list[dict[str, Any]], total: int, *, label: str = FEWER_TH
         cell = merged.setdefault(key, {"people": 0, "items": 0})
         cell["people"] += int(r.get("people") or 0)
         cell["items"] += int(r.get("items") or 0)
-    hidden = _suppressed_cells({k: v["people"] for k, v in merged.items()}, total)
+    hidden = hidden_groups({k: v["people"] for k, v in merged.items()})
     out = []
     for key, cell in sorted(merged.items(), key=lambda kv: (kv[0] == not_said, -kv[1]["people"], kv[0])):
         if key in hidden:
@@ -79,7 +68,7 @@ def _target_status(n: int, total: int, goal: float, hidden: bool) -> tuple[float
     return None, "unknown"
 
 
-def representation(campaign, profile_counts: dict[str, Any], *, label: str = FEWER_THAN,
+def representation(campaign: Campaign, profile_counts: dict[str, Any], *, label: str = FEWER,
                    not_said: str = NOT_SAID) -> Representation:
     """Profile counts (from `Store.profile_counts`) as suppressed tables and target checks."""
     total = int(profile_counts.get("people") or 0)
@@ -118,6 +107,6 @@ def representation(campaign, profile_counts: dict[str, Any], *, label: str = FEW
         row["share"], row["status"] = _target_status(n, total, row["goal"], hidden)
         target_rows.append(row)
     return Representation(
-        people=label if total < MIN_GROUP and total > 0 else total, groups=groups,
+        people=label if small(total) else total, groups=groups,
         targets=pd.DataFrame(target_rows, columns=["target", "dimension", "value", "goal", "share",
                                                    "status", "problem"]))

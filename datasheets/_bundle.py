@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import yaml
 
-from jamii.datasheets._collect import MIN_GROUP
+from jamii.core.disclosure import MIN_GROUP
 
 if TYPE_CHECKING:
     from jamii.datasheets._context import Context

@@ -14,7 +14,6 @@ from typing import Any
 
 import numpy as np
 
-from jamii.core import checks
 from jamii.core.records import VERDICTS, Campaign
 from jamii.core.rules import AcceptanceRule
 from jamii.core.schema import ITEM_KINDS, KIND_COLUMNS
@@ -23,10 +22,6 @@ from jamii.core.store import as_datetime
 from jamii.datasheets import _gates, _licenses
 from jamii.datasheets._parquet import PartWriter, file_name, schema_with_features
 from jamii.datasheets._splits import split_of
-
-MIN_GROUP = 5
-"""Common Voice's rule of five: a count of fewer people than this is never published."""
-
 
 @dataclass
 class Collected:
@@ -354,58 +349,6 @@ class Facts:
     consent_texts: list[Any]
     previous: list[Any]
     withdrawn_people: int
-
-
-FEWER = f"fewer than {MIN_GROUP}"
-"""What a published table says instead of the count (or amount) of a group under five."""
-
-
-def small(n: int) -> bool:
-    """Whether a group of `n` people is too small to publish (no one at all is no group)."""
-    return 0 < n < MIN_GROUP
-
-
-def hidden_groups(counts: dict[Any, int]) -> set[Any]:
-    """The rule of five, the one rule every published table about people goes through: the
-    groups (keys of `counts`, people per group) whose figures must not be published.
-
-    Every group of one to four people is hidden; when that hides exactly one group of several,
-    the next smallest is hidden too (the complementary cell), because the hidden count would
-    otherwise be the published total minus the groups shown.
-    """
-    hidden = {k for k, n in counts.items() if small(n)}
-    rest = sorted((n, str(k)) for k, n in counts.items() if k not in hidden and n > 0)
-    if len(hidden) == 1 and rest:
-        hidden.add(next(k for k in counts if k not in hidden and str(k) == rest[0][1]))
-    return hidden
-
-
-def suppress_count(n: int) -> int | str:
-    """One count of people on its own (authors, reviewers, withdrawn): FEWER for one to four."""
-    return FEWER if hidden_groups({"people": n}) else n
-
-
-WITHHELD = "withheld (may hold personal data)"
-
-
-def _publishable_label(label: str) -> str:
-    """A self-described group name (a region, a dialect) as the release may print it.
-
-    Profile answers are free text: "Mutare, piga 0712 345 678" is counted under WITHHELD,
-    never printed, even when five people share it.
-    """
-    return WITHHELD if checks.might_hold_pii(label) and checks.find_pii(label) else label
-
-
-def suppress(counts: dict[Any, int]) -> dict[str, str | int]:
-    """Counts of people by group, largest first, with `hidden_groups` shown as "fewer than 5"
-    (a group not said is named "not said")."""
-    named: Counter = Counter()
-    for k, v in counts.items():
-        named["not said" if k is None else _publishable_label(str(k))] += v
-    hidden = hidden_groups(named)
-    return {k: (FEWER if k in hidden else v)
-            for k, v in sorted(named.items(), key=lambda kv: (-kv[1], kv[0]))}
 
 
 def agreement(store, campaign_id: int) -> dict[str, Any]:

@@ -1,7 +1,7 @@
 """The one view of a release that every document reads: rows found, facts, licence, answers.
 
 Tables here are already safe to publish: every figure about people goes through the one rule
-of five (`_collect.hidden_groups`): people appear only as counts of five or more, compensation
+of five (`jamii.core.disclosure`): people appear only as counts of five or more, compensation
 only as totals by activity and language shared by five or more people, and where hiding one
 small group would leave it to be worked out from a total, the next smallest is hidden too.
 """
@@ -14,9 +14,9 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from jamii.core.disclosure import FEWER, hidden_groups, small, suppress, suppress_count
 from jamii.core.langtags import display_name, iso639
-from jamii.datasheets._collect import (FEWER, Collected, Facts, hidden_groups, small, suppress,
-                                        suppress_count)
+from jamii.datasheets._collect import Collected, Facts
 from jamii.datasheets._licenses import Licence
 
 KIND_NAMES = {

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from jamii.core.disclosure import FEWER
 from jamii.dashboard import agreement, compensation, coverage, representation
 from jamii.dashboard.leaderboard import datasets, group_values, leaderboard, load_runs, metrics_of
 from support.collector_fixtures import ALL_SCOPES, person, seeded_store
@@ -187,9 +188,9 @@ def test_seeded_representation_is_all_fewer_than_five(seeded):
     store, campaign = seeded
     counts = store.profile_counts(campaign.id)
     rep = representation.representation(campaign, counts)
-    assert rep.people == representation.FEWER_THAN  # four people have items
+    assert rep.people == FEWER  # four people have items
     for table in rep.groups.values():
-        assert set(table["people"]) == {representation.FEWER_THAN}
+        assert set(table["people"]) == {FEWER}
         assert table["share"].isna().all()
     target = rep.targets.iloc[0]
     assert target["target"] == "gender:woman" and pd.isna(target["share"])
