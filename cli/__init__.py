@@ -1,9 +1,9 @@
 """The `jamii` command: a thin click group over library functions (DESIGN section 5).
 
-Each subcommand lives in its own module here, or beside the part it drives
-(`jamii.datasheets._cli`). Modules are imported only when their command
-runs (click's lazy-group pattern), so `jamii --help` or `jamii evaluate` does not pay for the
-store, the release builder or torch unless it uses them.
+This package is the top layer: it imports `jamii.core`, `jamii.datasheets`, `jamii.evaluate` and
+the apps, and nothing imports it. Each subcommand lives in its own module here. Modules are
+imported only when their command runs (click's lazy-group pattern), so `jamii --help` does not pay
+for the store, the release builder or torch.
 """
 
 from __future__ import annotations
@@ -11,8 +11,6 @@ from __future__ import annotations
 import importlib
 
 import click
-
-from jamii.cli._common import not_built
 
 # name -> (module, attribute, one-line help shown by `jamii --help`)
 COMMANDS: dict[str, tuple[str, str, str]] = {
@@ -24,8 +22,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "users": ("jamii.cli._users", "users_group", "People, invite codes, roles and withdrawal."),
     "payouts": ("jamii.cli._payouts", "payouts_group", "The compensation ledger and payout CSV."),
     "items": ("jamii.cli._items", "items_group", "Personal data flagged in items, and its clearance."),
-    "release": ("jamii.datasheets._cli", "release_command", "Build a release folder, or refuse with every reason."),
-    "publish": ("jamii.datasheets._cli", "publish_command", "Upload a release folder to the Hugging Face Hub."),
+    "release": ("jamii.cli._release", "release_command", "Build a release folder, or refuse with every reason."),
+    "publish": ("jamii.cli._release", "publish_command", "Upload a release folder to the Hugging Face Hub."),
     "evaluate": ("jamii.cli._evaluate", "evaluate_command", "Score a local model on a release."),
     "export-task": ("jamii.cli._evaluate", "export_task_command", "Export a release as an lm-evaluation-harness task."),
 }
@@ -38,13 +36,8 @@ class LazyGroup(click.Group):
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         if name not in COMMANDS:
             return None
-        module, attr, summary = COMMANDS[name]
-        try:
-            return getattr(importlib.import_module(module), attr)
-        except ModuleNotFoundError as exc:
-            if exc.name != module:  # a real import error inside a built command: show it
-                raise
-            return not_built(name, summary.rstrip(".").lower())
+        module, attr, _summary = COMMANDS[name]
+        return getattr(importlib.import_module(module), attr)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         with formatter.section("Commands"):

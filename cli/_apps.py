@@ -47,7 +47,4 @@ def dashboard_command(port, headless, results, db_url, data_dir) -> None:
 
     if results:
         os.environ["JAMII_RESULTS"] = str(Path(results).resolve())
-    app = Path(dashboard.__file__).parent / "app.py"
-    if not app.exists():
-        raise click.ClickException("The dashboard is not built yet in this version of jamii.")
-    _run_streamlit(app, port, db_url, data_dir, headless)
+    _run_streamlit(Path(dashboard.__file__).parent / "app.py", port, db_url, data_dir, headless)

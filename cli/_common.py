@@ -56,14 +56,3 @@ def acting(store, pseudonym: str | None):
     if problems:  # never sent to the database: a NUL there is a crash on PostgreSQL
         raise click.BadParameter(problems[0].message, param_hint="--as")
     return store.contributor_by_pseudonym(pseudonym).id
-
-
-def not_built(name: str, what: str) -> click.Command:
-    @click.command(name, context_settings={"ignore_unknown_options": True},
-                   help=f"(not built yet) {what}.")
-    @click.argument("args", nargs=-1, type=click.UNPROCESSED)
-    def command(args):
-        raise click.ClickException(
-            f"'jamii {name}' ({what}) is not built yet in this version of jamii; its issue has not landed.")
-
-    return command
