@@ -45,6 +45,12 @@ CONSENT_SCOPES = ("open_publication", "model_evaluation", "voice")
 ACTIVITIES = ("item_accepted", "review", "rating", "recording_minute")
 PAYMENT_STATUSES = ("owed", "approved", "paid", "failed")
 COMPENSATION_METHODS = ("mobile_money", "airtime", "voucher", "in_kind", "volunteer")
+DEMOGRAPHIC_FIELDS = ("gender", "age_band", "region", "dialect")
+"""Self-described fields that releases and the dashboard publish as counts of people, in this
+order (under the rule of five, `jamii.core.disclosure`)."""
+PROFILE_FIELDS = (*DEMOGRAPHIC_FIELDS, "languages_spoken", "compensation_method",
+                  "compensation_choice", "ui_language")
+"""Every self-described field of a `Contributor`: all optional, set by the person themself."""
 
 
 def utcnow() -> datetime:

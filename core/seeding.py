@@ -34,16 +34,13 @@ from jamii.core.records import (
     ACTIVITIES,
     COMPENSATION_METHODS,
     CONSENT_SCOPES,
+    PROFILE_FIELDS,
     ROLES,
     VERDICTS,
 )
 from jamii.core.rules import AcceptanceRule, decide
 from jamii.core.schema import ITEM_KINDS
 from jamii.core.store import OPERATOR, REJECT_REASONS, NotFound, StoreError
-
-PROFILE_FIELDS = ("dialect", "region", "gender", "age_band", "languages_spoken",
-                  "compensation_method", "compensation_choice", "ui_language")
-"""Self-described profile fields a seed person may carry (the store's own list)."""
 
 _SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$")

@@ -16,6 +16,7 @@ from typing import Any
 
 from jamii.core.disclosure import FEWER, hidden_groups, small, suppress, suppress_count
 from jamii.core.langtags import display_name, iso639
+from jamii.core.records import DEMOGRAPHIC_FIELDS
 from jamii.datasheets._collect import Collected, Facts
 from jamii.datasheets._licenses import Licence
 
@@ -100,7 +101,7 @@ class Context:
     def demographics(self, who: str) -> dict[str, dict[str, str | int]]:
         profile = self.facts.authors if who == "authors" else self.facts.reviewers
         return {name: suppress(profile.get(name) or {})
-                for name in ("gender", "age_band", "region", "dialect")}
+                for name in DEMOGRAPHIC_FIELDS}
 
     def people(self, who: str) -> int | str:
         return suppress_count((self.facts.authors if who == "authors" else self.facts.reviewers)["people"])

@@ -12,10 +12,8 @@ from typing import Any
 
 from sqlalchemy import case, distinct, func, select
 
-from jamii.core.records import CompensationEntry, Contributor, Item, Review
+from jamii.core.records import DEMOGRAPHIC_FIELDS, CompensationEntry, Contributor, Item, Review
 from jamii.core.store._base import StoreBase, StoreError
-
-PROFILE_DIMENSIONS = ("gender", "age_band", "dialect", "region")
 
 
 class DashboardQueries(StoreBase):
@@ -30,16 +28,16 @@ class DashboardQueries(StoreBase):
                 for k, lang, d, dom, st, n in rows]
 
     def profile_counts(self, campaign_id: int,
-                       dimensions: tuple[str, ...] = PROFILE_DIMENSIONS) -> dict[str, Any]:
+                       dimensions: tuple[str, ...] = DEMOGRAPHIC_FIELDS) -> dict[str, Any]:
         """People with at least one item in the campaign, counted per self-described value.
 
         Withdrawn people are left out. Returns {"people": total, "by": {dimension: [{"value":
         str | None, "people": n, "items": n}, ...]}}; None is "not said". The caller applies
         the rule of five before showing anything.
         """
-        bad = [d for d in dimensions if d not in PROFILE_DIMENSIONS]
+        bad = [d for d in dimensions if d not in DEMOGRAPHIC_FIELDS]
         if bad:
-            raise StoreError(f"Unknown profile field(s) {bad}: use {', '.join(PROFILE_DIMENSIONS)}.")
+            raise StoreError(f"Unknown profile field(s) {bad}: use {', '.join(DEMOGRAPHIC_FIELDS)}.")
         authors = (select(Item.author_id, func.count().label("n_items"))
                    .where(Item.campaign_id == campaign_id).group_by(Item.author_id).subquery())
         base = (select(Contributor, authors.c.n_items)

@@ -14,6 +14,7 @@ from jamii.core.langtags import LanguageTagError, normalise_tag
 from jamii.core.records import (
     COMPENSATION_METHODS,
     CONSENT_SCOPES,
+    PROFILE_FIELDS,
     ROLES,
     Campaign,
     Consent,
@@ -29,8 +30,6 @@ from jamii.core.store._base import (Actor, NotFound, StoreBase, StoreError, _act
 from jamii.core.store._passwords import HASHER
 
 _hasher = HASHER  # argon2id at the parameters stated in jamii.core.store._passwords
-PROFILE_FIELDS = ("dialect", "region", "gender", "age_band", "languages_spoken",
-                  "compensation_method", "compensation_choice", "ui_language")
 
 
 def _sha256(text: str) -> str:

@@ -20,6 +20,7 @@ from sqlalchemy import Text, case, func, select, type_coerce
 from sqlalchemy.orm import aliased
 
 from jamii.core.records import (
+    DEMOGRAPHIC_FIELDS,
     VERDICTS,
     Campaign,
     CompensationEntry,
@@ -36,8 +37,6 @@ from jamii.core.store._base import Actor, NotFound, StoreBase, StoreError, _acto
 _SEP = "\x1f"
 """Separator of aggregated pseudonyms: a control character no pseudonym can contain."""
 
-PROFILE_FIELDS = ("gender", "age_band", "region", "dialect")
-"""Self-described fields that releases summarise, as counts of people."""
 
 
 class CandidateRow(NamedTuple):
@@ -227,18 +226,17 @@ class ReleaseQueries(StoreBase):
     def release_profile_counts(self, contributor_ids: Iterable[int]) -> dict[str, Any]:
         """Counts of people by each self-described field (None = not said); never a list of people."""
         ids = sorted(set(contributor_ids))
-        counts: dict[str, Counter] = {f: Counter() for f in PROFILE_FIELDS}
+        counts: dict[str, Counter] = {f: Counter() for f in DEMOGRAPHIC_FIELDS}
         languages: Counter = Counter()
+        columns = [getattr(Contributor, f) for f in DEMOGRAPHIC_FIELDS]
         with self.read() as s:
             for start in range(0, len(ids), 500):
                 chunk = ids[start:start + 500]
-                for row in s.execute(select(Contributor.gender, Contributor.age_band,
-                                            Contributor.region, Contributor.dialect,
-                                            Contributor.languages_spoken)
+                for row in s.execute(select(*columns, Contributor.languages_spoken)
                                      .where(Contributor.id.in_(chunk))):
-                    for name, value in zip(PROFILE_FIELDS, row[:4]):
+                    for name, value in zip(DEMOGRAPHIC_FIELDS, row[:-1]):
                         counts[name][value or None] += 1
-                    for tag in row[4] or []:
+                    for tag in row[-1] or []:
                         languages[tag] += 1
         return {"people": len(ids), **{k: dict(v) for k, v in counts.items()},
                 "languages_spoken": dict(languages)}
