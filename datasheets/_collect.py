@@ -12,9 +12,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from jamii.core.records import VERDICTS, Campaign
+from jamii.core.agreement import summary as agreement_summary
+from jamii.core.records import Campaign
 from jamii.core.rules import AcceptanceRule
 from jamii.core.schema import ITEM_KINDS, KIND_COLUMNS
 from jamii.core.items import outgoing_texts
@@ -352,29 +351,9 @@ class Facts:
 
 
 def agreement(store, campaign_id: int) -> dict[str, Any]:
-    """Krippendorff's alpha (nominal) over the verdicts of each reviewed item version, and rates."""
-    import krippendorff
-
-    patterns = store.release_verdict_patterns(campaign_id)
-    # one row of (approve, reject, edit) votes per reviewed item version
-    matrix = np.repeat(np.asarray([p for p, _ in patterns], dtype=float).reshape(-1, len(VERDICTS)),
-                       [n for _, n in patterns], axis=0)
-    pairable = matrix[matrix.sum(axis=1) >= 2]
-    alpha = None
-    if len(pairable) and (pairable.sum(axis=0) > 0).sum() > 1:
-        alpha = float(krippendorff.alpha(value_counts=pairable, level_of_measurement="nominal"))
-    totals = dict(zip(VERDICTS, matrix.sum(axis=0).tolist())) if len(matrix) else {}
-    votes = int(sum(totals.values()))
-    return {
-        "alpha": alpha,
-        "items_reviewed": int(len(matrix)),
-        "items_with_two_or_more_votes": int(len(pairable)),
-        "votes": votes,
-        "mean_votes_per_item": float(matrix.sum() / len(matrix)) if len(matrix) else 0.0,
-        "approval_rate": totals["approve"] / votes if votes else None,
-        "rejection_rate": totals["reject"] / votes if votes else None,
-        "edit_rate": totals["edit"] / votes if votes else None,
-    }
+    """Krippendorff's alpha (nominal) over the verdicts of each reviewed item version, and
+    the vote totals and rates: the dashboard's own figures (`jamii.core.agreement`)."""
+    return agreement_summary(store.review_votes(campaign_id))
 
 
 def campaign_facts(store, campaign: Campaign) -> Facts:

@@ -273,7 +273,9 @@ def test_agreement_on_the_seeds_matches_krippendorff_directly(seeded):
     assert table.loc["all", "votes"] == len(reviews)
     assert table.loc["all", "approval_rate"] == pytest.approx(
         sum(r.verdict == "approve" for r in reviews) / len(reviews))
-    units = [[v["approve"], v["reject"], v["edit"]] for v in votes]
+    # one row per verdict pattern: as many units as item versions had it
+    units = [[v["approve"], v["reject"], v["edit"]] for v in votes for _ in range(v["item_versions"])]
+    assert len(units) == len({(r.item_id, r.item_version) for r in reviews})
     multi = np.array([u for u in units if sum(u) >= 2], dtype=float)
     used = multi.sum(axis=0) > 0
     expected = krippendorff.alpha(value_counts=multi[:, used], level_of_measurement="nominal")
@@ -284,11 +286,12 @@ def test_agreement_on_the_seeds_matches_krippendorff_directly(seeded):
 
 
 def test_agreement_alpha_matches_reliability_data_and_handles_no_reviews():
-    rows = [{"item_id": 1, "version": 1, "language": "sw", "approve": 2, "reject": 0, "edit": 0},
-            {"item_id": 2, "version": 1, "language": "sw", "approve": 1, "reject": 1, "edit": 0},
-            {"item_id": 3, "version": 1, "language": "sw", "approve": 0, "reject": 2, "edit": 0},
-            {"item_id": 3, "version": 2, "language": "sw", "approve": 1, "reject": 0, "edit": 1},
-            {"item_id": 4, "version": 1, "language": "sw", "approve": 1, "reject": 0, "edit": 0}]
+    # five item versions (item 3 twice), as `Store.review_votes` counts them: per pattern
+    rows = [{"language": "sw", "approve": 2, "reject": 0, "edit": 0, "item_versions": 1},
+            {"language": "sw", "approve": 1, "reject": 1, "edit": 0, "item_versions": 1},
+            {"language": "sw", "approve": 0, "reject": 2, "edit": 0, "item_versions": 1},
+            {"language": "sw", "approve": 1, "reject": 0, "edit": 1, "item_versions": 1},
+            {"language": "sw", "approve": 1, "reject": 0, "edit": 0, "item_versions": 1}]
     table = agreement.agreement(rows).set_index("language")
     # the same votes as coders x units (nan = no vote): 0 approve, 1 reject, 2 edit
     data = np.array([[0, 0, 1, 0, 0], [0, 1, 1, 2, np.nan]], dtype=float)
@@ -296,6 +299,11 @@ def test_agreement_alpha_matches_reliability_data_and_handles_no_reviews():
     assert table.loc["sw", "alpha"] == pytest.approx(expected)
     assert table.loc["sw", "units"] == 4 and table.loc["sw", "item_versions"] == 5
     assert "read with caution" in table.loc["sw", "note"]
+    # each pattern counted twice: the same votes on ten item versions
+    doubled = agreement.agreement([{**r, "item_versions": 2} for r in rows]).set_index("language")
+    assert doubled.loc["sw", "alpha"] == pytest.approx(krippendorff.alpha(
+        reliability_data=np.hstack([data, data]), level_of_measurement="nominal"))
+    assert doubled.loc["sw", "units"] == 8 and doubled.loc["sw", "votes"] == 18
     empty = agreement.agreement([])
     assert empty.iloc[0]["votes"] == 0 and empty.iloc[0]["note"] == "no reviews yet"
 

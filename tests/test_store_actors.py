@@ -28,7 +28,7 @@ READERS = {
     "release_campaign", "release_candidates", "release_compensation_totals",
     "release_consent_texts", "release_contents", "release_exists", "release_partitions",
     "release_profile_counts", "release_rate_cards", "release_reviewer_ids",
-    "release_status_counts", "release_verdict_patterns", "release_withdrawn_people",
+    "release_status_counts", "release_withdrawn_people",
     "releases", "review_queue", "review_queue_for", "review_votes", "reviews_by_item",
     "reviews_of", "status_counts", "language_ok", "audio_path", "demo_people_active",
 }

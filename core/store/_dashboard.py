@@ -12,7 +12,8 @@ from typing import Any
 
 from sqlalchemy import case, distinct, func, select
 
-from jamii.core.records import DEMOGRAPHIC_FIELDS, CompensationEntry, Contributor, Item, Review
+from jamii.core.records import (DEMOGRAPHIC_FIELDS, VERDICTS, CompensationEntry, Contributor, Item,
+                                Review)
 from jamii.core.store._base import StoreBase, StoreError
 
 
@@ -56,21 +57,28 @@ class DashboardQueries(StoreBase):
         return out
 
     def review_votes(self, campaign_id: int) -> list[dict[str, Any]]:
-        """Verdict counts per reviewed item version, with the item's language.
+        """The verdict patterns of every reviewed item version, counted per language: what
+        Krippendorff's alpha and the vote totals are computed from (`jamii.core.agreement`),
+        for the dashboard and the datasheet alike.
 
-        One row per (item, version): {"item_id", "version", "language", "approve", "reject",
-        "edit"}. Reviewer identities are not needed for agreement and are not returned.
+        One row per language and pattern: {"language", "approve", "reject", "edit" (votes on
+        one item version), "item_versions" (how many had exactly those votes)}. The database
+        counts votes per item version, then item versions per pattern, so a million reviewed
+        items return a few dozen rows; no reviewer or item is named.
         """
-        counts = [func.sum(case((Review.verdict == v, 1), else_=0)) for v in ("approve", "reject", "edit")]
-        q = (select(Review.item_id, Review.item_version, Item.language, *counts)
-             .join(Item, Item.id == Review.item_id)
-             .where(Item.campaign_id == campaign_id)
-             .group_by(Review.item_id, Review.item_version, Item.language)
-             .order_by(Review.item_id, Review.item_version))
+        per_version = (
+            select(Item.language,
+                   *(func.sum(case((Review.verdict == v, 1), else_=0)).label(v) for v in VERDICTS))
+            .join(Item, Item.id == Review.item_id)
+            .where(Item.campaign_id == campaign_id)
+            .group_by(Review.item_id, Review.item_version, Item.language)
+            .subquery())
+        columns = [per_version.c.language, *(per_version.c[v] for v in VERDICTS)]
         with self.read() as s:
-            rows = s.execute(q).all()
-        return [{"item_id": i, "version": v, "language": lang, "approve": int(a or 0),
-                 "reject": int(r or 0), "edit": int(e or 0)} for i, v, lang, a, r, e in rows]
+            rows = s.execute(select(*columns, func.count()).group_by(*columns)
+                             .order_by(*columns)).all()
+        return [{"language": lang, **{v: int(n or 0) for v, n in zip(VERDICTS, votes)},
+                 "item_versions": int(units)} for lang, *votes, units in rows]
 
     def compensation_totals(self, campaign_id: int) -> list[dict[str, Any]]:
         """Ledger sums per activity, language, unit and status; never per person.

@@ -16,12 +16,11 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import orjson
-from sqlalchemy import Text, case, func, select, type_coerce
+from sqlalchemy import Text, func, select, type_coerce
 from sqlalchemy.orm import aliased
 
 from jamii.core.records import (
     DEMOGRAPHIC_FIELDS,
-    VERDICTS,
     Campaign,
     CompensationEntry,
     Consent,
@@ -240,26 +239,6 @@ class ReleaseQueries(StoreBase):
                         languages[tag] += 1
         return {"people": len(ids), **{k: dict(v) for k, v in counts.items()},
                 "languages_spoken": dict(languages)}
-
-    def release_verdict_patterns(self, campaign_id: int) -> list[tuple[tuple[int, ...], int]]:
-        """((approve, reject, edit votes), items with exactly those votes) over every reviewed
-        item version of the campaign.
-
-        Enough for Krippendorff's alpha from value counts and for the vote totals: the
-        database counts votes per item and then items per pattern, so a campaign of a million
-        reviewed items returns a few dozen rows.
-        """
-        per_item = (
-            select(*(func.sum(case((Review.verdict == v, 1), else_=0)).label(v) for v in VERDICTS))
-            .join(Item, Item.id == Review.item_id)
-            .where(Item.campaign_id == campaign_id, Review.item_version == Item.version)
-            .group_by(Review.item_id)
-            .subquery()
-        )
-        columns = [per_item.c[v] for v in VERDICTS]
-        with self.read() as s:
-            rows = s.execute(select(*columns, func.count()).group_by(*columns)).all()
-        return [(tuple(int(x) for x in r[:-1]), int(r[-1])) for r in rows]
 
     def release_reviewer_ids(self, campaign_id: int) -> list[int]:
         with self.read() as s:
