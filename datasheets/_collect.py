@@ -367,7 +367,7 @@ def campaign_facts(store, campaign: Campaign) -> Facts:
         agreement=agreement(store, campaign.id),
         authors={},
         reviewers=store.release_profile_counts(reviewer_ids),
-        compensation=store.release_compensation_totals(campaign.id),
+        compensation=store.compensation_totals(campaign.id),
         rate_cards=store.release_rate_cards(campaign.id),
         consent_texts=store.release_consent_texts(campaign.id),
         previous=store.releases(campaign.id),

@@ -123,11 +123,11 @@ class Context:
     def compensation(self) -> list[dict[str, Any]]:
         """Totals by activity, language and unit (all statuses but failed) under the rule of five.
 
-        The store counts people per status, so a cell's people are at least the most in any
-        one status (never fewer than that; the rule reads this floor, so it never shows a
-        total shared by fewer than five). Within an activity the cells add up to figures the
-        release publishes elsewhere (accepted items, review votes, at the rate card's rate), so
-        a lone hidden cell takes the next smallest with it. "Of which paid" is shown only when
+        A cell's people are the distinct people with an entry in it in any status but failed,
+        as the store counts them (`Store.compensation_totals`: "earners"), and likewise its
+        people paid and not yet paid. Within an activity the cells add up to figures the release
+        publishes elsewhere (accepted items, review votes, at the rate card's rate), so a lone
+        hidden cell takes the next smallest with it. "Of which paid" is shown only when
         the people paid and the people not yet paid are each none or five or more: otherwise it,
         or the total minus it, would be what one to four people earned.
         """
@@ -137,16 +137,13 @@ class Context:
                 continue
             key = (row["activity"], row["language"] or "", row["unit"])
             cell = cells.setdefault(key, {"amount": Decimal(0), "quantity": Decimal(0),
-                                          "paid": Decimal(0), "people": 0, "paid_people": 0,
-                                          "unpaid_people": 0})
+                                          "paid": Decimal(0), "people": row["earners"],
+                                          "paid_people": row["paid_earners"],
+                                          "unpaid_people": row["unpaid_earners"]})
             cell["amount"] += row["amount"]
             cell["quantity"] += row["quantity"]
             if row["status"] == "paid":
                 cell["paid"] += row["amount"]
-                cell["paid_people"] = max(cell["paid_people"], row["people"])
-            else:
-                cell["unpaid_people"] = max(cell["unpaid_people"], row["people"])
-            cell["people"] = max(cell["people"], row["people"])
         hidden: set[tuple] = set()
         for activity in {k[0] for k in cells}:
             hidden |= {(activity, *k) for k in hidden_groups(

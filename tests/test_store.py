@@ -852,6 +852,32 @@ def test_ledger_moves_owed_approved_paid(paid_world):
     assert audits == ["payout.approved", "payout.paid"]
 
 
+def test_compensation_totals_count_each_cells_people_once_across_statuses(paid_world):
+    """Per status, and per cell (activity, language, unit): everyone with an entry in any status
+    but failed, and of them those paid and those not yet paid, each person counted once."""
+    w, store = paid_world, paid_world.store
+    r0, r1, r2 = w.reviewers
+    for pair in ((r0, r1), (r1, r2), (r2, r0)):
+        item = w.submit().item
+        for r in pair:
+            store.record_review(item.id, r.id, "approve")
+    reviews = {r.id: [e.id for e in _entries(store, activity="review", contributor_id=r.id)]
+               for r in w.reviewers}
+    store.move_payments(reviews[r0.id] + reviews[r1.id] + reviews[r2.id][:1], "approved",
+                        actor_id=w.org.id)
+    store.move_payments(reviews[r0.id], "paid", actor_id=w.org.id, reference="MPESA-1")
+    store.move_payments(reviews[r2.id][:1], "failed", actor_id=w.org.id, reference="no account")
+    rows = [r for r in store.compensation_totals(w.campaign.id) if r["activity"] == "review"]
+    # r0 paid twice, r1 approved twice, r2 owed once and failed once
+    assert {r["status"]: (r["entries"], r["people"], r["amount"]) for r in rows} == {
+        "paid": (2, 1, Decimal("10")), "approved": (2, 1, Decimal("10")),
+        "owed": (1, 1, Decimal("5")), "failed": (1, 1, Decimal("5"))}
+    assert {(r["earners"], r["paid_earners"], r["unpaid_earners"]) for r in rows} == {(3, 1, 2)}
+    (accepted,) = [r for r in store.compensation_totals(w.campaign.id)
+                   if r["activity"] == "item_accepted"]
+    assert (accepted["entries"], accepted["earners"], accepted["unpaid_earners"]) == (3, 1, 1)
+
+
 def test_failed_payments_can_be_owed_again(paid_world):
     w, store = paid_world, paid_world.store
     ids = _owed_entries(w, 1)

@@ -81,20 +81,35 @@ class DashboardQueries(StoreBase):
                  "item_versions": int(units)} for lang, *votes, units in rows]
 
     def compensation_totals(self, campaign_id: int) -> list[dict[str, Any]]:
-        """Ledger sums per activity, language, unit and status; never per person.
+        """Ledger sums per activity, language, unit and status, never per person: the one
+        compensation query of the dashboard and the release.
 
-        `people` is how many distinct earners a row sums over, for the caller to suppress
-        small groups; corrections (negative entries) are included in the sums.
+        Each row: "activity", "language", "unit", "status", "amount", "quantity", "entries"
+        and "people" (distinct earners in this status). Each row also carries the head counts
+        of its cell (activity, language, unit) that the rule of five reads: "earners" (distinct
+        people with an entry in any status but failed), and of them "paid_earners" (with a paid
+        entry) and "unpaid_earners" (with an owed or approved one). Corrections (negative
+        entries) are included in the sums.
         """
-        cols = (CompensationEntry.activity, CompensationEntry.language, CompensationEntry.unit,
-                CompensationEntry.status)
-        q = (select(*cols, func.sum(CompensationEntry.amount), func.sum(CompensationEntry.quantity),
-                    func.count(), func.count(distinct(CompensationEntry.contributor_id)))
-             .where(CompensationEntry.campaign_id == campaign_id)
-             .group_by(*cols).order_by(*cols))
+        e = CompensationEntry
+        cell = (e.activity, e.language, e.unit)
+        q = (select(*cell, e.status, func.sum(e.amount), func.sum(e.quantity), func.count(),
+                    func.count(distinct(e.contributor_id)))
+             .where(e.campaign_id == campaign_id)
+             .group_by(*cell, e.status).order_by(*cell, e.status))
+
+        def people(where) -> Any:
+            return func.count(distinct(case((where, e.contributor_id))))
+
+        heads_q = (select(*cell, people(e.status != "failed"), people(e.status == "paid"),
+                          people(e.status.in_(("owed", "approved"))))
+                   .where(e.campaign_id == campaign_id).group_by(*cell))
         with self.read() as s:
             rows = s.execute(q).all()
+            heads = {(a, lang, u): (int(n), int(p), int(o))
+                     for a, lang, u, n, p, o in s.execute(heads_q).all()}
         return [{"activity": a, "language": lang, "unit": u, "status": st,
                  "amount": Decimal(str(amt or 0)), "quantity": Decimal(str(qty or 0)),
-                 "entries": n, "people": p}
+                 "entries": n, "people": p,
+                 **dict(zip(("earners", "paid_earners", "unpaid_earners"), heads[(a, lang, u)]))}
                 for a, lang, u, st, amt, qty, n, p in rows]

@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from datetime import datetime
-from decimal import Decimal
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -201,26 +200,6 @@ class ReleaseQueries(StoreBase):
         with self.read() as s:
             return list(s.scalars(select(RateCard).where(RateCard.campaign_id == campaign_id)
                                   .order_by(RateCard.version)))
-
-    def release_compensation_totals(self, campaign_id: int) -> list[dict[str, Any]]:
-        """Totals by activity, language, unit and status, with how many people share each.
-
-        The number of people lets the release suppress a total that would reveal what one or
-        a few people earned.
-        """
-        e = CompensationEntry
-        with self.read() as s:
-            rows = s.execute(
-                select(e.activity, e.language, e.unit, e.status, func.sum(e.amount),
-                       func.sum(e.quantity), func.count(func.distinct(e.contributor_id)))
-                .where(e.campaign_id == campaign_id)
-                .group_by(e.activity, e.language, e.unit, e.status)
-                .order_by(e.activity, e.language, e.unit, e.status)).all()
-        return [
-            {"activity": a, "language": lang, "unit": u, "status": st,
-             "amount": Decimal(str(amt or 0)), "quantity": Decimal(str(q or 0)), "people": int(p)}
-            for a, lang, u, st, amt, q, p in rows
-        ]
 
     def release_profile_counts(self, contributor_ids: Iterable[int]) -> dict[str, Any]:
         """Counts of people by each self-described field (None = not said); never a list of people."""
