@@ -12,8 +12,9 @@ from pathlib import Path
 
 import streamlit as st
 
-from jamii.collector import session, ui
+from jamii.collector import access, ui
 from jamii.collector.i18n import available_languages
+from jamii.web import ui as web
 
 HERE = Path(__file__).resolve().parent
 
@@ -43,11 +44,11 @@ ICONS = {
     "org_privacy": ":material/shield_person:",
 }
 
-home = session.home_page(viewer)
+home = access.home_page(viewer)
 pages = {
     pid: st.Page(str(HERE / "views" / f"{pid}.py"), title=tr(f"nav.{pid}"), icon=ICONS[pid],
                  url_path=pid.replace("_", "-"), default=(pid == home))
-    for pid in session.PAGES
+    for pid in access.PAGES
 }
 by_path = {p.url_path: pid for pid, p in pages.items()}
 current = st.navigation(list(pages.values()), position="hidden")
@@ -58,7 +59,7 @@ with st.sidebar:
     st.markdown(f"### {tr('app.name')}")
     if viewer.campaign is not None:
         st.caption(ui.plain(viewer.campaign.name))
-    visible = set(session.visible_pages(viewer))
+    visible = set(access.visible_pages(viewer))
     for group_key, ids in MENU_GROUPS:
         shown = [pid for pid in ids if pid in visible]
         if not shown:
@@ -67,15 +68,15 @@ with st.sidebar:
         for pid in shown:
             st.page_link(pages[pid], label=tr(f"nav.{pid}"), icon=ICONS[pid])
     st.divider()
-    ui.account_controls(store, viewer, tr, languages=available_languages(), prefix="ui_")
+    web.account_controls(store, viewer, tr, languages=available_languages(), prefix="ui_")
 
-organiser_page = session.ORGANISER in session.PAGES.get(current_id, ())
-if organiser_page and not session.refusal(current_id, viewer):
+organiser_page = access.ORGANISER in access.PAGES.get(current_id, ())
+if organiser_page and not access.refusal(current_id, viewer):
     # on every organiser page, while anyone still signs in with a code printed in the README
     demo = store.demo_people_active()
     if demo:
         names = ", ".join(f"`{p.replace('`', '')}`" for p in demo)
         st.warning(tr("sign_in_guard.demo_banner", people=names), icon="⚠️")
 
-ui.serve_page(store, viewer, current, current_id, pages, refusal=session.refusal, home=home,
-              refused_home=home, label=lambda pid: tr(f"nav.{pid}"), icons=ICONS)
+web.serve_page(store, viewer, current, current_id, pages, refusal=access.refusal, home=home,
+               refused_home=home, label=lambda pid: tr(f"nav.{pid}"), icons=ICONS)

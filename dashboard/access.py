@@ -1,16 +1,16 @@
-"""Who may open which dashboard page: plain logic, no Streamlit.
+"""Who may open which dashboard page: the dashboard's access table, plain logic, no Streamlit.
 
 The leaderboard is public: it shows model scores on released data and nothing about people.
 Every other page shows campaign data, behind the collector's invite-code sign-in: signed-in
 contributors see coverage; reviewers and organisers see everything. Roles and withdrawal are
-read from the store on every run (`jamii.collector.session.build_viewer`), so editing session
-state grants nothing.
+read from the store on every run (`jamii.web.session.build_viewer`), so editing session state
+grants nothing.
 """
 
 from __future__ import annotations
 
-from jamii.collector import session
-from jamii.collector.session import ACTIVE, CAMPAIGN, PUBLIC, REVIEWER, SIGNED_IN, Viewer
+from jamii.web import session
+from jamii.web.session import ACTIVE, CAMPAIGN, PUBLIC, REVIEWER, SIGNED_IN, Viewer
 
 CAMPAIGN_DATA = (SIGNED_IN, ACTIVE, CAMPAIGN)
 PAGES: dict[str, tuple[str, ...]] = {
@@ -24,8 +24,8 @@ PAGES: dict[str, tuple[str, ...]] = {
 
 
 def refusal(page_id: str, viewer: Viewer) -> str | None:
-    """None when the viewer may open the page, else the catalogue key of the reason (the
-    collector's rules over this app's page table)."""
+    """None when the viewer may open the page, else the catalogue key of the reason (the web
+    layer's rules over this app's page table)."""
     return session.refusal(page_id, viewer, PAGES)
 
 

@@ -3,7 +3,7 @@
 One `st.navigation` holds every page (menu hidden); the sidebar lists only the pages this
 viewer may open, and before any page runs the entrypoint checks access again from the store
 (roles and withdrawal are never read from session state). The leaderboard is public; the
-campaign pages need the collector's invite-code sign-in.
+campaign pages need the same invite-code sign-in as the collector.
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from pathlib import Path
 
 import streamlit as st
 
-from jamii.collector import ui as collector_ui
 from jamii.dashboard import access, ui
 from jamii.dashboard.i18n import available_languages
+from jamii.web import ui as web
 
 HERE = Path(__file__).resolve().parent
 
@@ -50,9 +50,8 @@ with st.sidebar:
     for pid in access.visible_pages(viewer):
         st.page_link(pages[pid], label=tr(f"dash.nav.{pid}"), icon=ICONS[pid])
     st.divider()
-    collector_ui.account_controls(store, viewer, tr, languages=available_languages(),
-                                  prefix="dash_", remember_language=False)
+    web.account_controls(store, viewer, tr, languages=available_languages(), prefix="dash_",
+                         remember_language=False)
 
-collector_ui.serve_page(store, viewer, current, current_id, pages, refusal=access.refusal,
-                        home=home, refused_home="leaderboard",
-                        label=lambda pid: tr(f"dash.nav.{pid}"), icons=ICONS)
+web.serve_page(store, viewer, current, current_id, pages, refusal=access.refusal, home=home,
+               refused_home="leaderboard", label=lambda pid: tr(f"dash.nav.{pid}"), icons=ICONS)

@@ -2,7 +2,6 @@
 
 import streamlit as st
 
-from jamii.collector import ui as collector_ui
 from jamii.dashboard import ui
 
 store, viewer, tr = ui.guard("sign_in")
@@ -10,4 +9,4 @@ store, viewer, tr = ui.guard("sign_in")
 st.title(tr("dash.sign_in.title"))
 st.write(tr("dash.sign_in.intro"))
 
-collector_ui.sign_in_forms(store, tr, prefix="dash_", stretch=False)
+ui.sign_in_forms(store, tr, prefix="dash_", stretch=False)

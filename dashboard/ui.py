@@ -1,6 +1,7 @@
-"""Streamlit helpers shared by the dashboard pages: store, viewer, access guard, cached reads.
+"""The dashboard pages' Streamlit helpers: the web layer's (`jamii.web.ui`) bound to the
+dashboard's access table and catalogues, plus its cached reads.
 
-`app.py` rebuilds the viewer from the store at the top of every run (with the collector's
+`app.py` rebuilds the viewer from the store at the top of every run (with the web layer's
 `session.build_viewer`, so roles and withdrawal never come from session state) and hands it
 to the page through a thread-local; each page starts with `guard(page_id)`, which checks
 access again.
@@ -10,29 +11,26 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
 
 import streamlit as st
 
-from jamii.collector import session
-from jamii.collector import ui as collector_ui
+from jamii.core.store import Store
 from jamii.dashboard import access
 from jamii.dashboard.i18n import Translator
+from jamii.web import ui as web
+from jamii.web.session import Viewer
+from jamii.web.ui import clear_current, get_store, plain, sign_in_forms
+
+__all__ = ["build_current", "guard", "results_dir", "runs", "campaign_query", "labels",
+           # the web layer's, for the pages
+           "clear_current", "plain", "sign_in_forms"]
 
 RESULTS_ENV = "JAMII_RESULTS"
 
 
-# the store, the viewer and the per-run hand-over are the collector's, with our catalogues
-get_store = collector_ui.get_store
-plain = collector_ui.plain
-"""Text someone wrote (targets, campaign names, run names, units), for a place where Streamlit
-reads Markdown: shown as written, never as a link or image."""
-set_current = collector_ui.set_current
-clear_current = collector_ui.clear_current
-
-
-def build_current() -> tuple[Any, session.Viewer]:
-    return collector_ui.build_current(Translator)
+def build_current() -> tuple[Store, Viewer]:
+    """Read the viewer from the store for this run, in the dashboard's catalogues."""
+    return web.build_current(Translator)
 
 
 def results_dir() -> Path:
@@ -43,14 +41,9 @@ def results_dir() -> Path:
     return Path(env).expanduser() if env else load_settings().data_dir / "results"
 
 
-def guard(page_id: str) -> tuple[Any, session.Viewer, Translator]:
+def guard(page_id: str) -> tuple[Store, Viewer, Translator]:
     """Every page starts here: refuse (and stop) unless the viewer may open it."""
-    store, viewer = collector_ui.current(Translator)
-    reason = access.refusal(page_id, viewer)
-    if reason:
-        st.error(viewer.tr(reason), icon=":material/block:")
-        st.stop()
-    return store, viewer, viewer.tr
+    return web.guard(page_id, access.refusal, Translator)
 
 
 def _stamp(folder: Path) -> tuple:
@@ -83,7 +76,7 @@ def _query(url: str, campaign_id: int, name: str):
     return getattr(get_store(), name)(campaign_id)
 
 
-def campaign_query(store, campaign_id: int, name: str):
+def campaign_query(store: Store, campaign_id: int, name: str):
     """A read-only dashboard query of the store, cached for 30 seconds."""
     if name not in ("item_counts", "profile_counts", "review_votes", "compensation_totals"):
         raise ValueError(f"not a dashboard query: {name}")

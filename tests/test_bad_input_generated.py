@@ -23,7 +23,8 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from jamii.collector import forms, session
+from jamii.collector import access, forms
+from jamii.web.session import SESSION_KEY
 from jamii.core.checks import MAX_CHARS, MAX_LABEL_CHARS
 from jamii.cli import cli
 from jamii.core.importer import MAX_JSON_DEPTH
@@ -299,7 +300,7 @@ def test_generated_bad_form_submissions_store_nothing(store, request):
     n = EXAMPLES["form submissions"][backend]
     load_seeds(store)
     who, _ = person(store, consent=ALL_SCOPES)
-    viewer = session.build_viewer(store, {session.SESSION_KEY: who.id}, "sw")
+    viewer = access.build_viewer(store, {SESSION_KEY: who.id}, "sw")
     ran = []
 
     @settings(max_examples=n, **RUN)

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -34,6 +35,8 @@ def app(env, monkeypatch):
     store, data = env
     monkeypatch.setenv("JAMII_DATA", str(data))
     monkeypatch.delenv("JAMII_DB", raising=False)
+    st.cache_data.clear()
+    st.cache_resource.clear()  # the store another test module's app cached is not this one
 
     def make(person_id=None, lang=None) -> AppTest:
         at = AppTest.from_file(str(APP), default_timeout=30)

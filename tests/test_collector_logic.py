@@ -12,9 +12,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from support.collector_fixtures import ALL_SCOPES, person, seeded_store, wav  # noqa: E402
 
-from jamii.collector import admin, earnings, forms, review, session  # noqa: E402
+from jamii.collector import access, admin, earnings, forms, review  # noqa: E402
 from jamii.collector.i18n import (  # noqa: E402
-    Translator, available_languages, catalogue, direction_css, is_rtl, resolve_language)
+    Translator, available_languages, catalogue, resolve_language)
+from jamii.web import session  # noqa: E402
+from jamii.web.i18n import direction_css, flatten, is_rtl  # noqa: E402
 from jamii.core.store import OPERATOR  # noqa: E402
 
 SW_PROMPT = "Ni lini ninapaswa kupanda mahindi katika msimu wa mvua za masika huko Pwani?"
@@ -29,7 +31,7 @@ def store(tmp_path):
 
 
 def viewer_for(store, who, lang="sw"):
-    return session.build_viewer(store, {session.SESSION_KEY: who.id}, lang)
+    return access.build_viewer(store, {session.SESSION_KEY: who.id}, lang)
 
 
 # --- i18n -------------------------------------------------------------------------------------
@@ -74,43 +76,61 @@ def test_language_resolution_and_rtl(tmp_path, monkeypatch):
     assert "direction: rtl" not in direction_css(Translator("sw"))
 
 
+def test_each_app_reads_the_shared_catalogues_under_its_own(tmp_path, monkeypatch):
+    from jamii.dashboard.i18n import Translator as DashboardTranslator
+
+    assert flatten({"a": {"b": 1, "c": None}, "d": "x"}) == {"a.b": "1", "d": "x"}
+    # what both apps show (web/locales) reaches both; each app's own strings stay its own
+    collector, dashboard = Translator("sw"), DashboardTranslator("sw")
+    assert collector("sign_in.submit") == dashboard("sign_in.submit") == "Ingia"
+    assert collector("status.accepted") == dashboard("status.accepted")
+    assert dashboard.has("dash.nav.leaderboard") and not collector.has("dash.nav.leaderboard")
+    # the dashboard's wording of a shared key wins over the shared one...
+    assert dashboard("access.reviewers_only") != collector("access.reviewers_only")
+    # ...and a community's own catalogue wins over both
+    (tmp_path / "sw.yaml").write_text("access:\n  reviewers_only: X\n", encoding="utf-8")
+    monkeypatch.setenv("JAMII_LOCALES", str(tmp_path))
+    assert DashboardTranslator("sw")("access.reviewers_only") == Translator("sw")(
+        "access.reviewers_only") == "X"
+
+
 # --- access -----------------------------------------------------------------------------------
 def test_access_is_read_from_the_store_not_the_session(store):
     newcomer = store.contributor_by_pseudonym("demo-mwanajumuiya")
     state = {session.SESSION_KEY: newcomer.id, "roles": ["organiser"], "is_organiser": True}
-    v = session.build_viewer(store, state)
+    v = access.build_viewer(store, state)
     assert v.signed_in and not v.consented
-    assert session.home_page(v) == "consent"
-    assert session.refusal("write", v) == "access.consent_first"
-    assert session.refusal("org_people", v) == "access.organisers_only"
-    assert session.refusal("review", v) == "access.consent_first"  # a reviewer, not yet consented
-    assert session.visible_pages(v) == ["consent", "profile", "mine"]
+    assert access.home_page(v) == "consent"
+    assert access.refusal("write", v) == "access.consent_first"
+    assert access.refusal("org_people", v) == "access.organisers_only"
+    assert access.refusal("review", v) == "access.consent_first"  # a reviewer, not yet consented
+    assert access.visible_pages(v) == ["consent", "profile", "mine"]
     plain = store.contributor_by_pseudonym("demo-zawadi")  # consented, contributor role only
     tampered = {session.SESSION_KEY: plain.id, "roles": ["reviewer", "organiser"]}
-    vp = session.build_viewer(store, tampered)
-    assert session.refusal("review", vp) == "access.reviewers_only"
-    assert session.refusal("org_payouts", vp) == "access.organisers_only"
+    vp = access.build_viewer(store, tampered)
+    assert access.refusal("review", vp) == "access.reviewers_only"
+    assert access.refusal("org_payouts", vp) == "access.organisers_only"
     org = store.contributor_by_pseudonym("demo-mratibu")
     vo = viewer_for(store, org)
-    assert session.refusal("org_payouts", vo) is None and session.refusal("review", vo) is None
+    assert access.refusal("org_payouts", vo) is None and access.refusal("review", vo) is None
     # a forged or stale id signs out
     state = {session.SESSION_KEY: 999999}
-    assert not session.build_viewer(store, state).signed_in and session.SESSION_KEY not in state
-    assert session.refusal("mine", session.build_viewer(store, {})) == "access.sign_in_first"
+    assert not access.build_viewer(store, state).signed_in and session.SESSION_KEY not in state
+    assert access.refusal("mine", access.build_viewer(store, {})) == "access.sign_in_first"
 
 
 def test_new_consent_version_asks_again_and_withdrawal_closes_pages(store):
     who, _ = person(store, consent=ALL_SCOPES)
     v = viewer_for(store, who)
-    assert v.consented and session.home_page(v) == "write"
+    assert v.consented and access.home_page(v) == "write"
     camp = store.campaigns()[0]
     store.add_consent_text(camp.id, "2", "sw", "Toleo jipya la ridhaa.", actor_id=OPERATOR)
     v = viewer_for(store, who)
-    assert not v.consented and session.refusal("write", v) == "access.consent_first"
+    assert not v.consented and access.refusal("write", v) == "access.consent_first"
     store.withdraw(who.id, actor_id=who.id)
     v = viewer_for(store, who)
-    assert session.refusal("consent", v) is None  # shown, but the page itself refuses
-    assert session.refusal("write", v) == "access.withdrawn" and session.home_page(v) == "mine"
+    assert access.refusal("consent", v) is None  # shown, but the page itself refuses
+    assert access.refusal("write", v) == "access.withdrawn" and access.home_page(v) == "mine"
 
 
 def test_sign_in_by_code_and_password(store):

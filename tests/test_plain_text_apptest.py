@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from support.collector_fixtures import wav  # noqa: E402
 
-from jamii.collector.ui import plain  # noqa: E402
+from jamii.web.ui import plain  # noqa: E402
 from jamii.core.store import OPERATOR, Forbidden, Store  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]

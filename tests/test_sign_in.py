@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from support.collector_fixtures import APP, seeded_store  # noqa: E402
 from support.pg import pg_schema_url  # noqa: E402
 
-from jamii.collector import session  # noqa: E402
+from jamii.web import session  # noqa: E402
 from jamii.core.records import AuditEvent, ContributorContact, SignInThrottle, utcnow  # noqa: E402
 from jamii.core.store import OPERATOR, Store  # noqa: E402
 from jamii.core.store import _signin  # noqa: E402

@@ -5,7 +5,7 @@ import re
 
 import streamlit as st
 
-from jamii.collector import session, ui
+from jamii.collector import access, ui
 from jamii.core.langtags import display_name
 from jamii.core.store import NotFound, StoreError
 
@@ -53,7 +53,7 @@ if agreed:
         st.error(tr("consent.refused", reason=ui.plain(exc)))
     else:
         ui.flash([("success", tr("consent.saved", version=text.version))])
-        target = session.home_page(dataclasses.replace(viewer, consent=given))
+        target = access.home_page(dataclasses.replace(viewer, consent=given))
         if first_time and target != "consent":
             st.switch_page(f"views/{target}.py")
         st.rerun()

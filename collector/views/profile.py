@@ -2,11 +2,13 @@
 
 import streamlit as st
 
-from jamii.collector import forms, session, ui
-from jamii.collector.i18n import autonym, available_languages
+from jamii.collector import forms, ui
+from jamii.collector.i18n import available_languages
 from jamii.core.langtags import display_name
 from jamii.core.records import COMPENSATION_METHODS
 from jamii.core.store import StoreError
+from jamii.web.i18n import autonym
+from jamii.web.session import LANG_KEY
 
 store, viewer, tr = ui.guard("profile")
 person = viewer.person
@@ -93,7 +95,7 @@ if saved:
         except StoreError as exc:
             ui.say([("error", str(exc))])
         else:
-            st.session_state[session.LANG_KEY] = ui_lang
+            st.session_state[LANG_KEY] = ui_lang
             st.query_params["lang"] = ui_lang
             ui.flash([("success", tr("profile.saved"))])
             st.rerun()

@@ -2,8 +2,10 @@
 
 import streamlit as st
 
-from jamii.collector import session, ui
-from jamii.collector.i18n import autonym, available_languages
+from jamii.collector import ui
+from jamii.collector.i18n import available_languages
+from jamii.web.i18n import autonym
+from jamii.web.session import LANG_KEY
 
 store, viewer, tr = ui.guard("sign_in")
 
@@ -16,7 +18,7 @@ languages = available_languages()
 def _pick_language() -> None:
     chosen = st.session_state.get("sign_in_lang")
     if chosen:
-        st.session_state[session.LANG_KEY] = chosen
+        st.session_state[LANG_KEY] = chosen
         st.query_params["lang"] = chosen
 
 

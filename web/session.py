@@ -4,6 +4,9 @@ Session state keeps only the signed-in person's id (`contributor_id`) plus harml
 (interface language, selected campaign, form drafts). Roles, withdrawal and consent are read
 from the store again on every run, so editing session state cannot grant anything: a
 contributor who sets `roles` or any other key still gets a contributor's pages.
+
+Each app keeps its own access table (page id -> what it needs, from the requirements below:
+`collector/access.py`, `dashboard/access.py`) and asks `refusal` about it.
 """
 
 from __future__ import annotations
@@ -11,9 +14,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping, MutableMapping
 
-from jamii.collector.i18n import Translator, resolve_language
 from jamii.core.records import Campaign, Consent, Contributor
-from jamii.core.store import NotFound
+from jamii.core.store import NotFound, Store
+from jamii.web.i18n import Translator
 
 SESSION_KEY = "contributor_id"
 CAMPAIGN_KEY = "campaign_id"
@@ -23,27 +26,10 @@ LANG_KEY = "ui_lang"
 SIGNED_IN, ACTIVE, ORGANISER, CAMPAIGN, REVIEWER, CONSENTED, KIND = (
     "signed_in", "active", "organiser", "campaign", "reviewer", "consented", "kind")
 ORDER = (SIGNED_IN, ACTIVE, ORGANISER, CAMPAIGN, REVIEWER, CONSENTED, KIND)
-
-# page id -> what it needs (checked on the server before the page runs, and again by the page).
-# A withdrawn person keeps the pages that let them see and take their data and consent.
 PUBLIC: tuple[str, ...] = ()
-CONTRIBUTE = (SIGNED_IN, ACTIVE, CAMPAIGN, CONSENTED, KIND)
-PAGES: dict[str, tuple[str, ...]] = {
-    "sign_in": PUBLIC,
-    "consent": (SIGNED_IN,),
-    "profile": (SIGNED_IN,),
-    "mine": (SIGNED_IN,),
-    "write": CONTRIBUTE,
-    "contextual": CONTRIBUTE,
-    "speech": CONTRIBUTE,
-    "review": (SIGNED_IN, ACTIVE, CAMPAIGN, REVIEWER, CONSENTED),
-    "org_campaigns": (SIGNED_IN, ACTIVE, ORGANISER),
-    "org_people": (SIGNED_IN, ACTIVE, ORGANISER),
-    "org_payouts": (SIGNED_IN, ACTIVE, ORGANISER),
-    "org_privacy": (SIGNED_IN, ACTIVE, ORGANISER),
-    "org_audit": (SIGNED_IN, ACTIVE, ORGANISER),
-}
-KIND_PAGES = {"write": "prompt_response", "contextual": "contextual", "speech": "speech"}
+
+AccessTable = Mapping[str, tuple[str, ...]]
+"""page id -> what it needs (checked on the server before the page runs, and again by the page)."""
 
 
 @dataclass
@@ -79,7 +65,7 @@ class Viewer:
         return bool(self.consent and self.consent.scopes.get(name) is True)
 
 
-def _unmet(need: str, page_id: str, viewer: Viewer) -> str | None:
+def _unmet(need: str, page_id: str, viewer: Viewer, kinds: Mapping[str, str]) -> str | None:
     """The catalogue key of the reason `viewer` fails `need`, or None."""
     if need == SIGNED_IN:
         return None if viewer.signed_in else "access.sign_in_first"
@@ -95,48 +81,31 @@ def _unmet(need: str, page_id: str, viewer: Viewer) -> str | None:
         return None if viewer.consented else "access.consent_first"
     if need == KIND:
         collected = (viewer.campaign.item_kinds or []) if viewer.campaign else []
-        return None if KIND_PAGES.get(page_id) in collected else "access.kind_not_collected"
+        return None if kinds.get(page_id) in collected else "access.kind_not_collected"
     raise ValueError(f"unknown page requirement {need!r}")
 
 
-def refusal(page_id: str, viewer: Viewer, pages: dict[str, tuple[str, ...]] = PAGES) -> str | None:
+def refusal(page_id: str, viewer: Viewer, pages: AccessTable,
+            kinds: Mapping[str, str] | None = None) -> str | None:
     """None when the viewer may open the page, else the catalogue key of the reason.
 
-    `pages` maps each page id to its requirements; the dashboard passes its own table."""
+    `pages` is the app's access table; `kinds` maps the pages that need `KIND` to the item kind
+    they collect (the campaign must collect it)."""
     needs = pages.get(page_id)
     if needs is None:
         return "access.unknown_page"
     for need in ORDER:
         if need in needs:
-            reason = _unmet(need, page_id, viewer)
+            reason = _unmet(need, page_id, viewer, kinds or {})
             if reason:
                 return reason
     return None
 
 
-def visible_pages(viewer: Viewer) -> list[str]:
-    """The pages worth a link in the menu for this viewer, in menu order."""
-    if not viewer.signed_in:
-        return ["sign_in"]
-    return [p for p in PAGES if p != "sign_in" and refusal(p, viewer) is None]
-
-
-def home_page(viewer: Viewer) -> str:
-    """Where a viewer lands: sign-in, then consent until given, then writing."""
-    if not viewer.signed_in:
-        return "sign_in"
-    if viewer.withdrawn or viewer.campaign is None:
-        return "mine"
-    if not viewer.consented:
-        return "consent"
-    for page in ("write", "contextual", "speech", "review"):
-        if refusal(page, viewer) is None:
-            return page
-    return "mine"
-
-
-def build_viewer(store, state: MutableMapping[str, Any], query_lang: str | None = None) -> Viewer:
-    """Read the signed-in person, their campaign and consent from the store, and the language."""
+def build_viewer(store: Store, state: MutableMapping[str, Any], query_lang: str | None = None, *,
+                 translator: type[Translator]) -> Viewer:
+    """Read the signed-in person, their campaign and consent from the store, and the language
+    (the first of the query's, the session's and the person's own that `translator` has)."""
     person = None
     raw_id = state.get(SESSION_KEY)
     if raw_id is not None:
@@ -150,12 +119,12 @@ def build_viewer(store, state: MutableMapping[str, Any], query_lang: str | None 
         chosen = state.get(CAMPAIGN_KEY)
         campaign = next((c for c in campaigns if c.id == chosen), campaigns[0])
     consent = store.active_consent(person.id, campaign.id) if person and campaign else None
-    language = resolve_language(query_lang, state.get(LANG_KEY),
-                                person.ui_language if person else None)
-    return Viewer(person=person, campaign=campaign, consent=consent, tr=Translator(language))
+    language = translator.catalogues.resolve_language(query_lang, state.get(LANG_KEY),
+                                                      person.ui_language if person else None)
+    return Viewer(person=person, campaign=campaign, consent=consent, tr=translator(language))
 
 
-def sign_in(store, *, code: str | None = None, login: str | None = None,
+def sign_in(store: Store, *, code: str | None = None, login: str | None = None,
             password: str | None = None, client: str | None = None) -> Contributor | None:
     """The person an invite code or a login and password belong to, else None.
 
