@@ -34,7 +34,7 @@ ICONS = {
 }
 home = "coverage" if access.refusal("coverage", viewer) is None else "leaderboard"
 pages = {
-    pid: st.Page(str(HERE / f"page_{pid}.py"), title=tr(f"dash.nav.{pid}"), icon=ICONS[pid],
+    pid: st.Page(str(HERE / "views" / f"{pid}.py"), title=tr(f"dash.nav.{pid}"), icon=ICONS[pid],
                  url_path=pid.replace("_", "-"), default=(pid == "leaderboard"))
     for pid in access.PAGES
 }

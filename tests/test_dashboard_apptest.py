@@ -17,10 +17,10 @@ from streamlit.testing.v1 import AppTest
 from support.collector_fixtures import seeded_store
 
 APP = Path(__file__).resolve().parents[1] / "dashboard" / "app.py"
-PAGES = ("page_leaderboard.py", "page_coverage.py", "page_representation.py",
-         "page_agreement.py", "page_compensation.py")
+PAGES = ("views/leaderboard.py", "views/coverage.py", "views/representation.py",
+         "views/agreement.py", "views/compensation.py")
 CAMPAIGN_PAGES = PAGES[1:]
-REVIEWER_PAGES = ("page_representation.py", "page_agreement.py", "page_compensation.py")
+REVIEWER_PAGES = ("views/representation.py", "views/agreement.py", "views/compensation.py")
 
 
 def _results(folder: Path, model: str, version: str, chrf: float) -> None:
@@ -102,11 +102,11 @@ def test_every_page_renders_for_an_organiser(app, env, page):
     assert not at.error, [e.value for e in at.error]
     assert at.title and at.dataframe
     # with four people, every representation group is "fewer than 5": a table, no bar chart
-    assert charts(at) or page == "page_representation.py"
+    assert charts(at) or page == "views/representation.py"
 
 
 def test_leaderboard_is_public_ranked_and_says_when_versions_differ(app):
-    at = open_page(app(lang="en"), "page_leaderboard.py")
+    at = open_page(app(lang="en"), "views/leaderboard.py")
     assert not at.exception and at.title[0].value == "Leaderboard"
     assert any("2 dataset versions" in w.value for w in at.warning)
     table = at.dataframe[0].value
@@ -125,7 +125,7 @@ def test_leaderboard_is_public_ranked_and_says_when_versions_differ(app):
 
 def test_leaderboard_without_results_says_how_to_make_them(app, env, tmp_path, monkeypatch):
     monkeypatch.setenv("JAMII_RESULTS", str(tmp_path / "none"))
-    at = open_page(app(lang="en"), "page_leaderboard.py")
+    at = open_page(app(lang="en"), "views/leaderboard.py")
     assert not at.exception and "jamii evaluate" in texts(at)
 
 
@@ -138,7 +138,7 @@ def test_campaign_pages_need_sign_in(app, page):
 
 def test_contributor_sees_coverage_and_leaderboard_only_even_with_tampered_state(app, env):
     zawadi = env[3]["demo-zawadi"]
-    at = open_page(app(zawadi, lang="en"), "page_coverage.py")
+    at = open_page(app(zawadi, lang="en"), "views/coverage.py")
     assert not at.exception and at.title[0].value == "Coverage" and charts(at)
     links = [p.proto.page for p in at.get("page_link")] if at.get("page_link") else []
     assert links and not any("compensation" in link or "agreement" in link for link in links)
@@ -153,7 +153,7 @@ def test_contributor_sees_coverage_and_leaderboard_only_even_with_tampered_state
 
 def test_forged_or_unknown_ids_sign_nobody_in(app):
     for forged in (999999, "1 OR 1=1", None):
-        at = open_page(app(forged, lang="en"), "page_compensation.py")
+        at = open_page(app(forged, lang="en"), "views/compensation.py")
         assert not at.exception and "Sign in with your invite code" in at.error[0].value
 
 
@@ -169,7 +169,7 @@ def test_withdrawn_reviewer_loses_campaign_pages(tmp_path, monkeypatch):
         at = AppTest.from_file(str(APP), default_timeout=30)
         at.session_state["contributor_id"] = who.id
         at.query_params["lang"] = "en"
-        at = open_page(at, "page_agreement.py")
+        at = open_page(at, "views/agreement.py")
         assert not at.exception and "withdrawn" in at.error[0].value
     finally:
         store.close()
@@ -177,7 +177,7 @@ def test_withdrawn_reviewer_loses_campaign_pages(tmp_path, monkeypatch):
 
 
 def test_sign_in_with_invite_code_then_reviewer_pages_open(app):
-    at = open_page(app(lang="en"), "page_sign_in.py")
+    at = open_page(app(lang="en"), "views/sign_in.py")
     assert at.title[0].value == "Sign in to the dashboard"
     at.text_input(key="dash_code").input("WRONG-CODE-0000")
     at.button[0].click().run()
@@ -186,17 +186,17 @@ def test_sign_in_with_invite_code_then_reviewer_pages_open(app):
     at.button[0].click().run()
     assert not at.exception and at.session_state["contributor_id"]
     assert at.title[0].value == "Coverage"
-    at.switch_page("page_agreement.py").run()
+    at.switch_page("views/agreement.py").run()
     assert not at.exception and at.title[0].value == "Review agreement"
     assert at.dataframe[0].value["votes"].iloc[0] > 0
 
 
 def test_swahili_and_french_pages_and_rule_of_five(app, env):
     org = env[3]["demo-mratibu"]
-    at = open_page(app(org, lang="sw"), "page_representation.py")
+    at = open_page(app(org, lang="sw"), "views/representation.py")
     assert not at.exception and at.title[0].value == "Uwakilishi"
     people = [v for df in at.dataframe for v in df.value["people"]]
     assert people and set(people) == {"chini ya 5"}  # four people with items: nothing exact
-    at = open_page(app(org, lang="fr"), "page_compensation.py")
+    at = open_page(app(org, lang="fr"), "views/compensation.py")
     assert not at.exception and at.title[0].value == "Rémunération"
     assert "pseudonym" not in at.dataframe[0].value.columns

@@ -346,23 +346,23 @@ def test_privacy_page_quotes_the_found_address_as_text(app, env):
     assert any(f"mtu@{HOST}.example" in t.value for t in at.get("text"))
 
 
-@pytest.mark.parametrize("page", ["page_leaderboard.py", "page_coverage.py",
-                                  "page_representation.py", "page_agreement.py",
-                                  "page_compensation.py"])
+@pytest.mark.parametrize("page", ["views/leaderboard.py", "views/coverage.py",
+                                  "views/representation.py", "views/agreement.py",
+                                  "views/compensation.py"])
 def test_dashboard_pages_are_plain(app, env, page):
     _, _, ids = env
     at = app(DASHBOARD, ids["organiser"], page)
     shown = "\n".join(assert_plain(at, page))
-    if page == "page_leaderboard.py":
+    if page == "views/leaderboard.py":
         assert f"chrF++ {LINK}" in shown  # the metric's tab, readable
         assert RUN in shown  # the run's signatures box
-    if page == "page_compensation.py":
+    if page == "views/compensation.py":
         assert UNIT in shown
-    if page == "page_coverage.py":
+    if page == "views/coverage.py":
         assert not at.warning or all(not live_markdown(w.value) for w in at.warning)
 
 
-@pytest.mark.parametrize("script, page", [(DASHBOARD, "page_coverage.py"),
+@pytest.mark.parametrize("script, page", [(DASHBOARD, "views/coverage.py"),
                                           (COLLECTOR, "views/mine.py")])
 def test_sidebar_shows_a_campaign_name_plainly(app, env, script, page):
     store, _, ids = env

@@ -458,7 +458,7 @@ def test_collector_and_dashboard_share_the_count_and_the_dashboard_says_so(colle
     dash = AppTest.from_file(str(APP.parents[1] / "dashboard" / "app.py"), default_timeout=30)
     dash.query_params["lang"] = "fr"
     dash.run()
-    dash.switch_page("page_sign_in.py").run()
+    dash.switch_page("views/sign_in.py").run()
     try_password(dash, "wrong-password!", submit="Se connecter", prefix="dash_", times=2,
                  says="inconnu")
     try_password(dash, SECRET, submit="Se connecter", prefix="dash_")
