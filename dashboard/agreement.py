@@ -18,7 +18,8 @@ from jamii.core.agreement import NOTES, summary
 ALL = "all"
 COLUMNS = ["language", "item_versions", "votes", "approvals", "approval_rate", "units", "alpha", "note",
            "note_code"]
-"""`note` is the English of `note_code` (NOTES); pages translate the code (`dash.agreement.note_<code>`)."""
+"""`note` is the English of `note_code` (NOTES); pages translate the code
+(`dash.agreement.note_<code>`)."""
 
 
 def _row(language: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
