@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jamii.collector.i18n import Translator
 
+if TYPE_CHECKING:
+    from jamii.core.store import Store
 
-def earning_rows(store, contributor_id: int, tr: Translator) -> list[dict[str, Any]]:
+
+def earning_rows(store: Store, contributor_id: int, tr: Translator) -> list[dict[str, Any]]:
     """One row per ledger entry, newest first, with the rate card version it was earned under."""
     entries = store.earnings(contributor_id)
     cards = store.rate_cards_by_id({e.rate_card_id for e in entries if e.rate_card_id})
@@ -31,7 +34,7 @@ def earning_rows(store, contributor_id: int, tr: Translator) -> list[dict[str, A
     return rows
 
 
-def totals(store, contributor_id: int) -> dict[str, dict[str, Decimal]]:
+def totals(store: Store, contributor_id: int) -> dict[str, dict[str, Decimal]]:
     """unit -> status -> amount."""
     out: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
     for e in store.earnings(contributor_id):
@@ -53,7 +56,7 @@ def _num(value: Decimal | float | int) -> str:
     return text
 
 
-def own_data_json(store, contributor_id: int) -> bytes:
+def own_data_json(store: Store, contributor_id: int) -> bytes:
     """Everything stored about the person, as a JSON file they can keep."""
     data = store.own_data(contributor_id)
     return json.dumps(data, ensure_ascii=False, indent=2).encode("utf-8")

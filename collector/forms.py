@@ -19,7 +19,8 @@ from typing import Any, MutableMapping
 from jamii.collector.i18n import Translator
 from jamii.core import checks
 from jamii.core import items as item_rules
-from jamii.core.store import DuplicateItem, Forbidden, StoreError
+from jamii.core.store import DuplicateItem, Forbidden, Store, StoreError
+from jamii.web.session import Viewer
 
 LANGUAGE_CHECKED = {
     "prompt_response": ("prompt", "response"),
@@ -180,8 +181,8 @@ class Outcome:
         return self.status in ("stored", "already")
 
 
-def submit_item(store, state: MutableMapping[str, Any], form: str, *, viewer, kind: str,
-                language: str, values: dict[str, Any], dialect: str | None = None,
+def submit_item(store: Store, state: MutableMapping[str, Any], form: str, *, viewer: Viewer,
+                kind: str, language: str, values: dict[str, Any], dialect: str | None = None,
                 domain: str | None = None, confirmed: bool = False,
                 regions: tuple[str, ...] = ()) -> Outcome:
     """Check and store one item from a form; nothing is written unless the outcome is ok."""
@@ -257,9 +258,10 @@ def check_clip(data: bytes | None, min_s: float = 1.0, max_s: float = 30.0) -> C
     return Clip(data, problems, round(info.duration_s, 3), info.sample_rate)
 
 
-def submit_speech(store, state: MutableMapping[str, Any], form: str, *, viewer, language: str,
-                  clip: Clip | None, values: dict[str, Any], dialect: str | None = None,
-                  domain: str | None = None, confirmed: bool = False) -> Outcome:
+def submit_speech(store: Store, state: MutableMapping[str, Any], form: str, *, viewer: Viewer,
+                  language: str, clip: Clip | None, values: dict[str, Any],
+                  dialect: str | None = None, domain: str | None = None,
+                  confirmed: bool = False) -> Outcome:
     """Refuse a missing or bad clip before anything is written; else save audio, then the item."""
     if clip is None:
         return Outcome("blocked", [checks.Problem("audio", "missing", "Record the clip first.", True)])

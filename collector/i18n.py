@@ -1,4 +1,4 @@
-"""The collector's strings: the shared catalogues (`jamii.web.i18n`) with `collector/locales` on top.
+"""The collector's strings: the shared catalogues (`jamii.web.i18n`), `collector/locales` on top.
 
     tr = Translator("sw")
     tr("consent.title")                    # "Ridhaa"

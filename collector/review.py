@@ -16,7 +16,7 @@ from jamii.core import checks
 from jamii.core import items as item_rules
 from jamii.core.records import Item, Review
 from jamii.core.rules import AcceptanceRule
-from jamii.core.store import REJECT_REASONS, Forbidden, StoreError
+from jamii.core.store import REJECT_REASONS, Forbidden, Store, StoreError
 
 VERDICTS = ("approve", "reject", "edit")
 
@@ -25,7 +25,7 @@ COUNT_CAP = 100
 """The page counts the queue up to this many and then says "99+"."""
 
 
-def next_item(store, campaign_id: int, reviewer_id: int, kind: str | None = None, *,
+def next_item(store: Store, campaign_id: int, reviewer_id: int, kind: str | None = None, *,
               languages: list[str] | None = None, skipped=()) -> Item | None:
     """The oldest open item for this reviewer, in their chosen languages, not one they skipped."""
     if kind is None and (languages or skipped):
@@ -56,7 +56,7 @@ def count_text(n: int, cap: int = COUNT_CAP) -> str:
     return f"{cap - 1}+" if cap and n >= cap else str(n)
 
 
-def still_open(store, item_id: int | None, reviewer_id: int, campaign_id: int, *,
+def still_open(store: Store, item_id: int | None, reviewer_id: int, campaign_id: int, *,
                languages: list[str] | None = None, skipped=()) -> Item | None:
     """The item, if this reviewer may still review it (open, not theirs, not yet reviewed) and
     it is in the chosen languages and was not skipped."""
@@ -103,7 +103,7 @@ class ReviewOutcome:
     review: Review | None = None
 
 
-def submit_review(store, *, item_id: int, reviewer_id: int, verdict: str,
+def submit_review(store: Store, *, item_id: int, reviewer_id: int, verdict: str,
                   reason: str | None = None, edit_field: str | None = None,
                   edit_text: str | None = None, item_kind: str | None = None) -> ReviewOutcome:
     """Record one verdict. Missing reason or edit text blocks with a field problem."""
@@ -170,7 +170,8 @@ def outcome_summary(tr: Translator, item: Item, reviews: list[Review]) -> list[s
     return lines
 
 
-def apply_suggested_edit(store, item_id: int, author_id: int, suggestion: Review) -> tuple[str, str]:
+def apply_suggested_edit(store: Store, item_id: int, author_id: int,
+                         suggestion: Review) -> tuple[str, str]:
     """The author takes a reviewer's suggestion: a new version of the item goes back to review.
 
     Returns a (level, catalogue key) message for the page.

@@ -9,17 +9,18 @@ import streamlit as st
 from jamii.collector import forms, ui
 from jamii.collector.i18n import Translator
 from jamii.core.langtags import display_name
+from jamii.web.session import Viewer
 
 OTHER = "__other__"
 
 
-def default_language(tr: Translator, viewer) -> str:
+def default_language(tr: Translator, viewer: Viewer) -> str:
     langs = list(viewer.campaign.languages)
     spoken = [t for t in (viewer.person.languages_spoken or []) if t in langs]
     return spoken[0] if spoken else (tr.language if tr.language in langs else langs[0])
 
 
-def chosen_language(tr: Translator, viewer, key: str) -> str:
+def chosen_language(tr: Translator, viewer: Viewer, key: str) -> str:
     """The item's language as chosen so far (readable before the chooser is drawn)."""
     langs = list(viewer.campaign.languages)
     if len(langs) == 1:
@@ -28,7 +29,7 @@ def chosen_language(tr: Translator, viewer, key: str) -> str:
     return chosen if chosen in langs else default_language(tr, viewer)
 
 
-def item_language(tr: Translator, viewer, key: str) -> str:
+def item_language(tr: Translator, viewer: Viewer, key: str) -> str:
     """Which of the campaign's languages the item is in (outside the form: it steers dialects)."""
     langs = list(viewer.campaign.languages)
     default = default_language(tr, viewer)
@@ -40,11 +41,11 @@ def item_language(tr: Translator, viewer, key: str) -> str:
                                 format_func=lambda t: display_name(t, tr.language)) or default
 
 
-def _dialects(viewer, language: str) -> list[str]:
+def _dialects(viewer: Viewer, language: str) -> list[str]:
     return list((viewer.campaign.dialects or {}).get(language) or [])
 
 
-def dialect_and_domain(tr: Translator, viewer, language: str, prefix: str) -> None:
+def dialect_and_domain(tr: Translator, viewer: Viewer, language: str, prefix: str) -> None:
     """Dialect (campaign list or "other: ...") and domain, inside the form; their values are
     read with `dialect_domain_values`."""
     campaign = viewer.campaign
@@ -63,7 +64,8 @@ def dialect_and_domain(tr: Translator, viewer, language: str, prefix: str) -> No
                      format_func=lambda d: tr(f"domain.{d}", default=d))
 
 
-def dialect_domain_values(viewer, language: str, prefix: str) -> tuple[str | None, str | None]:
+def dialect_domain_values(viewer: Viewer, language: str,
+                          prefix: str) -> tuple[str | None, str | None]:
     """The dialect and domain the form holds (only values the campaign offers count)."""
     state = st.session_state
     dialects = _dialects(viewer, language)
@@ -128,7 +130,7 @@ def after_submit(tr: Translator, form: str, outcome: forms.Outcome,
     return [], messages
 
 
-def kind_intro(tr: Translator, kind: str, viewer) -> None:
+def kind_intro(tr: Translator, kind: str, viewer: Viewer) -> None:
     st.title(tr(f"nav.{_page(kind)}"))
     st.caption(tr(f"{_page(kind)}.intro"))
 

@@ -1,4 +1,4 @@
-"""The dashboard's strings: the shared catalogues (`jamii.web.i18n`) with `dashboard/locales` on top.
+"""The dashboard's strings: the shared catalogues (`jamii.web.i18n`), `dashboard/locales` on top.
 
     tr = Translator("sw")
     tr("dash.nav.leaderboard")

@@ -42,7 +42,9 @@ RTL_SCRIPTS = frozenset({"Arab", "Hebr", "Thaa", "Syrc", "Nkoo", "Adlm", "Rohg",
 
 
 def flatten(tree: Any, prefix: str = "") -> dict[str, str]:
-    """Nested catalogue keys as dotted ones: {"nav": {"review": "Review"}} -> {"nav.review": ...}."""
+    """Nested catalogue keys as dotted ones: {"nav": {"review": "Review"}} -> {"nav.review": ...}.
+
+    A key whose value is empty (None) is left out, so English shows for it."""
     out: dict[str, str] = {}
     if isinstance(tree, dict):
         for key, value in tree.items():

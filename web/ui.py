@@ -153,7 +153,8 @@ def show_flash() -> None:
     say(st.session_state.pop(FLASH_KEY, []))
 
 
-def sign_in_forms(store: Store, tr: Translator, *, prefix: str = "sign_in_", stretch: bool = True) -> None:
+def sign_in_forms(store: Store, tr: Translator, *, prefix: str = "sign_in_",
+                  stretch: bool = True) -> None:
     """The invite-code form and the password form, shared by the collector and the dashboard.
 
     On success the session starts clean (nothing from before sign-in carries over) apart
