@@ -8,12 +8,13 @@ from pathlib import Path
 from typing import Any, Iterator, Union
 
 import orjson
-from sqlalchemy import create_engine, event, inspect
+from sqlalchemy import create_engine, event, inspect, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from jamii.core import checks
-from jamii.core.records import AuditEvent, Contributor
+from jamii.core.langtags import LanguageTagError, normalise_tag
+from jamii.core.records import AuditEvent, Campaign, Consent, Contributor, RateCard
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -82,6 +83,40 @@ def _actor(session: Session, actor_id: "int | Operator | None", what: str, *,
         who = [f"{r}s" for r in roles] + (["the person themself"] if self_id is not None else [])
         raise Forbidden(f"Only {' or '.join(who)} can {what}.")
     return person
+
+
+def _get(session: Session, model: type, key: Any) -> Any:
+    """The record of `model` with primary key `key`, or NotFound naming what is missing."""
+    found = session.get(model, key)
+    if found is None:
+        raise NotFound(f"No {model.__tablename__.rstrip('s').replace('_', ' ')} with id {key}.")
+    return found
+
+
+def _tag(tag: str, field: str) -> str:
+    """A BCP-47 tag in its normal form, or StoreError naming the field."""
+    try:
+        return normalise_tag(tag)
+    except LanguageTagError as exc:
+        raise StoreError(f"{field}: {exc}") from None
+
+
+def _active_consent(session: Session, contributor_id: int, campaign_id: int) -> Consent | None:
+    """The newest unwithdrawn consent to the campaign's current version, if any."""
+    campaign = session.get(Campaign, campaign_id)
+    if campaign is None:
+        return None
+    return session.scalar(
+        select(Consent).where(
+            Consent.contributor_id == contributor_id, Consent.campaign_id == campaign_id,
+            Consent.version == campaign.current_consent_version, Consent.withdrawn_at.is_(None))
+        .order_by(Consent.id.desc()).limit(1))
+
+
+def _current_rate_card(session: Session, campaign_id: int) -> RateCard | None:
+    """The campaign's rate card in force: its newest version."""
+    return session.scalar(select(RateCard).where(RateCard.campaign_id == campaign_id)
+                          .order_by(RateCard.version.desc()).limit(1))
 
 
 def _refuse_bad_text(*problems: list[checks.Problem]) -> None:

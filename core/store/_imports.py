@@ -17,9 +17,9 @@ from sqlalchemy.exc import IntegrityError
 from jamii.core import items as item_rules
 from jamii.core.records import Campaign, Contributor, Item, utcnow
 from jamii.core import checks
-from jamii.core.store._base import Actor, Forbidden, StoreBase, StoreError, _actor, _refuse_bad_text
+from jamii.core.store._base import (Actor, Forbidden, StoreBase, StoreError, _actor, _get,
+                                    _refuse_bad_text, _tag)
 from jamii.core.store._items import ItemStore, new_public_id
-from jamii.core.store._people import _get, _tag
 
 
 @dataclass

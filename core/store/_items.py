@@ -17,8 +17,9 @@ from jamii.core import checks
 from jamii.core import items as item_rules
 from jamii.core.langtags import normalise_tag
 from jamii.core.records import Campaign, Contributor, Item
-from jamii.core.store._base import Actor, Forbidden, NotFound, StoreError, _actor
-from jamii.core.store._people import PeopleStore, _active_consent, _get, _tag
+from jamii.core.store._base import (Actor, Forbidden, NotFound, StoreError, _active_consent,
+                                    _actor, _get, _tag)
+from jamii.core.store._people import PeopleStore
 
 
 class DuplicateItem(StoreError):

@@ -10,7 +10,6 @@ from typing import Any, Iterable
 from sqlalchemy import select
 
 from jamii.core import checks
-from jamii.core.langtags import LanguageTagError, normalise_tag
 from jamii.core.records import (
     COMPENSATION_METHODS,
     CONSENT_SCOPES,
@@ -25,8 +24,8 @@ from jamii.core.records import (
     utcnow,
 )
 from jamii.core.schema import ITEM_KINDS
-from jamii.core.store._base import (Actor, NotFound, StoreBase, StoreError, _actor,
-                                    _refuse_bad_text)
+from jamii.core.store._base import (Actor, NotFound, StoreBase, StoreError, _active_consent,
+                                    _actor, _current_rate_card, _get, _refuse_bad_text, _tag)
 from jamii.core.store._passwords import HASHER
 
 _hasher = HASHER  # argon2id at the parameters stated in jamii.core.store._passwords
@@ -359,36 +358,6 @@ class PeopleStore(StoreBase):
         """The newest unwithdrawn consent to the campaign's current version, if any."""
         with self.read() as s:
             return _active_consent(s, contributor_id, campaign_id)
-
-
-def _active_consent(session, contributor_id: int, campaign_id: int) -> Consent | None:
-    campaign = session.get(Campaign, campaign_id)
-    if campaign is None:
-        return None
-    return session.scalar(
-        select(Consent).where(
-            Consent.contributor_id == contributor_id, Consent.campaign_id == campaign_id,
-            Consent.version == campaign.current_consent_version, Consent.withdrawn_at.is_(None))
-        .order_by(Consent.id.desc()).limit(1))
-
-
-def _current_rate_card(session, campaign_id: int) -> RateCard | None:
-    return session.scalar(select(RateCard).where(RateCard.campaign_id == campaign_id)
-                          .order_by(RateCard.version.desc()).limit(1))
-
-
-def _get(session, model, key):
-    found = session.get(model, key)
-    if found is None:
-        raise NotFound(f"No {model.__tablename__.rstrip('s').replace('_', ' ')} with id {key}.")
-    return found
-
-
-def _tag(tag: str, field: str) -> str:
-    try:
-        return normalise_tag(tag)
-    except LanguageTagError as exc:
-        raise StoreError(f"{field}: {exc}") from None
 
 
 def _campaign_texts(fields: dict[str, Any]) -> dict[str, Any]:

@@ -21,7 +21,6 @@ from sqlalchemy.orm import aliased
 from jamii.core.records import (
     DEMOGRAPHIC_FIELDS,
     Campaign,
-    CompensationEntry,
     Consent,
     ConsentText,
     Contributor,

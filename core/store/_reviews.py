@@ -13,9 +13,8 @@ from sqlalchemy import and_, exists, func, select
 
 from jamii.core.records import VERDICTS, Campaign, CompensationEntry, Contributor, Item, Review, utcnow
 from jamii.core.rules import AcceptanceRule, decide
-from jamii.core.store._base import Forbidden, StoreError, _actor
+from jamii.core.store._base import Forbidden, StoreError, _actor, _current_rate_card, _get
 from jamii.core.store._items import ItemStore
-from jamii.core.store._people import _current_rate_card, _get
 
 REJECT_REASONS = ("wrong_language", "inaccurate", "harmful", "personal_data", "unclear",
                   "duplicate", "poor_audio", "other")
