@@ -140,7 +140,7 @@ def _cached_setup(cache: Path | None, folder: Path, items: int):
     else:
         shutil.copyfile(seeded, folder / "bench.sqlite3")
     store = Store(f"sqlite:///{folder / 'bench.sqlite3'}", folder / "audio")
-    return store, store.release_campaign("bench"), ANSWERS
+    return store, store.campaign("bench"), ANSWERS
 
 
 class TreeMemory:

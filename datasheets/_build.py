@@ -171,7 +171,7 @@ def _make_parents(folder: Path) -> list[Path]:
 
 def template_for(store: Store, campaign: str | int, *, markdown: bool = False) -> str:
     """The answers file, pre-filled with what the records say (figures as of now)."""
-    camp = store.release_campaign(campaign)
+    camp = store.campaign(campaign)
     tmp = Path(tempfile.mkdtemp(prefix="jamii-template-"))
     try:
         found = collect(store, camp, tmp, exclude_flagged=True, licence_id=camp.licence_plan)
@@ -190,7 +190,7 @@ def build_release(store: Store, campaign: str | int, version: str, out: str | Pa
     """Build the release folder `out` (DESIGN section 6) or raise ReleaseRefused with every reason."""
     out = Path(out)
     reasons: list[str] = []
-    camp = store.release_campaign(campaign)
+    camp = store.campaign(campaign)
     lic = _licenses.resolve(licence or camp.licence_plan)
     if isinstance(lic, str):
         reasons.append(lic)

@@ -244,7 +244,7 @@ def _release_row(store, p: PublishPlan) -> int:
     from jamii.core.store import NotFound
 
     try:
-        camp = store.release_campaign(p.campaign or "")
+        camp = store.campaign(p.campaign or "")
     except NotFound as exc:
         raise ValueError(f"{p.folder} names campaign '{p.campaign}', which this store does not "
                          f"hold: {exc}") from None

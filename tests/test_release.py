@@ -258,7 +258,7 @@ def test_duplicate_verdicts_do_not_depend_on_the_batch_size(sqlite_store, tmp_pa
     from jamii.datasheets._collect import collect
 
     planted = build_release_store(sqlite_store)
-    camp = sqlite_store.release_campaign("mazao")
+    camp = sqlite_store.campaign("mazao")
     removed = {}
     for size in (5000, 1):
         folder = tmp_path / f"batch-{size}"

@@ -25,7 +25,7 @@ READERS = {
     "items", "latest_rubric", "ledger", "ledger_count", "ledger_ids", "ledger_rows",
     "ledger_totals", "my_items", "open_review_count", "own_data", "people_overview",
     "profile_counts", "rate_card", "rate_cards", "rate_cards_by_id", "release_audio",
-    "release_campaign", "release_candidates",
+    "release_candidates",
     "release_consent_texts", "release_contents", "release_exists", "release_partitions",
     "release_profile_counts", "release_rate_cards", "release_reviewer_ids",
     "release_status_counts", "release_withdrawn_people",

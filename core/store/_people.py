@@ -92,6 +92,7 @@ class PeopleStore(StoreBase):
         return campaign
 
     def campaign(self, slug_or_id: str | int) -> Campaign:
+        """The campaign with this short name (slug) or id; NotFound names the campaigns there are."""
         with self.read() as s:
             if isinstance(slug_or_id, int):
                 found = s.get(Campaign, slug_or_id)

@@ -20,7 +20,6 @@ from sqlalchemy.orm import aliased
 
 from jamii.core.records import (
     DEMOGRAPHIC_FIELDS,
-    Campaign,
     Consent,
     ConsentText,
     Contributor,
@@ -79,17 +78,6 @@ def as_datetime(value: datetime | str | None) -> datetime | None:
 
 class ReleaseQueries(StoreBase):
     # --- the rows -------------------------------------------------------------------------
-    def release_campaign(self, slug_or_id: str | int) -> Campaign:
-        with self.read() as s:
-            if isinstance(slug_or_id, int):
-                found = s.get(Campaign, slug_or_id)
-            else:
-                found = s.scalar(select(Campaign).where(Campaign.slug == slug_or_id))
-            if found is None:
-                names = ", ".join(s.scalars(select(Campaign.slug))) or "none yet"
-                raise NotFound(f"No campaign '{slug_or_id}'. Campaigns in this store: {names}.")
-            return found
-
     def release_partitions(self, campaign_id: int) -> list[tuple[str, str, int]]:
         """(kind, language, accepted items) of the campaign, ordered by kind and language."""
         with self.read() as s:
