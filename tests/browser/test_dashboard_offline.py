@@ -18,7 +18,6 @@ from pathlib import Path
 import pytest
 
 import _jamii_browser as jb
-from jamii.collector.i18n import Translator as CollectorTranslator
 from jamii.dashboard.i18n import Translator
 
 pytestmark = pytest.mark.browser
@@ -72,7 +71,7 @@ def write_results(folder: Path) -> None:
 def sign_in(st, code: str) -> None:
     st.goto("sign-in", lang="en")
     st.fill(st.key("dash_code"), code)
-    st.click(st.button(CollectorTranslator("en")("sign_in.submit"), exact=True))
+    st.click(st.button(EN("sign_in.submit"), exact=True))
     st.wait_text(EN("dash.coverage.title"))
 
 
