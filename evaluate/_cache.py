@@ -1,6 +1,8 @@
 """A SQLite cache of finished requests: one row per request, committed as soon as it finishes.
 
-Per-sample scores and summaries are cached beside them, so a repeated run recomputes nothing.
+Per-sample scores and summaries are cached beside them, so a repeated run recomputes nothing,
+and so are the descriptions of the models that answered (what `Backend.describe()` said), so a
+run whose answers are all cached describes its model without loading it.
 
 The key (see `jamii.evaluate._tasks.cache_key`) covers the model and its revision, the prompt
 (or the audio's sha256), the generation parameters and the item's id and version, so a changed
@@ -31,6 +33,7 @@ CREATE TABLE IF NOT EXISTS requests (
 
 CREATE TABLE IF NOT EXISTS scores (key TEXT PRIMARY KEY, payload TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS summaries (key TEXT PRIMARY KEY, payload TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS models (key TEXT PRIMARY KEY, payload TEXT NOT NULL);
 """
 
 
@@ -71,15 +74,29 @@ class Cache:
             self._conn.executemany("INSERT OR REPLACE INTO scores (key, payload) VALUES (?, ?)", rows)
             self._conn.commit()
 
-    def get_summary(self, key: str) -> dict | None:
-        found = self._get("summaries", "payload", [key])
+    def _get_json(self, table: str, key: str) -> dict | None:
+        found = self._get(table, "payload", [key])
         return json.loads(found[key]) if key in found else None
 
-    def put_summary(self, key: str, summary: dict) -> None:
+    def _put_json(self, table: str, key: str, value: dict) -> None:
         with self._lock:
-            self._conn.execute("INSERT OR REPLACE INTO summaries (key, payload) VALUES (?, ?)",
-                               (key, json.dumps(summary)))
+            self._conn.execute(f"INSERT OR REPLACE INTO {table} (key, payload) VALUES (?, ?)",
+                               (key, json.dumps(value)))
             self._conn.commit()
+
+    def get_summary(self, key: str) -> dict | None:
+        return self._get_json("summaries", key)
+
+    def put_summary(self, key: str, summary: dict) -> None:
+        self._put_json("summaries", key, summary)
+
+    def get_model(self, key: str) -> dict | None:
+        """A model's stored description (see `put_model`), or None."""
+        return self._get_json("models", key)
+
+    def put_model(self, key: str, description: dict) -> None:
+        """Store what a loaded backend said of its model (`describe()`), by model and settings."""
+        self._put_json("models", key, description)
 
     def put_many(self, rows: list[dict]) -> None:
         """Commit finished requests (dicts with the table's columns except finished_at)."""

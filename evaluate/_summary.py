@@ -179,6 +179,11 @@ def summarise(
     return result
 
 
+def skipped_kind(kind: str, split: str, splits: list[str]) -> str:
+    """The note naming a kind left out of a run because the release has no such split for it."""
+    return f"{kind} skipped: the release has no {split!r} split for it (it has: {', '.join(splits)})"
+
+
 def _fmt(metric: str, entry: dict | None) -> str:
     if not entry:
         return "-"
@@ -207,4 +212,7 @@ def format_table(summary: dict, metrics: list[str] | None = None) -> str:
     lines.insert(1, "  ".join("-" * w for w in widths))
     if any("warning" in g for *_, g in rows):
         lines.append(f"! fewer than {SMALL_GROUP} items: intervals are wide; read with caution")
+    dataset = summary.get("dataset") or {}
+    for kind, splits in (dataset.get("skipped") or {}).items():
+        lines.append("! " + skipped_kind(kind, dataset.get("split"), splits))
     return "\n".join(lines)

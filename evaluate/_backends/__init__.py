@@ -99,6 +99,26 @@ def load_backend(spec: str, *, batch_size: int | str = "auto", concurrency: int 
     return cls(rest, spec=spec, batch_size=batch_size, concurrency=concurrency)
 
 
+def identify(spec: str) -> dict:
+    """The spec and revision of the model a spec names, found without loading it.
+
+    These two key every cached request (`jamii.evaluate._tasks.cache_key`), and a loaded
+    backend's `describe()` gives the same two: a local folder is fingerprinted from its files
+    (`model_revision`), a Hub id gives the commit of its cached snapshot, and a server is asked
+    for its model list (one request, nothing generated). Neither torch nor the weights load.
+
+    Raises:
+        BackendError: the spec, the folder or the server is wrong (the message says how).
+    """
+    scheme, rest = parse_spec(spec)
+    if scheme == "openai":
+        from jamii.evaluate._backends._openai import served_revision
+
+        return {"spec": spec, "revision": served_revision(rest, spec)}
+    check_local_or_cached(rest)
+    return {"spec": spec, "revision": model_revision(rest)}
+
+
 def model_revision(path_or_id: str, revision: str | None = None) -> str | None:
     """A revision that changes when the model changes.
 

@@ -35,18 +35,61 @@ def _detail(response: requests.Response) -> str:
     return str(body)[:300]
 
 
+def _parse(rest: str, spec: str) -> tuple[str, str]:
+    """(base URL without a trailing slash, model) of the part of a spec after `openai:`."""
+    base, sep, model = rest.partition("#")
+    if not sep or not model or not base.startswith(("http://", "https://")):
+        raise BackendError(
+            f"bad openai spec {spec!r}: write openai:BASE_URL#MODEL, "
+            "e.g. openai:http://127.0.0.1:8080/v1#qwen2.5-0.5b"
+        )
+    return base.rstrip("/"), model
+
+
+def _models(base: str) -> list[dict]:
+    """The server's model list (`GET /models`; empty when it gives none); fails with the fix
+    when the server cannot be reached."""
+    try:
+        r = requests.get(f"{base}/models", timeout=10)
+    except requests.RequestException as exc:
+        raise BackendError(
+            f"cannot reach an OpenAI-compatible server at {base} ({type(exc).__name__}). "
+            "Start it (llama-server, ollama serve, vllm serve, transformers serve) or fix "
+            "BASE_URL in openai:BASE_URL#MODEL."
+        ) from exc
+    if r.status_code == 404 and not base.endswith("/v1"):
+        raise BackendError(f"{base}/models answers 404: does BASE_URL need /v1 at its end?")
+    if not r.ok:
+        return []
+    try:
+        models = r.json().get("data") or []
+    except ValueError:
+        return []
+    return [m for m in models if isinstance(m, dict)]
+
+
+def _revision_in(models: list[dict], model_id: str) -> str | None:
+    revision = None
+    for m in models:
+        if m.get("id") == model_id:
+            revision = m.get("revision") or None
+    return revision
+
+
+def served_revision(rest: str, spec: str) -> str | None:
+    """The revision the server lists for the spec's model (most servers list none), without the
+    startup checks of a backend (`identify`)."""
+    base, model = _parse(rest, spec)
+    return _revision_in(_models(base), model)
+
+
 class OpenAIBackend(Backend):
     scheme = "openai"
     tasks = frozenset({"generate"})
 
     def __init__(self, rest: str, *, spec: str, concurrency: int = 8, retries: int = 4, **_):
-        base, sep, model = rest.partition("#")
-        if not sep or not model or not base.startswith(("http://", "https://")):
-            raise BackendError(
-                f"bad openai spec {spec!r}: write openai:BASE_URL#MODEL, "
-                "e.g. openai:http://127.0.0.1:8080/v1#qwen2.5-0.5b"
-            )
-        self.spec, self.base, self.model_id = spec, base.rstrip("/"), model
+        base, model = _parse(rest, spec)
+        self.spec, self.base, self.model_id = spec, base, model
         self.concurrency = max(1, int(concurrency))
         self.session = requests.Session()
         retry = Retry(
@@ -63,26 +106,9 @@ class OpenAIBackend(Backend):
     # -- startup checks -------------------------------------------------------------------
 
     def _check(self) -> None:
-        listed: list[str] = []
-        try:
-            r = requests.get(f"{self.base}/models", timeout=10)
-        except requests.RequestException as exc:
-            raise BackendError(
-                f"cannot reach an OpenAI-compatible server at {self.base} ({type(exc).__name__}). "
-                "Start it (llama-server, ollama serve, vllm serve, transformers serve) or fix "
-                "BASE_URL in openai:BASE_URL#MODEL."
-            ) from exc
-        if r.status_code == 404 and not self.base.endswith("/v1"):
-            raise BackendError(f"{self.base}/models answers 404: does BASE_URL need /v1 at its end?")
-        if r.ok:
-            try:
-                models = r.json().get("data") or []
-                listed = [m.get("id") for m in models if isinstance(m, dict)]
-                for m in models:
-                    if isinstance(m, dict) and m.get("id") == self.model_id:
-                        self.revision = m.get("revision") or None
-            except ValueError:
-                listed = []
+        models = _models(self.base)
+        listed = [m.get("id") for m in models]
+        self.revision = _revision_in(models, self.model_id)
         errors = []
         for api in ("chat", "completions"):
             r = self._post(api, "ok", max_tokens=1, check=False)
