@@ -1,11 +1,16 @@
 """The one storage API of jamii: every read and write of the private records goes through it.
 
     store = Store.open()                 # JAMII_DB / JAMII_DATA, else a SQLite file
-    person, code = store.add_contributor(roles=["contributor"])
+    person, code = store.add_contributor(roles=["contributor"], actor_id=OPERATOR)
     store.submit_item(campaign_id=..., author_id=person.id, kind="prompt_response", ...)
 
-The class is assembled from one module per concern (people and consent, items, reviews,
-ledger) so each stays small; callers only ever see `Store`.
+The class is assembled from one module per record, each small, whoever reads it (the collector,
+the dashboard, the release): `_campaigns` (campaigns, rate cards), `_people` (contributors,
+profiles, counts of people), `_consent` (consent texts, consents), `_items`, `_reviews`
+(reviews, the acceptance rule, agreement's votes), `_ledger` (every ledger read, payouts),
+`_release` (the release's rows, release records), `_privacy` (personal-data flags),
+`_imports` (bulk import) and `_signin`; `_base` holds sessions, the audit trail, the actor
+check and the helpers they share. Callers only ever see `Store`.
 """
 
 from __future__ import annotations
@@ -13,28 +18,30 @@ from __future__ import annotations
 from pathlib import Path
 
 from jamii.core.settings import Settings, load_settings
-from jamii.core.store._collector import CollectorQueries
-from jamii.core.store._dashboard import DashboardQueries
-from jamii.core.store._privacy import Flagged, PrivacyQueries
-from jamii.core.store._release import ReleaseQueries, as_datetime
 from jamii.core.store._base import (OPERATOR, Forbidden, NotFound, Operator, StoreError,
                                     make_engine, migrate)
+from jamii.core.store._campaigns import CampaignStore
+from jamii.core.store._consent import ConsentStore
 from jamii.core.store._imports import ImportQueries
-from jamii.core.store._items import DuplicateItem, Submitted
+from jamii.core.store._items import DuplicateItem, ItemStore, Submitted
 from jamii.core.store._ledger import LedgerStore
 from jamii.core.store._people import new_invite_code
-from jamii.core.store._reviews import REJECT_REASONS
+from jamii.core.store._privacy import Flagged, PrivacyQueries
+from jamii.core.store._release import ReleaseStore, as_datetime
+from jamii.core.store._reviews import REJECT_REASONS, ReviewStore
 from jamii.core.store._signin import SignInStore
 
 
 class Store(
     SignInStore,
-    DashboardQueries,
-    PrivacyQueries,
-    CollectorQueries,
-    ReleaseQueries,
-    ImportQueries,
+    CampaignStore,
+    ConsentStore,
+    ItemStore,
+    ReviewStore,
     LedgerStore,
+    ReleaseStore,
+    PrivacyQueries,
+    ImportQueries,
 ):
     @classmethod
     def open(cls, db_url: str | None = None, data_dir: str | Path | None = None) -> "Store":

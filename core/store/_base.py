@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from contextlib import contextmanager
+from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Iterator, Union
 
@@ -119,6 +122,23 @@ def _current_rate_card(session: Session, campaign_id: int) -> RateCard | None:
                           .order_by(RateCard.version.desc()).limit(1))
 
 
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _plain(value: Any) -> Any:
+    """JSON-ready: dates as ISO strings, decimals as strings."""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
 def _refuse_bad_text(*problems: list[checks.Problem]) -> None:
     """Raise StoreError naming every blocking problem of free-text values; nothing is written."""
     blocking = [p.message for group in problems for p in group if p.blocking]
@@ -227,3 +247,15 @@ class StoreBase:
             AuditEvent(actor_id=actor_id, action=action, record_type=record_type,
                        record_id=None if record_id is None else str(record_id), details=details)
         )
+
+    def audit_events(self, limit: int = 200, action_prefix: str | None = None) -> list[dict[str, Any]]:
+        q = select(AuditEvent, Contributor.pseudonym).join(
+            Contributor, Contributor.id == AuditEvent.actor_id, isouter=True)
+        if action_prefix:
+            q = q.where(AuditEvent.action.startswith(action_prefix))
+        with self.read() as s:
+            rows = s.execute(q.order_by(AuditEvent.id.desc()).limit(limit)).all()
+        return [{"id": e.id, "when": e.created_at, "actor": who or "", "action": e.action,
+                 "record": f"{e.record_type}:{e.record_id or ''}", "details": _plain(e.details)}
+                for e, who in rows]
+

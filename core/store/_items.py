@@ -1,4 +1,4 @@
-"""Items: submission (idempotent, one transaction), audio files, listing and counts."""
+"""Items: submission (idempotent, one transaction), revision, audio files, listing and counts."""
 
 from __future__ import annotations
 
@@ -16,10 +16,9 @@ from sqlalchemy.exc import IntegrityError
 from jamii.core import checks
 from jamii.core import items as item_rules
 from jamii.core.langtags import normalise_tag
-from jamii.core.records import Campaign, Contributor, Item
-from jamii.core.store._base import (Actor, Forbidden, NotFound, StoreError, _active_consent,
-                                    _actor, _get, _tag)
-from jamii.core.store._people import PeopleStore
+from jamii.core.records import Campaign, Contributor, Item, Review
+from jamii.core.store._base import (Actor, Forbidden, NotFound, StoreBase, StoreError,
+                                    _active_consent, _actor, _get, _tag)
 
 
 class DuplicateItem(StoreError):
@@ -41,7 +40,7 @@ _AUTHOR = object()
 """submit_item's default actor: the author themself."""
 
 
-class ItemStore(PeopleStore):
+class ItemStore(StoreBase):
     # --- audio ----------------------------------------------------------------------------
     def save_audio(self, data: bytes, suffix: str = ".wav") -> str:
         """Content-addressed: the file's name is its sha256, written atomically, never twice."""
@@ -60,7 +59,7 @@ class ItemStore(PeopleStore):
     def audio_path(self, digest: str, suffix: str = ".wav") -> Path:
         return self.audio_dir / digest[:2] / f"{digest}{suffix}"
 
-    # --- submission ---------------------------------------------------------------------------
+    # --- submission -----------------------------------------------------------------------
     def submit_item(self, *, campaign_id: int, author_id: int, kind: str, language: str,
                     content: dict[str, Any], client_key: str, dialect: str | None = None,
                     domain: str | None = None, provenance: dict[str, Any] | None = None,
@@ -145,7 +144,29 @@ class ItemStore(PeopleStore):
             raise StoreError(f"'{domain}' is not one of this campaign's domains "
                              f"({', '.join(campaign.domains)}).")
 
-    # --- reading --------------------------------------------------------------------------------
+    def accept_edit(self, item_id: int, author_id: int, content: dict[str, Any]) -> Item:
+        """The author takes a suggested edit (or revises): a new version goes back to review."""
+        from jamii.core.records import ItemRevision
+
+        with self.write() as s:
+            item = _get(s, Item, item_id)
+            _actor(s, author_id, "revise items", roles=(), self_id=author_id)
+            if item.author_id != author_id:
+                raise Forbidden("Only the author can revise an item.")
+            if item.status not in ("needs_edit", "submitted"):
+                raise StoreError("Only items still under review can be revised.")
+            cleaned = item_rules.clean_content(item.kind, {**item.content, **content})
+            if cleaned.blocking:
+                raise item_rules.ItemError(cleaned.blocking)
+            s.add(ItemRevision(item_id=item.id, version=item.version, content=item.content,
+                               edited_by=author_id))
+            item.version += 1
+            item.content = cleaned.content
+            item.content_sha256 = item_rules.content_sha256(item.kind, cleaned.content)
+            item.status = "submitted"
+        return item
+
+    # --- reading --------------------------------------------------------------------------
     def item(self, item_id: int | str) -> Item:
         with self.read() as s:
             if isinstance(item_id, str):
@@ -171,6 +192,39 @@ class ItemStore(PeopleStore):
         with self.read() as s:
             return list(s.scalars(q))
 
+    def find_same_content(self, campaign_id: int, kind: str, content: dict[str, Any]) -> Item | None:
+        """The item of this campaign whose normalised content equals `content`, if any."""
+        cleaned = item_rules.clean_content(kind, content)
+        digest = item_rules.content_sha256(kind, cleaned.content)
+        with self.read() as s:
+            return s.scalar(select(Item).where(Item.campaign_id == campaign_id,
+                                               Item.content_sha256 == digest))
+
+    def my_items(self, author_id: int, campaign_id: int | None = None,
+                 limit: int = 200) -> list[tuple[Item, list[Review]]]:
+        """The author's own items, newest first, each with the reviews it received."""
+        q = select(Item).where(Item.author_id == author_id)
+        if campaign_id is not None:
+            q = q.where(Item.campaign_id == campaign_id)
+        with self.read() as s:
+            found = list(s.scalars(q.order_by(Item.id.desc()).limit(limit)))
+        reviews = self.reviews_by_item([i.id for i in found])
+        return [(i, reviews[i.id]) for i in found]
+
+    def latest_rubric(self, campaign_id: int, language: str) -> list[dict[str, Any]]:
+        """The rubric of the newest accepted (else any) contextual item in this language."""
+        with self.read() as s:
+            for status in ("accepted", None):
+                q = select(Item.content).where(Item.campaign_id == campaign_id,
+                                               Item.kind == "contextual", Item.language == language)
+                if status:
+                    q = q.where(Item.status == status)
+                content = s.scalar(q.order_by(Item.id.desc()).limit(1))
+                if content and content.get("rubric"):
+                    return list(content["rubric"])
+        return []
+
+    # --- counts ---------------------------------------------------------------------------
     def status_counts(self, campaign_id: int) -> dict[str, Any]:
         """Counts by kind, status, language and dialect, and contributor counts."""
         with self.read() as s:
@@ -198,6 +252,23 @@ class ItemStore(PeopleStore):
             "organisers": sum(1 for r, _ in people if "organiser" in r),
         }
         return out
+
+    def item_counts(self, campaign_id: int) -> list[dict[str, Any]]:
+        """Items per kind, language, dialect, domain and status: one row per combination."""
+        cols = (Item.kind, Item.language, Item.dialect, Item.domain, Item.status)
+        q = (select(*cols, func.count()).where(Item.campaign_id == campaign_id)
+             .group_by(*cols).order_by(*cols))
+        with self.read() as s:
+            rows = s.execute(q).all()
+        return [{"kind": k, "language": lang, "dialect": d, "domain": dom, "status": st, "n": n}
+                for k, lang, d, dom, st, n in rows]
+
+    def release_status_counts(self, campaign_id: int) -> dict[str, int]:
+        """Items by status, for the datasheet's account of what was not accepted."""
+        with self.read() as s:
+            rows = s.execute(select(Item.status, func.count()).where(Item.campaign_id == campaign_id)
+                             .group_by(Item.status)).all()
+        return {status: n for status, n in rows}
 
     def language_ok(self, tag: str) -> str:
         return normalise_tag(tag)

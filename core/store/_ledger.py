@@ -1,4 +1,5 @@
-"""The compensation ledger: entries, payout approval and payment outcomes, with an audit."""
+"""The compensation ledger: every read of it, payout approval and payment outcomes, with an
+audit. (Entries are written where they are earned, by `_reviews.ReviewStore._earn`.)"""
 
 from __future__ import annotations
 
@@ -6,14 +7,15 @@ import csv
 import io
 from collections import defaultdict
 from decimal import Decimal
-from typing import Iterable
+from typing import Any, Iterable
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import case, distinct, func, insert, select, update
 
-from jamii.core.records import PAYMENT_STATUSES, CompensationEntry, Contributor, PaymentEvent, utcnow
 from jamii.core import checks
-from jamii.core.store._base import Actor, StoreError, _actor, _refuse_bad_text
-from jamii.core.store._reviews import ReviewStore
+from jamii.core.records import (PAYMENT_STATUSES, CompensationEntry, Contributor, PaymentEvent,
+                                utcnow)
+from jamii.core.store._base import Actor, StoreBase, StoreError, _actor, _refuse_bad_text
+
 
 _MOVES = {"approved": {"owed"}, "paid": {"approved"}, "failed": {"approved"}, "owed": {"failed"}}
 
@@ -24,12 +26,14 @@ def _chunks(ids: list[int], size: int = 5000):
         yield ids[start:start + size]
 
 
-class LedgerStore(ReviewStore):
+class LedgerStore(StoreBase):
+    # --- a person's entries ---------------------------------------------------------------
     def earnings(self, contributor_id: int) -> list[CompensationEntry]:
         with self.read() as s:
             return list(s.scalars(select(CompensationEntry).where(
                 CompensationEntry.contributor_id == contributor_id).order_by(CompensationEntry.id)))
 
+    # --- the campaign's entries -----------------------------------------------------------
     def ledger(self, campaign_id: int, status: str | None = None) -> list[CompensationEntry]:
         q = select(CompensationEntry).where(CompensationEntry.campaign_id == campaign_id)
         if status:
@@ -37,6 +41,89 @@ class LedgerStore(ReviewStore):
         with self.read() as s:
             return list(s.scalars(q.order_by(CompensationEntry.id)))
 
+    def _ledger_q(self, what, campaign_id: int, status: str | None):
+        q = select(*what).where(CompensationEntry.campaign_id == campaign_id)
+        if status:
+            q = q.where(CompensationEntry.status == status)
+        return q
+
+    def ledger_rows(self, campaign_id: int, status: str | None = None, *,
+                    limit: int | None = None, offset: int = 0) -> list[dict[str, Any]]:
+        """Ledger lines with the earner's pseudonym, for the payouts page (one page of them
+        with `limit` and `offset`, in entry order)."""
+        q = (self._ledger_q((CompensationEntry, Contributor.pseudonym), campaign_id, status)
+             .join(Contributor, Contributor.id == CompensationEntry.contributor_id)
+             .order_by(CompensationEntry.id))
+        if limit is not None:
+            q = q.limit(limit).offset(max(0, offset))
+        with self.read() as s:
+            rows = s.execute(q).all()
+        return [{"id": e.id, "pseudonym": who, "activity": e.activity, "amount": e.amount,
+                 "unit": e.unit, "status": e.status, "reference": e.payout_reference or "",
+                 "created_at": e.created_at} for e, who in rows]
+
+    def ledger_count(self, campaign_id: int, status: str | None = None) -> int:
+        with self.read() as s:
+            return s.scalar(self._ledger_q((func.count(CompensationEntry.id),), campaign_id,
+                                           status)) or 0
+
+    def ledger_ids(self, campaign_id: int, status: str | None = None) -> list[int]:
+        """Every entry id with this status (for "move them all"), ids only."""
+        with self.read() as s:
+            return list(s.scalars(self._ledger_q((CompensationEntry.id,), campaign_id, status)
+                                  .order_by(CompensationEntry.id)))
+
+    def ledger_totals(self, campaign_id: int, status: str | None = None) -> list[dict[str, Any]]:
+        """Per person and unit: number of entries and their sum (what the organiser pays)."""
+        q = (self._ledger_q((Contributor.pseudonym, CompensationEntry.unit,
+                             func.count(CompensationEntry.id), func.sum(CompensationEntry.amount)),
+                            campaign_id, status)
+             .join(Contributor, Contributor.id == CompensationEntry.contributor_id)
+             .group_by(Contributor.pseudonym, CompensationEntry.unit)
+             .order_by(Contributor.pseudonym, CompensationEntry.unit))
+        with self.read() as s:
+            rows = s.execute(q).all()
+        # SQLite sums in floating point: round away its noise (amounts carry a few decimals)
+        return [{"pseudonym": who, "unit": unit, "entries": n,
+                 "amount": Decimal(str(total or 0)).quantize(Decimal("0.000001")).normalize()}
+                for who, unit, n, total in rows]
+
+    # --- totals, never per person ---------------------------------------------------------
+    def compensation_totals(self, campaign_id: int) -> list[dict[str, Any]]:
+        """Ledger sums per activity, language, unit and status, never per person: the one
+        compensation query of the dashboard and the release.
+
+        Each row: "activity", "language", "unit", "status", "amount", "quantity", "entries"
+        and "people" (distinct earners in this status). Each row also carries the head counts
+        of its cell (activity, language, unit) that the rule of five reads: "earners" (distinct
+        people with an entry in any status but failed), and of them "paid_earners" (with a paid
+        entry) and "unpaid_earners" (with an owed or approved one). Corrections (negative
+        entries) are included in the sums.
+        """
+        e = CompensationEntry
+        cell = (e.activity, e.language, e.unit)
+        q = (select(*cell, e.status, func.sum(e.amount), func.sum(e.quantity), func.count(),
+                    func.count(distinct(e.contributor_id)))
+             .where(e.campaign_id == campaign_id)
+             .group_by(*cell, e.status).order_by(*cell, e.status))
+
+        def people(where) -> Any:
+            return func.count(distinct(case((where, e.contributor_id))))
+
+        heads_q = (select(*cell, people(e.status != "failed"), people(e.status == "paid"),
+                          people(e.status.in_(("owed", "approved"))))
+                   .where(e.campaign_id == campaign_id).group_by(*cell))
+        with self.read() as s:
+            rows = s.execute(q).all()
+            heads = {(a, lang, u): (int(n), int(p), int(o))
+                     for a, lang, u, n, p, o in s.execute(heads_q).all()}
+        return [{"activity": a, "language": lang, "unit": u, "status": st,
+                 "amount": Decimal(str(amt or 0)), "quantity": Decimal(str(qty or 0)),
+                 "entries": n, "people": p,
+                 **dict(zip(("earners", "paid_earners", "unpaid_earners"), heads[(a, lang, u)]))}
+                for a, lang, u, st, amt, qty, n, p in rows]
+
+    # --- payouts --------------------------------------------------------------------------
     def move_payments(self, entry_ids: Iterable[int], status: str, *, actor_id: Actor,
                       reference: str | None = None) -> int:
         """owed -> approved -> paid or failed (failed may go back to owed). All or nothing."""

@@ -1,38 +1,41 @@
-"""Campaigns, contributors, roles, sign-in and consent."""
+"""Contributors: who they are (pseudonym, roles, self-described profile), their contact
+details and passwords, withdrawal, and counts of people for the dashboard and the release.
+
+Counts of people (`profile_counts`, `release_profile_counts`) are aggregates: no contributor id,
+pseudonym or contact leaves them; the caller applies the rule of five (`jamii.core.disclosure`).
+"""
 
 from __future__ import annotations
 
-import hashlib
 import secrets
-from decimal import Decimal, InvalidOperation
+from collections import Counter
 from typing import Any, Iterable
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from jamii.core import checks
 from jamii.core.records import (
     COMPENSATION_METHODS,
-    CONSENT_SCOPES,
+    DEMOGRAPHIC_FIELDS,
     PROFILE_FIELDS,
     ROLES,
     Campaign,
+    CompensationEntry,
     Consent,
-    ConsentText,
     Contributor,
     ContributorContact,
-    RateCard,
+    Item,
+    PaymentEvent,
+    Rating,
+    Review,
     utcnow,
 )
-from jamii.core.schema import ITEM_KINDS
-from jamii.core.store._base import (Actor, NotFound, StoreBase, StoreError, _active_consent,
-                                    _actor, _current_rate_card, _get, _refuse_bad_text, _tag)
+from jamii.core.store._base import (Actor, NotFound, StoreBase, StoreError, _actor, _get, _plain,
+                                    _refuse_bad_text, _sha256, _tag)
 from jamii.core.store._passwords import HASHER
 
+
 _hasher = HASHER  # argon2id at the parameters stated in jamii.core.store._passwords
-
-
-def _sha256(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def new_invite_code() -> str:
@@ -47,117 +50,7 @@ def normalise_code(code: str) -> str:
 
 
 class PeopleStore(StoreBase):
-    # --- campaigns -------------------------------------------------------------------------
-    def create_campaign(self, slug: str, name: str, *, languages: Iterable[str],
-                        item_kinds: Iterable[str] = ITEM_KINDS, actor_id: Actor,
-                        **fields: Any) -> Campaign:
-        _refuse_bad_text(checks.check_label("short name", slug, required=True, max_chars=64))
-        fields = _campaign_texts({"name": name, **fields})
-        name = fields.pop("name")
-        langs = [_tag(t, "languages") for t in languages]
-        if not langs:
-            raise StoreError("A campaign needs at least one language: give BCP-47 tags such as 'sw'.")
-        kinds = list(item_kinds)
-        unknown = [k for k in kinds if k not in ITEM_KINDS]
-        if unknown:
-            raise StoreError(f"Unknown item kind(s) {unknown}: use {', '.join(ITEM_KINDS)}.")
-        dialects = fields.pop("dialects", None) or {}
-        with self.write() as s:
-            _actor(s, actor_id, "create campaigns")
-            if s.scalar(select(Campaign).where(Campaign.slug == slug)):
-                raise StoreError(f"A campaign called '{slug}' exists already: choose another short name.")
-            campaign = Campaign(slug=slug, name=name, languages=langs, item_kinds=kinds,
-                                dialects=dialects, **fields)
-            s.add(campaign)
-            s.flush()
-            self._audit(s, actor_id, "campaign.create", "campaign", campaign.id, slug=slug)
-        return campaign
-
-    def update_campaign(self, campaign_id: int, *, actor_id: Actor, **fields: Any) -> Campaign:
-        allowed = {"name", "description", "languages", "dialects", "domains", "item_kinds",
-                   "targets", "acceptance_rule", "consent_scopes", "compensation_options",
-                   "licence_plan"}
-        bad = set(fields) - allowed
-        if bad:
-            raise StoreError(f"These campaign fields cannot be changed here: {sorted(bad)}")
-        fields = _campaign_texts(fields)
-        if "languages" in fields:
-            fields["languages"] = [_tag(t, "languages") for t in fields["languages"]]
-        with self.write() as s:
-            _actor(s, actor_id, "change campaigns")
-            campaign = _get(s, Campaign, campaign_id)
-            for key, value in fields.items():
-                setattr(campaign, key, value)
-            self._audit(s, actor_id, "campaign.update", "campaign", campaign_id, fields=sorted(fields))
-        return campaign
-
-    def campaign(self, slug_or_id: str | int) -> Campaign:
-        """The campaign with this short name (slug) or id; NotFound names the campaigns there are."""
-        with self.read() as s:
-            if isinstance(slug_or_id, int):
-                found = s.get(Campaign, slug_or_id)
-            else:
-                found = s.scalar(select(Campaign).where(Campaign.slug == slug_or_id))
-            if not found:
-                names = ", ".join(s.scalars(select(Campaign.slug))) or "none yet"
-                raise NotFound(f"No campaign '{slug_or_id}'. Campaigns in this store: {names}.")
-            return found
-
-    def campaigns(self) -> list[Campaign]:
-        with self.read() as s:
-            return list(s.scalars(select(Campaign).order_by(Campaign.id)))
-
-    # --- rate cards ---------------------------------------------------------------------------
-    def set_rate_card(self, campaign_id: int, rates: dict[str, dict[str, Any]], *,
-                      actor_id: Actor) -> RateCard:
-        """A new version; entries already recorded keep the version they were earned under."""
-        clean = {}
-        for activity, rate in rates.items():
-            if activity not in ("item_accepted", "review", "rating", "recording_minute"):
-                raise StoreError(f"'{activity}' is not a paid activity: use item_accepted, review, "
-                                 "rating or recording_minute.")
-            try:
-                amount = Decimal(str(rate["amount"]))
-            except (KeyError, InvalidOperation):
-                raise StoreError(f"The rate for {activity} needs a numeric amount.") from None
-            if amount < 0:
-                raise StoreError(f"The rate for {activity} cannot be negative.")
-            unit = rate.get("unit") or ""
-            _refuse_bad_text(checks.check_label(f"unit of {activity}", unit, max_chars=24))
-            unit = checks.normalise_text(unit) if isinstance(unit, str) else str(unit).strip()
-            if not unit:
-                raise StoreError(f"The rate for {activity} needs a unit: a currency such as KES "
-                                 "or an in-kind unit such as 'airtime' or 'seed pack'.")
-            clean[activity] = {"amount": str(amount), "unit": unit}
-            in_kind = rate.get("in_kind") or {}
-            if not isinstance(in_kind, dict):
-                raise StoreError(f"in_kind for {activity} must map a good to its quantity, "
-                                 "e.g. {'seed pack': 0.2}.")
-            _refuse_bad_text(*(checks.check_label(f"in-kind good of {activity}", g, required=True,
-                                                  max_chars=120) for g in in_kind))
-            try:
-                goods = {checks.normalise_text(g): str(Decimal(str(q))) for g, q in in_kind.items()}
-            except InvalidOperation:
-                raise StoreError(f"Each in-kind quantity for {activity} must be a number.") from None
-            if goods:
-                clean[activity]["in_kind"] = goods
-        with self.write() as s:
-            actor = _actor(s, actor_id, "set the rate card")
-            _get(s, Campaign, campaign_id)
-            last = s.scalar(select(RateCard.version).where(RateCard.campaign_id == campaign_id)
-                            .order_by(RateCard.version.desc()).limit(1)) or 0
-            card = RateCard(campaign_id=campaign_id, version=last + 1, rates=clean,
-                            created_by=actor.id if actor else None)
-            s.add(card)
-            s.flush()
-            self._audit(s, actor_id, "rate_card.set", "rate_card", card.id, version=card.version)
-        return card
-
-    def rate_card(self, campaign_id: int) -> RateCard | None:
-        with self.read() as s:
-            return _current_rate_card(s, campaign_id)
-
-    # --- contributors -------------------------------------------------------------------------
+    # --- contributors ---------------------------------------------------------------------
     def add_contributor(self, *, roles: Iterable[str] = ("contributor",), name: str | None = None,
                         email: str | None = None, phone: str | None = None,
                         login_name: str | None = None, password: str | None = None,
@@ -279,120 +172,114 @@ class PeopleStore(StoreBase):
                         reason=reason)
         return person
 
-    # --- consent ------------------------------------------------------------------------------
-    def add_consent_text(self, campaign_id: int, version: str, language: str, text: str, *,
-                         scopes: Iterable[str] | None = None, make_current: bool = True,
-                         actor_id: Actor) -> ConsentText:
-        language = _tag(language, "language")
-        if not isinstance(text, str) or not text.strip():
-            raise StoreError("The consent text is empty: paste the full text people will read.")
-        _refuse_bad_text(
-            checks.check_label("consent version", version, required=True, max_chars=32),
-            checks.check_text("consent text", text, max_chars=200_000))
-        version = checks.normalise_text(version)
-        with self.write() as s:
-            _actor(s, actor_id, "add consent texts")
-            campaign = _get(s, Campaign, campaign_id)
-            scopes = list(scopes if scopes is not None else (campaign.consent_scopes or CONSENT_SCOPES))
-            bad = [x for x in scopes if x not in CONSENT_SCOPES]
-            if bad:
-                raise StoreError(f"Unknown consent scope(s) {bad}: use {', '.join(CONSENT_SCOPES)}.")
-            existing = s.scalar(select(ConsentText).where(
-                ConsentText.campaign_id == campaign_id, ConsentText.version == version,
-                ConsentText.language == language))
-            if existing:
-                if existing.sha256 == _sha256(text):
-                    return existing
-                raise StoreError(f"Consent version {version} ({language}) exists and cannot change: "
-                                 "publish a new version instead.")
-            ct = ConsentText(campaign_id=campaign_id, version=version, language=language,
-                             text=text, sha256=_sha256(text), scopes=scopes)
-            s.add(ct)
-            if make_current:
-                campaign.current_consent_version = version
-            s.flush()
-            self._audit(s, actor_id, "consent_text.add", "consent_text", ct.id,
-                        version=version, language=language)
-        return ct
-
-    def consent_text(self, campaign_id: int, language: str | None = None) -> ConsentText:
-        """The current version in the reader's language, else English, else any language."""
+    # --- organiser views ------------------------------------------------------------------
+    def people_overview(self, campaign_id: int | None = None) -> list[dict[str, Any]]:
+        """Everyone with roles, status and item counts (no contact details)."""
+        counts_q = select(Item.author_id, func.count()).group_by(Item.author_id)
+        if campaign_id is not None:
+            counts_q = counts_q.where(Item.campaign_id == campaign_id)
         with self.read() as s:
-            campaign = _get(s, Campaign, campaign_id)
-            texts = list(s.scalars(select(ConsentText).where(
-                ConsentText.campaign_id == campaign_id,
-                ConsentText.version == campaign.current_consent_version)))
-            if not texts:
-                raise NotFound("This campaign has no consent text yet: an organiser must add one.")
-            by_lang = {t.language: t for t in texts}
-            for want in (language, (language or "").split("-")[0], "en"):
-                if want and want in by_lang:
-                    return by_lang[want]
-            return texts[0]
+            counts = dict(s.execute(counts_q).all())
+            people = list(s.scalars(select(Contributor).order_by(Contributor.id)))
+        return [{"id": p.id, "pseudonym": p.pseudonym, "roles": list(p.roles),
+                 "withdrawn": p.withdrawn_at is not None, "items": counts.get(p.id, 0),
+                 "compensation_method": p.compensation_method or ""} for p in people]
 
-    def consent_texts(self, campaign_id: int) -> list[ConsentText]:
+    # --- a person's own data --------------------------------------------------------------
+    def own_data(self, contributor_id: int) -> dict[str, Any]:
+        """Everything the store holds about one person, for them to download (JSON-ready)."""
         with self.read() as s:
-            return list(s.scalars(select(ConsentText).where(ConsentText.campaign_id == campaign_id)
-                                  .order_by(ConsentText.id)))
+            person = s.get(Contributor, contributor_id)
+            if person is None:
+                raise NotFound(f"No contributor with id {contributor_id}.")
+            contact = s.get(ContributorContact, contributor_id)
+            consents = list(s.scalars(select(Consent).where(Consent.contributor_id == contributor_id)))
+            items = list(s.scalars(select(Item).where(Item.author_id == contributor_id)))
+            reviews = list(s.scalars(select(Review).where(Review.reviewer_id == contributor_id)))
+            ratings = list(s.scalars(select(Rating).where(Rating.rater_id == contributor_id)))
+            entries = list(s.scalars(select(CompensationEntry).where(
+                CompensationEntry.contributor_id == contributor_id)))
+            events = list(s.scalars(select(PaymentEvent).where(
+                PaymentEvent.entry_id.in_([e.id for e in entries] or [-1]))))
+            slugs = dict(s.execute(select(Campaign.id, Campaign.slug)).all())
+        return {
+            "person": _row(person, ("pseudonym", "roles", "ui_language", "dialect", "region",
+                                    "gender", "age_band", "languages_spoken",
+                                    "compensation_method", "compensation_choice", "created_at",
+                                    "withdrawn_at")),
+            "contact": _row(contact, ("name", "email", "phone", "payment_account", "login_name"))
+            if contact else {},
+            "consents": [{**_row(c, ("version", "text_sha256", "scopes", "accepted_at",
+                                     "withdrawn_at")), "campaign": slugs.get(c.campaign_id)}
+                         for c in consents],
+            "items": [{**_row(i, ("public_id", "kind", "language", "dialect", "domain", "status",
+                                  "version", "content", "created_at", "decided_at")),
+                       "campaign": slugs.get(i.campaign_id)} for i in items],
+            "reviews_written": [_row(r, ("item_id", "item_version", "verdict", "reasons",
+                                         "suggested_edit", "created_at")) for r in reviews],
+            "ratings": [_row(r, ("answer_id", "other_answer_id", "preferred", "scores",
+                                 "safety_flag", "comment", "created_at")) for r in ratings],
+            "earnings": [{**_row(e, ("id", "activity", "quantity", "amount", "unit", "status",
+                                     "payout_reference", "created_at")),
+                          "campaign": slugs.get(e.campaign_id)} for e in entries],
+            "payment_events": [_row(p, ("entry_id", "status", "reference", "created_at"))
+                               for p in events],
+        }
 
-    def accept_consent(self, contributor_id: int, consent_text_id: int,
-                       scopes: dict[str, bool]) -> Consent:
-        with self.write() as s:
-            _actor(s, contributor_id, "accept a consent text", roles=(), self_id=contributor_id)
-            ct = _get(s, ConsentText, consent_text_id)
-            choices = {scope: bool(scopes.get(scope, False)) for scope in ct.scopes}
-            same = s.scalar(select(Consent).where(
-                Consent.contributor_id == contributor_id, Consent.consent_text_id == ct.id,
-                Consent.withdrawn_at.is_(None)).order_by(Consent.id.desc()).limit(1))
-            if same is not None and same.scopes == choices:
-                return same  # a double click: the same choices are already on record
-            consent = Consent(contributor_id=contributor_id, campaign_id=ct.campaign_id,
-                              consent_text_id=ct.id, version=ct.version, text_sha256=ct.sha256,
-                              scopes=choices)
-            s.add(consent)
-            s.flush()
-            self._audit(s, contributor_id, "consent.accept", "consent", consent.id,
-                        version=ct.version, language=ct.language, scopes=choices)
-        return consent
+    # --- counts of people -----------------------------------------------------------------
+    def profile_counts(self, campaign_id: int,
+                       dimensions: tuple[str, ...] = DEMOGRAPHIC_FIELDS) -> dict[str, Any]:
+        """People with at least one item in the campaign, counted per self-described value.
 
-    def active_consent(self, contributor_id: int, campaign_id: int) -> Consent | None:
-        """The newest unwithdrawn consent to the campaign's current version, if any."""
+        Withdrawn people are left out. Returns {"people": total, "by": {dimension: [{"value":
+        str | None, "people": n, "items": n}, ...]}}; None is "not said". The caller applies
+        the rule of five before showing anything.
+        """
+        bad = [d for d in dimensions if d not in DEMOGRAPHIC_FIELDS]
+        if bad:
+            raise StoreError(f"Unknown profile field(s) {bad}: use {', '.join(DEMOGRAPHIC_FIELDS)}.")
+        authors = (select(Item.author_id, func.count().label("n_items"))
+                   .where(Item.campaign_id == campaign_id).group_by(Item.author_id).subquery())
+        base = (select(Contributor, authors.c.n_items)
+                .join(authors, authors.c.author_id == Contributor.id)
+                .where(Contributor.withdrawn_at.is_(None)))
+        out: dict[str, Any] = {"by": {}}
         with self.read() as s:
-            return _active_consent(s, contributor_id, campaign_id)
+            out["people"] = s.scalar(select(func.count()).select_from(base.subquery())) or 0
+            for dim in dimensions:
+                col = getattr(Contributor, dim)
+                q = (select(col, func.count(), func.sum(authors.c.n_items))
+                     .join(authors, authors.c.author_id == Contributor.id)
+                     .where(Contributor.withdrawn_at.is_(None)).group_by(col))
+                out["by"][dim] = [{"value": (v or None), "people": n, "items": int(i or 0)}
+                                  for v, n, i in s.execute(q).all()]
+        return out
 
+    def release_profile_counts(self, contributor_ids: Iterable[int]) -> dict[str, Any]:
+        """Counts of people by each self-described field (None = not said); never a list of people."""
+        ids = sorted(set(contributor_ids))
+        counts: dict[str, Counter] = {f: Counter() for f in DEMOGRAPHIC_FIELDS}
+        languages: Counter = Counter()
+        columns = [getattr(Contributor, f) for f in DEMOGRAPHIC_FIELDS]
+        with self.read() as s:
+            for start in range(0, len(ids), 500):
+                chunk = ids[start:start + 500]
+                for row in s.execute(select(*columns, Contributor.languages_spoken)
+                                     .where(Contributor.id.in_(chunk))):
+                    for name, value in zip(DEMOGRAPHIC_FIELDS, row[:-1]):
+                        counts[name][value or None] += 1
+                    for tag in row[-1] or []:
+                        languages[tag] += 1
+        return {"people": len(ids), **{k: dict(v) for k, v in counts.items()},
+                "languages_spoken": dict(languages)}
 
-def _campaign_texts(fields: dict[str, Any]) -> dict[str, Any]:
-    """Campaign fields with their free texts checked and normalised (StoreError if any is bad)."""
-    fields = dict(fields)
-    problems = []
-    if "name" in fields:
-        problems.append(checks.check_label("name", fields["name"], required=True))
-    if "description" in fields:
-        problems.append(checks.check_text("description", fields["description"], required=False))
-    dialects = fields.get("dialects")
-    if dialects is not None and not isinstance(dialects, dict):
-        raise StoreError("dialects must map a language tag to its list of dialect names.")
-    for tag, names in (dialects or {}).items():
-        if isinstance(names, str) or not isinstance(names, (list, tuple)):
-            raise StoreError(f"dialects of {tag}: give a list of dialect names.")
-        problems += [checks.check_label(f"dialect of {tag}", d, required=True, max_chars=120)
-                     for d in names]
-    domains = fields.get("domains")
-    if domains is not None and (isinstance(domains, str) or not isinstance(domains, (list, tuple))):
-        raise StoreError("domains: give a list of domain names.")
-    problems += [checks.check_label("domain", d, required=True, max_chars=120)
-                 for d in domains or ()]
-    _refuse_bad_text(*problems)
-    if "name" in fields:
-        fields["name"] = checks.normalise_text(fields["name"])
-    if isinstance(fields.get("description"), str):
-        fields["description"] = checks.normalise_text(fields["description"])
-    if dialects is not None:
-        fields["dialects"] = {_tag(k, "dialects"): [checks.normalise_text(d) for d in v]
-                              for k, v in dialects.items()}
-    if domains is not None:
-        fields["domains"] = [checks.normalise_text(d) for d in domains]
-    return fields
+    def release_withdrawn_people(self, campaign_id: int) -> int:
+        """How many people who contributed to the campaign have withdrawn (a count only)."""
+        with self.read() as s:
+            return int(s.scalar(
+                select(func.count(func.distinct(Item.author_id)))
+                .join(Contributor, Contributor.id == Item.author_id)
+                .where(Item.campaign_id == campaign_id, Contributor.withdrawn_at.is_not(None))) or 0)
 
 
 _PROFILE_LIMITS = {"dialect": 120, "region": 120, "gender": 60, "age_band": 20,
@@ -427,3 +314,7 @@ def _profile(profile: dict[str, Any], clearing: bool = False) -> dict[str, Any]:
         if value or clearing:
             out[key] = value or None
     return out
+
+
+def _row(obj: Any, columns: tuple[str, ...]) -> dict[str, Any]:
+    return {c: _plain(getattr(obj, c)) for c in columns}

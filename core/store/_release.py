@@ -1,15 +1,16 @@
-"""Queries the release builder needs: the publishable rows, read once, PII-free.
+"""Releases: the publishable rows a release reads, once and PII-free, and the records of the
+releases built and published.
 
 Nothing here reads `contributor_contacts`: a release is built only from pseudonyms, consent
 records and self-described profiles, so names, contacts and payment accounts cannot leak into
-one by a forgotten column. Every figure about people is an aggregate; counts per person never
-leave the store.
+one by a forgotten column. The other facts a release gives (counts of people, agreement,
+compensation totals) come from the store module of their record, the same queries the
+dashboard reads.
 """
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -18,21 +19,12 @@ import orjson
 from sqlalchemy import Text, func, select, type_coerce
 from sqlalchemy.orm import aliased
 
-from jamii.core.records import (
-    DEMOGRAPHIC_FIELDS,
-    Consent,
-    ConsentText,
-    Contributor,
-    Item,
-    RateCard,
-    Release,
-    Review,
-)
+from jamii.core.records import Consent, Contributor, Item, Release, Review
 from jamii.core.store._base import Actor, NotFound, StoreBase, StoreError, _actor
+
 
 _SEP = "\x1f"
 """Separator of aggregated pseudonyms: a control character no pseudonym can contain."""
-
 
 
 class CandidateRow(NamedTuple):
@@ -76,7 +68,7 @@ def as_datetime(value: datetime | str | None) -> datetime | None:
     return datetime.fromisoformat(value) if type(value) is str else value
 
 
-class ReleaseQueries(StoreBase):
+class ReleaseStore(StoreBase):
     # --- the rows -------------------------------------------------------------------------
     def release_partitions(self, campaign_id: int) -> list[tuple[str, str, int]]:
         """(kind, language, accepted items) of the campaign, ordered by kind and language."""
@@ -169,56 +161,6 @@ class ReleaseQueries(StoreBase):
         if not path.exists():
             raise StoreError(f"The recording {digest} is missing from {self.audio_dir}.")
         return path.read_bytes()
-
-    # --- facts about the campaign ---------------------------------------------------------
-    def release_status_counts(self, campaign_id: int) -> dict[str, int]:
-        """Items by status, for the datasheet's account of what was not accepted."""
-        with self.read() as s:
-            rows = s.execute(select(Item.status, func.count()).where(Item.campaign_id == campaign_id)
-                             .group_by(Item.status)).all()
-        return {status: n for status, n in rows}
-
-    def release_consent_texts(self, campaign_id: int) -> list[ConsentText]:
-        with self.read() as s:
-            return list(s.scalars(select(ConsentText).where(ConsentText.campaign_id == campaign_id)
-                                  .order_by(ConsentText.version, ConsentText.language)))
-
-    def release_rate_cards(self, campaign_id: int) -> list[RateCard]:
-        with self.read() as s:
-            return list(s.scalars(select(RateCard).where(RateCard.campaign_id == campaign_id)
-                                  .order_by(RateCard.version)))
-
-    def release_profile_counts(self, contributor_ids: Iterable[int]) -> dict[str, Any]:
-        """Counts of people by each self-described field (None = not said); never a list of people."""
-        ids = sorted(set(contributor_ids))
-        counts: dict[str, Counter] = {f: Counter() for f in DEMOGRAPHIC_FIELDS}
-        languages: Counter = Counter()
-        columns = [getattr(Contributor, f) for f in DEMOGRAPHIC_FIELDS]
-        with self.read() as s:
-            for start in range(0, len(ids), 500):
-                chunk = ids[start:start + 500]
-                for row in s.execute(select(*columns, Contributor.languages_spoken)
-                                     .where(Contributor.id.in_(chunk))):
-                    for name, value in zip(DEMOGRAPHIC_FIELDS, row[:-1]):
-                        counts[name][value or None] += 1
-                    for tag in row[-1] or []:
-                        languages[tag] += 1
-        return {"people": len(ids), **{k: dict(v) for k, v in counts.items()},
-                "languages_spoken": dict(languages)}
-
-    def release_reviewer_ids(self, campaign_id: int) -> list[int]:
-        with self.read() as s:
-            return list(s.scalars(select(func.distinct(Review.reviewer_id))
-                                  .join(Item, Item.id == Review.item_id)
-                                  .where(Item.campaign_id == campaign_id)))
-
-    def release_withdrawn_people(self, campaign_id: int) -> int:
-        """How many people who contributed to the campaign have withdrawn (a count only)."""
-        with self.read() as s:
-            return int(s.scalar(
-                select(func.count(func.distinct(Item.author_id)))
-                .join(Contributor, Contributor.id == Item.author_id)
-                .where(Item.campaign_id == campaign_id, Contributor.withdrawn_at.is_not(None))) or 0)
 
     # --- release records ------------------------------------------------------------------
     def releases(self, campaign_id: int) -> list[Release]:

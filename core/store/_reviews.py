@@ -9,12 +9,12 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, exists, func, select
+from sqlalchemy import and_, case, exists, func, select
 
 from jamii.core.records import VERDICTS, Campaign, CompensationEntry, Contributor, Item, Review, utcnow
 from jamii.core.rules import AcceptanceRule, decide
-from jamii.core.store._base import Forbidden, StoreError, _actor, _current_rate_card, _get
-from jamii.core.store._items import ItemStore
+from jamii.core.store._base import Forbidden, StoreBase, StoreError, _actor, _current_rate_card
+
 
 REJECT_REASONS = ("wrong_language", "inaccurate", "harmful", "personal_data", "unclear",
                   "duplicate", "poor_audio", "other")
@@ -44,7 +44,8 @@ def _priced(rate: dict, method: str | None, choice: str | None,
     return amount.quantize(Decimal("0.0001")), unit
 
 
-class ReviewStore(ItemStore):
+class ReviewStore(StoreBase):
+    # --- queues ---------------------------------------------------------------------------
     def review_queue(self, campaign_id: int, reviewer_id: int, *, limit: int = 10,
                      kind: str | None = None) -> list[Item]:
         """Open items by others that this reviewer has not reviewed, oldest first."""
@@ -57,6 +58,38 @@ class ReviewStore(ItemStore):
         with self.read() as s:
             return list(s.scalars(q))
 
+    def _open_for(self, campaign_id: int, reviewer_id: int, languages=None, exclude=()):
+        """Open items by others that this reviewer has not reviewed (optionally in these
+        languages, leaving out the ids in `exclude`)."""
+        reviewed = exists().where(and_(Review.item_id == Item.id, Review.reviewer_id == reviewer_id))
+        q = select(Item).where(Item.campaign_id == campaign_id, Item.status == "submitted",
+                               Item.author_id != reviewer_id, ~reviewed)
+        if languages:
+            q = q.where(Item.language.in_(list(languages)))
+        exclude = [int(i) for i in exclude or ()]
+        if exclude:
+            q = q.where(Item.id.not_in(exclude))
+        return q
+
+    def review_queue_for(self, campaign_id: int, reviewer_id: int, *, languages=None,
+                         exclude=(), limit: int = 1) -> list[Item]:
+        """The review queue (oldest first) in the reviewer's chosen languages, without the
+        items they skipped in this session."""
+        q = self._open_for(campaign_id, reviewer_id, languages, exclude)
+        with self.read() as s:
+            return list(s.scalars(q.order_by(Item.id).limit(limit)))
+
+    def open_review_count(self, campaign_id: int, reviewer_id: int, *, languages=None,
+                          exclude=(), cap: int | None = 100) -> int:
+        """How many items wait for this reviewer, counted up to `cap` (the page shows "99+"):
+        counting a long queue exactly costs a scan of every open item on every run."""
+        q = self._open_for(campaign_id, reviewer_id, languages, exclude).with_only_columns(Item.id)
+        if cap:
+            q = q.limit(cap)
+        with self.read() as s:
+            return s.scalar(select(func.count()).select_from(q.subquery())) or 0
+
+    # --- reviews and decisions ------------------------------------------------------------
     def record_review(self, item_id: int, reviewer_id: int, verdict: str, *,
                       reasons: list[str] | None = None,
                       suggested_edit: dict[str, Any] | None = None) -> Review:
@@ -129,29 +162,46 @@ class ReviewStore(ItemStore):
         session.add(entry)
         return entry
 
+    # --- reading --------------------------------------------------------------------------
     def reviews_of(self, item_id: int) -> list[Review]:
         with self.read() as s:
             return list(s.scalars(select(Review).where(Review.item_id == item_id).order_by(Review.id)))
 
-    def accept_edit(self, item_id: int, author_id: int, content: dict[str, Any]) -> Item:
-        """The author takes a suggested edit (or revises): a new version goes back to review."""
-        from jamii.core import items as item_rules
-        from jamii.core.records import ItemRevision
+    def reviews_by_item(self, item_ids: list[int]) -> dict[int, list[Review]]:
+        out: dict[int, list[Review]] = {i: [] for i in item_ids}
+        if not item_ids:
+            return out
+        with self.read() as s:
+            for r in s.scalars(select(Review).where(Review.item_id.in_(item_ids)).order_by(Review.id)):
+                out[r.item_id].append(r)
+        return out
 
-        with self.write() as s:
-            item = _get(s, Item, item_id)
-            _actor(s, author_id, "revise items", roles=(), self_id=author_id)
-            if item.author_id != author_id:
-                raise Forbidden("Only the author can revise an item.")
-            if item.status not in ("needs_edit", "submitted"):
-                raise StoreError("Only items still under review can be revised.")
-            cleaned = item_rules.clean_content(item.kind, {**item.content, **content})
-            if cleaned.blocking:
-                raise item_rules.ItemError(cleaned.blocking)
-            s.add(ItemRevision(item_id=item.id, version=item.version, content=item.content,
-                               edited_by=author_id))
-            item.version += 1
-            item.content = cleaned.content
-            item.content_sha256 = item_rules.content_sha256(item.kind, cleaned.content)
-            item.status = "submitted"
-        return item
+    def review_votes(self, campaign_id: int) -> list[dict[str, Any]]:
+        """The verdict patterns of every reviewed item version, counted per language: what
+        Krippendorff's alpha and the vote totals are computed from (`jamii.core.agreement`),
+        for the dashboard and the datasheet alike.
+
+        One row per language and pattern: {"language", "approve", "reject", "edit" (votes on
+        one item version), "item_versions" (how many had exactly those votes)}. The database
+        counts votes per item version, then item versions per pattern, so a million reviewed
+        items return a few dozen rows; no reviewer or item is named.
+        """
+        per_version = (
+            select(Item.language,
+                   *(func.sum(case((Review.verdict == v, 1), else_=0)).label(v) for v in VERDICTS))
+            .join(Item, Item.id == Review.item_id)
+            .where(Item.campaign_id == campaign_id)
+            .group_by(Review.item_id, Review.item_version, Item.language)
+            .subquery())
+        columns = [per_version.c.language, *(per_version.c[v] for v in VERDICTS)]
+        with self.read() as s:
+            rows = s.execute(select(*columns, func.count()).group_by(*columns)
+                             .order_by(*columns)).all()
+        return [{"language": lang, **{v: int(n or 0) for v, n in zip(VERDICTS, votes)},
+                 "item_versions": int(units)} for lang, *votes, units in rows]
+
+    def release_reviewer_ids(self, campaign_id: int) -> list[int]:
+        with self.read() as s:
+            return list(s.scalars(select(func.distinct(Review.reviewer_id))
+                                  .join(Item, Item.id == Review.item_id)
+                                  .where(Item.campaign_id == campaign_id)))
