@@ -40,7 +40,7 @@ from jamii.core.records import (
 )
 from jamii.core.rules import AcceptanceRule, decide
 from jamii.core.schema import ITEM_KINDS
-from jamii.core.store import OPERATOR, REJECT_REASONS, NotFound, StoreError
+from jamii.core.store import OPERATOR, REJECT_REASONS, NotFound, Store, StoreError
 
 _SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$")
@@ -126,7 +126,7 @@ def default_folder() -> Path:
 # --------------------------------------------------------------------------- loading
 
 
-def load_seeds(store, folder: str | Path | None = None) -> SeedReport:
+def load_seeds(store: Store, folder: str | Path | None = None) -> SeedReport:
     """Check the seed files, then bring the store up to them; return what was added."""
     seeds = read_seeds(folder)
     slug = seeds.campaign["slug"]
@@ -164,21 +164,22 @@ def load_seeds(store, folder: str | Path | None = None) -> SeedReport:
     return report
 
 
-def _find_campaign(store, slug: str):
+def _find_campaign(store: Store, slug: str):
     try:
         return store.campaign(slug)
     except NotFound:
         return None
 
 
-def _find_person(store, pseudonym: str):
+def _find_person(store: Store, pseudonym: str):
     try:
         return store.contributor_by_pseudonym(pseudonym)
     except NotFound:
         return None
 
 
-def _load_people(store, seeds: _Seeds, organiser: _Person, report: SeedReport) -> dict[str, int]:
+def _load_people(store: Store, seeds: _Seeds, organiser: _Person,
+                 report: SeedReport) -> dict[str, int]:
     ids: dict[str, int] = {}
     ordered = [organiser] + [p for p in seeds.people if p is not organiser]
     for p in ordered:
@@ -192,7 +193,7 @@ def _load_people(store, seeds: _Seeds, organiser: _Person, report: SeedReport) -
     return ids
 
 
-def _load_consent_texts(store, seeds: _Seeds, campaign_id: int,
+def _load_consent_texts(store: Store, seeds: _Seeds, campaign_id: int,
                         report: SeedReport) -> dict[str, int]:
     before = {(t.version, t.language) for t in store.consent_texts(campaign_id)}
     out = {}
@@ -211,7 +212,7 @@ def _load_consent_texts(store, seeds: _Seeds, campaign_id: int,
     return out
 
 
-def _load_consents(store, seeds: _Seeds, campaign_id: int, ids: dict[str, int],
+def _load_consents(store: Store, seeds: _Seeds, campaign_id: int, ids: dict[str, int],
                    texts: dict[str, int], report: SeedReport) -> None:
     if store.campaign(campaign_id).current_consent_version != seeds.consent_version:
         return  # an organiser has moved on to a newer text: seeded people must read it themselves
@@ -228,7 +229,7 @@ def client_key(campaign_slug: str, seed_id: str) -> str:
     return f"seed:{campaign_slug}:{seed_id}"
 
 
-def _load_items(store, seeds: _Seeds, campaign_id: int, ids: dict[str, int],
+def _load_items(store: Store, seeds: _Seeds, campaign_id: int, ids: dict[str, int],
                 report: SeedReport) -> dict[str, int]:
     out = {}
     gone = _withdrawn(store, ids)
@@ -254,7 +255,7 @@ def _load_items(store, seeds: _Seeds, campaign_id: int, ids: dict[str, int],
     return out
 
 
-def _load_reviews(store, seeds: _Seeds, ids: dict[str, int], item_ids: dict[str, int],
+def _load_reviews(store: Store, seeds: _Seeds, ids: dict[str, int], item_ids: dict[str, int],
                   report: SeedReport) -> None:
     gone = _withdrawn(store, ids)
     for it in seeds.items:
@@ -276,13 +277,13 @@ def _load_reviews(store, seeds: _Seeds, ids: dict[str, int], item_ids: dict[str,
             report.reviews += 1
 
 
-def _withdrawn(store, ids: dict[str, int]) -> set[int]:
+def _withdrawn(store: Store, ids: dict[str, int]) -> set[int]:
     """Seed people an organiser has withdrawn since an earlier `jamii init`."""
     return {person.id for person in store.contributors()
             if person.id in ids.values() and person.withdrawn_at}
 
 
-def _sign_in_lines(store, people: list[_Person]) -> list[str]:
+def _sign_in_lines(store: Store, people: list[_Person]) -> list[str]:
     lines = []
     width = max(len(p.label) for p in people)
     active = set(store.demo_people_active())  # no sign-in attempt: nothing throttled or audited

@@ -17,7 +17,7 @@ from jamii.core.records import Campaign
 from jamii.core.rules import AcceptanceRule
 from jamii.core.schema import ITEM_KINDS, KIND_COLUMNS
 from jamii.core.items import outgoing_texts
-from jamii.core.store import as_datetime
+from jamii.core.store import Store, as_datetime
 from jamii.datasheets import _gates, _licenses
 from jamii.datasheets._parquet import PartWriter, file_name, schema_with_features
 from jamii.datasheets._splits import split_of
@@ -72,7 +72,7 @@ def _regions(campaign: Campaign) -> list[str]:
     return out
 
 
-def _columns(store, kind: str, split: str, rows: list[tuple[Any, dict[str, Any]]]
+def _columns(store: Store, kind: str, split: str, rows: list[tuple[Any, dict[str, Any]]]
              ) -> dict[str, list[Any]]:
     """The parquet columns of released rows ((CandidateRow, content) pairs) of one kind and
     split, built a column at a time: a dict per row costs more than the parquet writing."""
@@ -116,7 +116,7 @@ def _workers() -> int:
                       else (os.cpu_count() or 1)))
 
 
-def collect(store, campaign: Campaign, root: Path, *, exclude_flagged: bool,
+def collect(store: Store, campaign: Campaign, root: Path, *, exclude_flagged: bool,
             batch_size: int = 5000, licence_id: str | None = None,
             workers: int | None = None) -> Collected:
     """Stream the accepted items, judge each one, and write those that pass into `root`.
@@ -181,8 +181,6 @@ def collect(store, campaign: Campaign, root: Path, *, exclude_flagged: bool,
 
 def _partition_job(args) -> tuple[int, "Collected"]:
     """One partition in a worker process, on its own store connection."""
-    from jamii.core.store import Store
-
     url, audio_dir, root, job = args
     store = Store(url, audio_dir, create=False)
     try:
@@ -191,7 +189,7 @@ def _partition_job(args) -> tuple[int, "Collected"]:
         store.close()
 
 
-def _partition(store, root: Path, index: int, kind: str, language: str, campaign_id: int,
+def _partition(store: Store, root: Path, index: int, kind: str, language: str, campaign_id: int,
                regions: list[str], exclude_flagged: bool, licence_id: str | None,
                batch_size: int, schema) -> "Collected":
     """Judge, deduplicate and write one kind and language; `files` maps (kind, split) to the
@@ -350,13 +348,13 @@ class Facts:
     withdrawn_people: int
 
 
-def agreement(store, campaign_id: int) -> dict[str, Any]:
+def agreement(store: Store, campaign_id: int) -> dict[str, Any]:
     """Krippendorff's alpha (nominal) over the verdicts of each reviewed item version, and
     the vote totals and rates: the dashboard's own figures (`jamii.core.agreement`)."""
     return agreement_summary(store.review_votes(campaign_id))
 
 
-def campaign_facts(store, campaign: Campaign) -> Facts:
+def campaign_facts(store: Store, campaign: Campaign) -> Facts:
     """Every fact that does not depend on which items pass the gates (authors are filled in by
     `gather_facts`): `build_release` gathers these while the workers collect the items."""
     reviewer_ids = store.release_reviewer_ids(campaign.id)
@@ -375,7 +373,8 @@ def campaign_facts(store, campaign: Campaign) -> Facts:
     )
 
 
-def gather_facts(store, campaign: Campaign, found: Collected, early: Facts | None = None) -> Facts:
+def gather_facts(store: Store, campaign: Campaign, found: Collected,
+                 early: Facts | None = None) -> Facts:
     """The campaign's facts (`early`, if already gathered) with the released items' authors."""
     facts = early or campaign_facts(store, campaign)
     return dataclasses.replace(facts, authors=store.release_profile_counts(found.author_ids))
