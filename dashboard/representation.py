@@ -18,7 +18,7 @@ from typing import Any
 
 import pandas as pd
 
-from jamii.core.disclosure import FEWER, MIN_GROUP, hidden_groups, small
+from jamii.core.disclosure import FEWER, MIN_GROUP, hidden_groups, publishable_label, small
 from jamii.core.records import Campaign
 
 NOT_SAID = "(not said)"
@@ -39,7 +39,8 @@ def group_table(rows: list[dict[str, Any]], total: int, *, label: str = FEWER,
     """One dimension's counts with the rule of five applied."""
     merged: dict[str, dict[str, int]] = {}
     for r in rows:
-        key = str(r["value"]).strip() if r.get("value") not in (None, "") else not_said
+        value = r.get("value")
+        key = publishable_label(str(value).strip()) if value not in (None, "") else not_said
         cell = merged.setdefault(key, {"people": 0, "items": 0})
         cell["people"] += int(r.get("people") or 0)
         cell["items"] += int(r.get("items") or 0)

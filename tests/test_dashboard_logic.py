@@ -369,3 +369,15 @@ def test_leaderboard_from_real_evaluate_runs(tmp_path, release, tiny_lm, tiny_lm
     assert chat["revision"] == config["model"]["revision"]
     sw = leaderboard(runs, group=("language", "sw")).metric("chrf")
     assert len(sw) == 2 and (sw["n"] < chrf["n"].max()).all()
+
+
+def test_a_self_described_group_that_may_hold_personal_data_is_shown_as_withheld():
+    """The dashboard prints group names as the release does: never a phone number, even for
+    a group of five."""
+    from jamii.core.disclosure import WITHHELD
+    from jamii.dashboard.representation import group_table
+
+    table = group_table([{"value": "Mutare, piga 0712 345 678", "people": 5, "items": 9},
+                         {"value": "Pwani", "people": 7, "items": 12}], total=12)
+    assert list(table["value"]) == ["Pwani", WITHHELD]
+    assert "0712" not in table.to_csv()
