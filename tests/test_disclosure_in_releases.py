@@ -32,7 +32,7 @@ def releases(tmp_path_factory) -> dict[str, Path]:
         out = {}
         for slug in SLUGS:
             out[slug] = root / slug
-            # the load_dataset and mlcroissant checks change no document: left to test_release
+            # the load_dataset and mlcroissant checks change no document: left to test_datasheets_build
             build_release(store, slug, "1.0.0", out[slug], answers=ANSWERS, validate=False)
         yield out
     finally:
