@@ -364,3 +364,21 @@ def test_a_release_from_a_store_with_personal_data_in_every_field_holds_none_of_
     assert "withheld (may hold personal data): 5" in (out / "DATA_STATEMENT.md").read_text()
     assert not set(ids.values()) & {r["id"] for p in out.rglob("*.parquet")
                                     for r in pq.read_table(p, columns=["id"]).to_pylist()}
+
+
+@pytest.mark.parametrize("blank", ["\u200b\u200b", "\u2800", "\u3164"])
+def test_an_invisible_prompt_is_refused_by_the_form_and_the_import(store, tmp_path, blank):
+    """Item 3 as a contributor meets it: the form says which field, the import lists the row,
+    and nothing is stored either way."""
+    from jamii.collector.forms import prepare_item
+    from jamii.core.importer import import_file
+
+    prepared = prepare_item("prompt_response", "sw", {"prompt": blank, "response": "Samadi."})
+    assert [(p.field, p.code) for p in prepared.blocking] == [("prompt", "invisible")]
+    _, camp, _ = _campaign(store)
+    src = tmp_path / "items.jsonl"
+    src.write_text(json.dumps({"prompt": blank, "response": "Samadi."}) + "\n", encoding="utf-8")
+    report = import_file(store, src, campaign="c", kind="prompt_response", language="sw")
+    assert report.refused and report.imported == 0
+    assert [(p.field, p.code) for p in report.invalid] == [("prompt", "invisible")]
+    assert store.items(camp.id) == []
