@@ -147,16 +147,26 @@ def _loads(text: str) -> Any:
     """json.loads, raising _BeyondLimits instead of RecursionError, a plain ValueError, or
     for nesting deeper than MAX_JSON_DEPTH; malformed JSON raises JSONDecodeError as usual."""
     try:
-        value = json.loads(text)
+        value = json.loads(text, object_pairs_hook=_no_repeated_keys)
     except RecursionError:
         raise _BeyondLimits(_NESTED) from None
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, _BeyondLimits):
         raise
     except ValueError:  # "Exceeds the limit (4300 digits) for integer string conversion"
         raise _BeyondLimits(_LONG_NUMBER) from None
     if _depth_over(value, MAX_JSON_DEPTH):
         raise _BeyondLimits(_NESTED)
     return value
+
+
+def _no_repeated_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """An object that names a key twice would silently keep the last value: refuse it."""
+    found = dict(pairs)
+    if len(found) != len(pairs):
+        seen: set[str] = set()
+        twice = next(k for k, _ in pairs if k in seen or seen.add(k))
+        raise _BeyondLimits(f"names the key {twice!r} twice: keep one of the two values")
+    return found
 
 
 def _depth_over(value: Any, limit: int) -> bool:

@@ -143,6 +143,14 @@ def test_a_json_array_on_a_jsonl_line_is_named_not_a_missing_column(store, camp,
     assert "no column for" not in result.output
 
 
+def test_a_key_named_twice_on_a_jsonl_line_is_refused_not_silently_overwritten(store, camp,
+                                                                                tmp_path):
+    # before: the second "prompt" won, with no word said
+    data = (b'{"prompt": "Swali la kwanza?", "response": "Jibu.", "language": "sw", '
+            b'"prompt": "Swali la pili?"}\n')
+    _refused_import(store, tmp_path, "twice.jsonl", data, "names the key 'prompt' twice")
+
+
 def test_an_unterminated_quote_says_where_it_opened(store, camp, tmp_path):
     # before: row 1 "has no language" and "empty response": the rest of the file was one value
     data = b'prompt,response,language\n"Swali bila mwisho,Jibu.,sw\nSwali?,Jibu.,sw\nS,J,sw\n'
