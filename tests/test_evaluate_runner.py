@@ -28,7 +28,8 @@ WITHOUT_TORCH = "import sys; sys.modules['torch'] = None; sys.modules['transform
 def jamii_evaluate(*args: str, without_torch: bool = False) -> subprocess.CompletedProcess:
     """`jamii evaluate ARGS` in a fresh process; `without_torch`: one that cannot import torch or
     transformers, so it cannot load a model."""
-    code = (WITHOUT_TORCH if without_torch else "") + "from jamii.cli._evaluate import evaluate_command; evaluate_command()"
+    code = "from jamii.cli._evaluate import evaluate_command; evaluate_command()"
+    code = (WITHOUT_TORCH if without_torch else "") + code
     return subprocess.run([sys.executable, "-c", code, *args, "--no-progress"], capture_output=True, text=True,
                           env={**os.environ, "HF_HUB_OFFLINE": "1"}, timeout=600)
 
