@@ -65,12 +65,21 @@ def server(tiny_lm):
 
 @pytest.mark.models
 @pytest.mark.slow
-def test_server_answers_equal_in_process_answers_and_errors_are_clear(server, release, tiny_lm, tmp_path):
+def test_server_answers_equal_in_process_answers_and_errors_are_clear(server, release, tiny_lm, tmp_path,
+                                                                     monkeypatch):
+    from jamii.evaluate import _runner
+
     spec = f"openai:{server}/v1#{tiny_lm}"
     res = evaluate(release, spec, tmp_path / "served", max_new_tokens=10, concurrency=4, progress=False)
     assert res.computed == 7
     config = json.loads((tmp_path / "served" / "config.json").read_text())
     assert config["model"]["backend"] == "openai" and config["model"]["api"] == "chat"
+    # repeated with every answer cached: the server is asked for its model list, never to generate
+    with monkeypatch.context() as m:
+        m.setattr(_runner, "load_backend", lambda *a, **k: pytest.fail("a backend was built"))
+        again = evaluate(release, spec, tmp_path / "served", max_new_tokens=10, concurrency=4, progress=False)
+    assert again.computed == 0
+    assert json.loads((tmp_path / "served" / "config.json").read_text())["model"] == config["model"]
     # greedy through the server's chat template == greedy in process with the same template
     evaluate(release, f"hf:{tiny_lm}", tmp_path / "local", max_new_tokens=10, progress=False)
     assert read_predictions(tmp_path / "served") == read_predictions(tmp_path / "local")
