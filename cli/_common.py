@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import functools
 
 import click
+
+if TYPE_CHECKING:  # the store is imported where it is used, not to type it
+    from jamii.core.store import Store
 
 
 db_option = click.option(
@@ -44,7 +49,7 @@ actor_option = click.option(
          "of as the local operator.")
 
 
-def acting(store, pseudonym: str | None):
+def acting(store: Store, pseudonym: str | None):
     """The actor a command passes to the store: the organiser named by --as, else OPERATOR
     (whoever runs the command line can read the database, so it acts with organiser rights)."""
     from jamii.core import checks

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import json
 
 import click
@@ -9,6 +11,9 @@ import click
 from jamii.cli._common import acting, actor_option, store_options
 from jamii.core.importer import SourceError, import_file
 from jamii.core.items import ItemError
+
+if TYPE_CHECKING:  # the store is imported where it is used, not to type it
+    from jamii.core.store import Store
 
 _SHOWN_WARNINGS = 20
 
@@ -55,7 +60,7 @@ def _parse_map(_ctx, _param, values: tuple[str, ...]) -> dict[str, str]:
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @actor_option
 @store_options
-def import_command(store, file, campaign, kind, mapping, language, dialect, domain, task_type,
+def import_command(store: Store, file, campaign, kind, mapping, language, dialect, domain, task_type,
                    rubric_file, split, accepted, skip_invalid, author, source_license, dry_run,
                    as_json, actor) -> None:
     """Import items from FILE: CSV, TSV, JSONL, JSON, parquet or a datasets folder.

@@ -1,14 +1,19 @@
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from jamii.cli._common import store_options
+
+if TYPE_CHECKING:  # the store is imported where it is used, not to type it
+    from jamii.core.store import Store
 
 
 @click.command("init")
 @click.option("--no-seeds", is_flag=True, help="Create or migrate the store without the example campaign.")
 @store_options
-def init_command(store, no_seeds: bool) -> None:
+def init_command(store: Store, no_seeds: bool) -> None:
     """Create or migrate the store, and load the example campaign from seeds/."""
     click.echo(f"Store ready: {_safe_url(store.url)} ({len(store.tables())} tables)")
     if no_seeds:
@@ -27,7 +32,7 @@ def init_command(store, no_seeds: bool) -> None:
     _warn_demo_people(store)
 
 
-def _warn_demo_people(store) -> None:
+def _warn_demo_people(store: Store) -> None:
     """Say so while anyone still signs in with an invite code printed in jamii's README."""
     demo = store.demo_people_active()
     if demo:

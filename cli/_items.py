@@ -1,8 +1,13 @@
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from jamii.cli._common import store_options
+
+if TYPE_CHECKING:  # the store is imported where it is used, not to type it
+    from jamii.core.store import Store
 
 
 @click.group("items")
@@ -14,7 +19,7 @@ def items_group() -> None:
 @click.option("--campaign", "-c", required=True, help="Campaign short name.")
 @click.option("--all", "include_cleared", is_flag=True, help="Also list items already cleared.")
 @store_options
-def items_flagged(store, campaign, include_cleared) -> None:
+def items_flagged(store: Store, campaign, include_cleared) -> None:
     """List accepted items whose text may hold emails, phone numbers or id numbers."""
     found = store.flagged_items(store.campaign(campaign).id, include_cleared=include_cleared)
     if not found:
@@ -33,7 +38,7 @@ def items_flagged(store, campaign, include_cleared) -> None:
 @click.option("--note", required=True, help="Why this text may be published (recorded in the audit trail).")
 @click.option("--as", "actor", required=True, help="Pseudonym of the organiser deciding this.")
 @store_options
-def items_clear(store, item_ids, note, actor) -> None:
+def items_clear(store: Store, item_ids, note, actor) -> None:
     """Record that an organiser checked these items' flagged text and it may be published."""
     person = store.contributor_by_pseudonym(actor)
     n = store.clear_pii(list(item_ids), actor_id=person.id, note=note)

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from collections import defaultdict
 from decimal import Decimal
 from pathlib import Path
@@ -7,6 +9,9 @@ from pathlib import Path
 import click
 
 from jamii.cli._common import acting, actor_option, store_options
+
+if TYPE_CHECKING:  # the store is imported where it is used, not to type it
+    from jamii.core.store import Store
 
 
 @click.group("payouts")
@@ -21,7 +26,7 @@ campaign_option = click.option("--campaign", "-c", required=True, help="Campaign
 @campaign_option
 @click.option("--status", type=click.Choice(["owed", "approved", "paid", "failed"]), default=None)
 @store_options
-def payouts_list(store, campaign, status) -> None:
+def payouts_list(store: Store, campaign, status) -> None:
     """Totals per status and unit (and the entry ids, to approve or pay them)."""
     entries = store.ledger(store.campaign(campaign).id, status)
     totals: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
@@ -44,7 +49,7 @@ def _ranges(ids: list[int]) -> str:
 @click.option("--entry", "entries", multiple=True, type=int, help="Entry id; repeat. Default: all owed.")
 @actor_option
 @store_options
-def payouts_approve(store, campaign, entries, actor) -> None:
+def payouts_approve(store: Store, campaign, entries, actor) -> None:
     """Approve owed entries for payment."""
     actor_id = acting(store, actor)
     ids = list(entries) or [e.id for e in store.ledger(store.campaign(campaign).id, "owed")]
@@ -59,7 +64,7 @@ def payouts_approve(store, campaign, entries, actor) -> None:
 @click.option("--entry", "entries", multiple=True, type=int, help="Entry id; repeat. Default: all approved.")
 @actor_option
 @store_options
-def payouts_mark(store, campaign, status, reference, entries, actor) -> None:
+def payouts_mark(store: Store, campaign, status, reference, entries, actor) -> None:
     """Record that approved entries were paid, or that paying them failed."""
     actor_id = acting(store, actor)
     ids = list(entries) or [e.id for e in store.ledger(store.campaign(campaign).id, "approved")]
@@ -75,7 +80,7 @@ def payouts_mark(store, campaign, status, reference, entries, actor) -> None:
               help="CSV file to write (holds payment accounts: keep it private).")
 @actor_option
 @store_options
-def payouts_export(store, campaign, status, out, actor) -> None:
+def payouts_export(store: Store, campaign, status, out, actor) -> None:
     """Write the payout CSV: one line per person and unit, with the payment account."""
     actor_id = acting(store, actor)
     text = store.payout_csv(store.campaign(campaign).id, status, actor_id=actor_id)

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from pathlib import Path
 
 import click
 
 from jamii.cli._common import store_options
+
+if TYPE_CHECKING:  # the store is imported where it is used, not to type it
+    from jamii.core.store import Store
 
 
 @click.command("release")
@@ -23,7 +28,7 @@ from jamii.cli._common import store_options
 @click.option("--exclude-flagged", is_flag=True,
               help="Leave out items the personal-data scan flags instead of refusing.")
 @store_options
-def release_command(store, campaign, version, licence, out, answers, template, exclude_flagged):
+def release_command(store: Store, campaign, version, licence, out, answers, template, exclude_flagged):
     """Build a release folder, or refuse with every reason it cannot be built."""
     from jamii.datasheets import ReleaseRefused, build_release, template_for
 
@@ -69,7 +74,7 @@ def release_command(store, campaign, version, licence, out, answers, template, e
               help="Print exactly what would be uploaded and deleted (asking the Hub what the "
                    "repo's main holds, read-only), and stop.")
 @store_options
-def publish_command(store, folder, repo_id, private, gated, dry_run):
+def publish_command(store: Store, folder, repo_id, private, gated, dry_run):
     """Make the dataset repo's main equal a release folder in one commit and tag its version.
 
     Files of main that the folder does not hold (an earlier version's parquet shards, with

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import json
 import sys
 
@@ -7,6 +9,9 @@ import click
 
 from jamii.cli._common import acting, actor_option, store_options
 from jamii.core.records import ROLES
+
+if TYPE_CHECKING:  # the store is imported where it is used, not to type it
+    from jamii.core.store import Store
 
 
 @click.group("users")
@@ -26,7 +31,7 @@ def users_group() -> None:
               help="Read a password from standard input (never pass it as an argument).")
 @actor_option
 @store_options
-def users_add(store, roles, name, email, phone, pseudonym, login_name, password_stdin, actor) -> None:
+def users_add(store: Store, roles, name, email, phone, pseudonym, login_name, password_stdin, actor) -> None:
     """Add a person and print their invite code (shown once)."""
     password = sys.stdin.readline().rstrip("\n") if password_stdin else None
     if password_stdin and not login_name:
@@ -42,7 +47,7 @@ def users_add(store, roles, name, email, phone, pseudonym, login_name, password_
 @users_group.command("list")
 @click.option("--json", "as_json", is_flag=True)
 @store_options
-def users_list(store, as_json: bool) -> None:
+def users_list(store: Store, as_json: bool) -> None:
     """List people by pseudonym with their roles and status (no contact details)."""
     rows = [{"id": p.id, "pseudonym": p.pseudonym, "roles": p.roles,
              "withdrawn": p.withdrawn_at.isoformat() if p.withdrawn_at else None}
@@ -61,7 +66,7 @@ def users_list(store, as_json: bool) -> None:
               help="The full set of roles; repeat for several.")
 @actor_option
 @store_options
-def users_role(store, pseudonym, roles, actor) -> None:
+def users_role(store: Store, pseudonym, roles, actor) -> None:
     """Set a person's roles."""
     person = store.contributor_by_pseudonym(pseudonym)
     store.set_roles(person.id, roles, actor_id=acting(store, actor))
@@ -74,7 +79,7 @@ def users_role(store, pseudonym, roles, actor) -> None:
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @actor_option
 @store_options
-def users_withdraw(store, pseudonym, reason, yes, actor) -> None:
+def users_withdraw(store: Store, pseudonym, reason, yes, actor) -> None:
     """Withdraw a person's consent: their items leave every future release."""
     person = store.contributor_by_pseudonym(pseudonym)
     if not yes:

@@ -23,12 +23,15 @@ import json
 import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, TYPE_CHECKING
 
 from jamii.core import checks
 from jamii.core import items as item_rules
 from jamii.core.langtags import LanguageTagError, normalise_tag
 from jamii.core.schema import ITEM_KINDS, TASK_TYPES
+
+if TYPE_CHECKING:  # the store is imported where it is used, not to type it
+    from jamii.core.store import Store
 
 __all__ = ["ImportReport", "RowProblem", "SourceError", "import_file", "read_rows", "FORMATS"]
 
@@ -771,7 +774,7 @@ def _audio(value: Any, cfg: _Settings, problem, content: dict[str, Any]) -> byte
 # --------------------------------------------------------------------------- importing
 
 
-def import_file(store, path: str | Path, *, campaign: str | int, kind: str,
+def import_file(store: Store, path: str | Path, *, campaign: str | int, kind: str,
                 mapping: dict[str, str] | None = None, language: str | None = None,
                 dialect: str | None = None, domain: str | None = None,
                 task_type: str | None = None, rubric: list[Any] | None = None,

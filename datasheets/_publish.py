@@ -24,10 +24,15 @@ The token is whatever `huggingface_hub` finds (the `HF_TOKEN` environment variab
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+
+if TYPE_CHECKING:  # the store is imported where it is used, not to type it
+    from jamii.core.store import Store
 
 KEEP = (".gitattributes",)
 """Files of the repo that publishing never deletes (the Hub's own; `upload_folder` keeps it too)."""
@@ -239,7 +244,7 @@ def _hub(call, step: str, state: str, *, passing: tuple = ()):
         raise
 
 
-def _release_row(store, p: PublishPlan) -> int:
+def _release_row(store: Store, p: PublishPlan) -> int:
     """The campaign id of the folder's Release row, or ValueError saying why there is none."""
     from jamii.core.store import NotFound
 
