@@ -324,7 +324,9 @@ _EMAIL_RE = re.compile(
     r"@(?:[^\W_](?:[\w-]{0,61}[^\W_])?\.)+[^\W\d_]{2,63}(?![\w-])"
 )
 # Digits in groups joined by one space, hyphen or no-break space: ids, account and card numbers.
-_DIGIT_RUN_RE = re.compile(r"(?<![\w.,/])\d+(?:[ \u00a0\u202f-]\d+)*(?![\w]|[.,/]\d)")
+# Digits in groups joined by one space, hyphen, dash, underscore or no-break space.
+_DIGIT_SEPARATORS = " \u00a0\u202f_\u2010-\u2015\u2212-"
+_DIGIT_RUN_RE = re.compile(rf"(?<![\w.,/])\d+(?:[{_DIGIT_SEPARATORS}]\d+)*(?![^\W_]|[.,/]\d)")
 # Zimbabwean national ids carry a check letter: 63-123456 A 78.
 _ZW_ID_RE = re.compile(r"(?<![\w-])\d{2}-?\d{6,7}\s?[A-Za-z]\s?-?\d{2}(?![\w-])")
 _THOUSANDS_RE = re.compile(r"\d{1,3}(?:[ \u00a0\u202f]\d{3})+")
@@ -334,7 +336,7 @@ _MIN_ID_DIGITS = 8
 
 def _looks_like_id(run: str) -> bool:
     """Keep long digit runs that are not amounts, dates, years or lists of small numbers."""
-    groups = re.split(r"[ \u00a0\u202f-]", run)
+    groups = re.split(f"[{_DIGIT_SEPARATORS}]", run)
     if sum(len(g) for g in groups) < _MIN_ID_DIGITS:
         return False
     if max(len(g) for g in groups) < 3:  # "10 20 30 40": a list, not one number
@@ -396,6 +398,22 @@ _DOT_WORD_RE = re.compile(r"\s*[(\[{<]\s*(?:dot|\.)\s*[)\]}>]\s*", re.IGNORECASE
 # a dot with a space on one side only ends a sentence ("at 5pm. Then"): not an address
 _SPACED_ADDRESS_RE = re.compile(r"[\w.-]+[ \t]*@[ \t]*[\w-]+(?:(?:\.|[ \t]+\.[ \t]+)[\w-]+)+")
 _HIDDEN_RE = regex.compile(r"[\p{Cf}\p{Default_Ignorable_Code_Point}]")
+# full stops of other scripts that read as a dot in an address ("example。org")
+_STOPS = str.maketrans({"\u3002": ".", "\uff0e": ".", "\uff61": "."})
+# "amina at example dot org" / "amina at example.org": "at" between a name and a domain
+# (a written-out "dot", or a lower-case domain: "at school.Then" is a sentence missing a space)
+_WORDED_ADDRESS_RE = re.compile(
+    r"(?<![\w.-])([\w.+-]+)\s+(?i:at)\s+"
+    r"([\w-]+(?:(?:\s+(?i:dot)\s+[\w-]+)+|(?:\.[a-z0-9-]+)*\.[a-z]{2,24}(?![\w-])))")
+
+
+def _maybe_worded(view: str) -> bool:
+    return " at " in view or " AT " in view or " At " in view
+
+
+def _unword(m: re.Match) -> str:
+    domain = re.sub(r"\s+dot\s+", ".", m.group(2), flags=re.IGNORECASE)
+    return f"{m.group(1)}@{domain}"
 
 
 def pii_view(text: str) -> str:
@@ -407,40 +425,32 @@ def pii_view(text: str) -> str:
     harmless on a copy: the stored text keeps them.
     """
     view = unicodedata.normalize("NFKC", text)
-    view = _HIDDEN_RE.sub("", view)
+    view = _HIDDEN_RE.sub("", view).translate(_STOPS)
     if "(" in view or "[" in view or "{" in view or "<" in view:
         view = _DOT_WORD_RE.sub(".", _AT_WORD_RE.sub("@", view))
+    if _maybe_worded(view):  # "amina at example dot org"
+        view = _WORDED_ADDRESS_RE.sub(_unword, view)
     if "@" in view:  # "amina @ example . org": the spaces a scraper-dodger adds
         view = _SPACED_ADDRESS_RE.sub(lambda m: re.sub(r"\s+", "", m.group()), view)
     return view
 
 
-_OBFUSCATED_AT_RE = re.compile(r"[(\[{<]\s*at\s*[)\]}>]", re.IGNORECASE)
-_OPENERS = "([{<"
-_WIDE_OPENERS = "([{<\uff08\uff3b\uff5b\uff1c\ufe59\ufe5b\ufe64"  # and their full-width forms
-
-
-def _spelled_at(text: str, openers: str) -> bool:
-    """"(at)", "[at]"... anywhere; the bracket test first, because most texts have none."""
-    if not any(o in text for o in openers):
-        return False
-    if openers is _OPENERS:
-        return _OBFUSCATED_AT_RE.search(text) is not None
-    return _OBFUSCATED_AT_RE.search(unicodedata.normalize("NFKC", text)) is not None
-
-
 def might_hold_pii(text: str) -> bool:
     """A cheap test that is False only where `find_pii` would surely find nothing.
 
-    Every hit `find_pii` reports needs an at sign (emails, also written "(at)") or five digits
-    or more (phones, ids), so bulk scans such as a release of a million items can skip most
-    texts at once. Hidden characters between digits do not change the count of digits.
+    Every hit `find_pii` reports needs an at sign or five digits or more in `pii_view(text)`,
+    so bulk scans such as a release of a million items can skip most texts at once. ASCII text
+    (the common case, tested in C) reads as itself unless it spells an at sign out, in brackets
+    or words; any other text is judged on its view, because NFKC turns circled numbers and
+    superscript brackets into digits and brackets that `str.isdigit` and a bracket test miss.
     """
-    if text.isascii():  # the common case, counted in C: str.isdigit is true of 0-9 only here
-        return ("@" in text or len(text.encode("ascii").translate(None, _NOT_ASCII_DIGITS)) >= 5
-                or _spelled_at(text, _OPENERS))
-    return ("@" in text or "\uff20" in text or "\ufe6b" in text
-            or sum(ch.isdigit() for ch in text) >= 5 or _spelled_at(text, _WIDE_OPENERS))
+    if text.isascii():
+        if "@" in text or len(text.encode("ascii").translate(None, _NOT_ASCII_DIGITS)) >= 5:
+            return True
+        if not (any(o in text for o in "([{<") or _maybe_worded(text)):
+            return False
+    view = pii_view(text)
+    return "@" in view or sum(ch.isdigit() for ch in view) >= 5
 
 
 _NOT_ASCII_DIGITS = bytes(c for c in range(256) if not 0x30 <= c <= 0x39)
@@ -456,7 +466,11 @@ def find_pii(text: str, regions: Iterable[str] = ()) -> list[PiiHit]:
     """
     if not text or not might_hold_pii(text):
         return []
-    text = pii_view(text)
+    return scan_view(pii_view(text), regions)
+
+
+def scan_view(text: str, regions: Iterable[str] = ()) -> list[PiiHit]:
+    """`find_pii` without its cheap pre-test, on a text already through `pii_view`."""
     extra = tuple(r.upper() for r in regions if r)
     ordered_regions = tuple(dict.fromkeys(extra + DEFAULT_PII_REGIONS))
     emails = [PiiHit("email", m.start(), m.end(), m.group()) for m in _EMAIL_RE.finditer(text)]

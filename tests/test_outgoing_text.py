@@ -382,3 +382,51 @@ def test_an_invisible_prompt_is_refused_by_the_form_and_the_import(store, tmp_pa
     assert report.refused and report.imported == 0
     assert [(p.field, p.code) for p in report.invalid] == [("prompt", "invisible")]
     assert store.items(camp.id) == []
+
+
+# --------------------------------------------------------------------------- the cheap pre-test
+@pytest.mark.parametrize("hidden, kind", [
+    ("amina(a\u200bt)example.org", "email"),          # a hidden character inside "(at)"
+    ("amina\u207dat\u207eexample.org", "email"),      # superscript brackets
+    ("amina\ufe35at\ufe36example.org", "email"),      # vertical-form brackets
+    ("piga +\u3255\u32bc\u246b\u3254 5678", "phone"),  # circled numbers: +254712345678
+    ("amina at example dot org", "email"),
+    ("andika amina at example.org leo", "email"),
+    ("amina@example\u3002org", "email"),              # ideographic full stop
+    ("akaunti 0712_345_678", "id_number"),
+    ("akaunti 1234\u20145678", "id_number"),         # em dash between groups
+])
+def test_what_a_reader_sees_through_is_not_skipped_by_the_pre_test(hidden, kind):
+    """The reviewer's bypasses: `might_hold_pii` said "surely nothing" and the text was
+    published. The pre-test now reads non-ASCII text through `pii_view` too."""
+    assert checks.might_hold_pii(hidden)
+    assert kind in [h.kind for h in checks.find_pii(hidden)]
+
+
+@pytest.mark.parametrize("sentence", ["we met at home today", "he is at school.Then",
+                                      "Bei ni shilingi 25 000 000 kwa ekari 2020-2024."])
+def test_ordinary_sentences_stay_unflagged(sentence):
+    assert checks.find_pii(sentence) == []
+
+
+def test_the_pre_test_never_skips_a_text_the_scan_would_flag():
+    """Property: wherever the full scan of the human view finds something, the cheap pre-test
+    says the text might hold it (generated from digits, look-alike digits, brackets, hidden
+    characters and address words)."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    pieces = st.sampled_from([
+        "0", "7", "1", "2", "5", "9", "\u2460", "\u3254", "\u00b9", "\uff17", "\u0667", " ", "-",
+        "_", "\u2014", "\u200b", "\u00ad", "\u2060", "@", "\uff20", "(", ")", "\u207d", "\u207e",
+        "[", "]", "\ufe35", "\ufe36", "at", " at ", "dot", " dot ", ".", "\u3002", "amina",
+        "example", "org", "+", "piga ", "\n",
+    ])
+
+    @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(st.lists(pieces, min_size=1, max_size=24).map("".join))
+    def holds(text):
+        if checks.scan_view(checks.pii_view(text)):
+            assert checks.might_hold_pii(text), text
+
+    holds()
