@@ -173,6 +173,51 @@ def test_every_process_on_the_store_shares_the_count(store, store_url, tmp_path)
         other.close()
 
 
+def test_a_global_cap_on_failures_bounds_argon2_across_logins_and_clients(store, clock,
+                                                                          verifies, monkeypatch):
+    """Cycling login names and client addresses slips past both per-key throttles; the cap on
+    failures across all of them still refuses, before argon2, for the rest of the minute."""
+    monkeypatch.setattr(_signin, "GLOBAL_FAILURES_PER_MINUTE", 6)
+    who, code = store.add_contributor(actor_id=OPERATOR)
+    her = amina(store)
+    assert store.sign_in_with_password("amina", SECRET, client="192.0.2.1").id == her.id
+    for i in range(5):
+        assert store.sign_in_with_password(f"login-{i}", "wrong-password!",
+                                           client=f"198.51.100.{i}") is None
+    # a success in between neither counts nor resets the count
+    assert store.sign_in_with_password("amina", SECRET, client="192.0.2.2") is not None
+    assert store.sign_in_with_code("NOPE-NOPE-NOPE", client="198.51.100.77") is None  # sixth
+    ran = len(verifies)
+    with pytest.raises(TooManyAttempts) as refused:
+        store.sign_in_with_password("login-new", "wrong-password!", client="203.0.113.99")
+    assert str(refused.value) == "Too many attempts: try again in 1 minute."
+    with pytest.raises(TooManyAttempts):
+        store.sign_in_with_password("amina", SECRET, client="203.0.113.100")
+    with pytest.raises(TooManyAttempts):
+        store.sign_in_with_code(code)  # codes and clientless attempts count and wait too
+    assert len(verifies) == ran  # no argon2 ran for a refused attempt
+    with store.read() as s:  # shared through the store like the per-key counts
+        assert s.get(SignInThrottle, "global").failures == 6
+    clock.advance(61)  # the next minute opens again
+    assert store.sign_in_with_password("amina", SECRET, client="203.0.113.99") is not None
+    assert store.sign_in_with_code(code).id == who.id
+    assert len(verifies) == ran + 1
+
+
+def test_the_global_cap_is_shared_by_every_process_on_the_store(store, store_url, tmp_path,
+                                                                monkeypatch):
+    monkeypatch.setattr(_signin, "GLOBAL_FAILURES_PER_MINUTE", 3)
+    other = Store(store_url, tmp_path / "audio2")
+    try:
+        assert store.sign_in_with_code("AAAA-AAAA-AAA1", client="10.0.0.1") is None
+        assert other.sign_in_with_code("AAAA-AAAA-AAA2", client="10.0.0.2") is None
+        assert store.sign_in_with_code("AAAA-AAAA-AAA3", client="10.0.0.3") is None
+        with pytest.raises(TooManyAttempts):
+            other.sign_in_with_code("AAAA-AAAA-AAA4", client="10.0.0.4")
+    finally:
+        other.close()
+
+
 def test_a_burst_of_parallel_guesses_gets_no_more_tries_than_the_threshold(store, verifies):
     amina(store)
     outcomes: list[str] = []
@@ -219,13 +264,14 @@ def test_failures_are_audited_without_the_login_or_the_password(store, clock):
 # --- equal work -----------------------------------------------------------------------------
 
 
-def test_unknown_and_known_logins_take_the_same_time(store):
+def test_unknown_and_known_logins_take_the_same_time(store, monkeypatch):
     """Median of 15 unknown-login attempts vs 15 wrong passwords for a real login: < 20 ms.
 
     Attempts alternate, so a busy machine slows both alike; a round spoiled by other work on
     the machine is measured again (up to three rounds). A real difference, such as an argon2
     verify at other parameters for real logins (130 ms here), fails every round."""
     store.login_throttle = Throttle(threshold=10_000)
+    monkeypatch.setattr(_signin, "GLOBAL_FAILURES_PER_MINUTE", 10_000)
     amina(store)
     for login in ("amina", "nobody", "amina", "nobody"):  # warm up both paths
         store.sign_in_with_password(login, "wrong-password!")
@@ -318,6 +364,50 @@ def test_client_address_believes_proxy_headers_only_from_this_machine():
     assert session.client_address(None, proxied) == "198.51.100.4"
     assert session.client_address(None, {"X-Real-IP": "198.51.100.5"}) == "198.51.100.5"
     assert session.client_address(None, {}) == "local"
+
+
+def test_client_address_prefers_the_proxys_x_real_ip_to_a_forged_forwarded_for():
+    """nginx's common setup sets only `X-Real-IP $remote_addr` and passes the browser's own
+    X-Forwarded-For through: the browser must not choose its key with it."""
+    forged = {"X-Real-IP": "203.0.113.7", "X-Forwarded-For": "6.6.6.1"}
+    assert session.client_address(None, forged) == "203.0.113.7"
+    forged_hops = {"x-real-ip": " 203.0.113.7 ", "x-forwarded-for": "6.6.6.1, 6.6.6.2"}
+    assert session.client_address(None, forged_hops) == "203.0.113.7"
+    # only X-Forwarded-For: the hop the nearest proxy appended, never the first
+    assert session.client_address(None, {"X-Forwarded-For": "6.6.6.1, 203.0.113.8"}) \
+        == "203.0.113.8"
+    assert session.client_address(None, {"X-Real-IP": " ", "X-Forwarded-For": "6.6.6.1,"}) \
+        == "6.6.6.1"
+
+
+def test_ipv6_clients_are_keyed_by_their_64_and_ipv4_by_the_whole_address():
+    one = session.client_address("2001:db8:1:2:aaaa:bbbb:cccc:1")
+    assert one == "2001:db8:1:2::/64"
+    assert session.client_address("2001:DB8:1:2::ffff") == one
+    assert session.client_address(None, {"X-Real-IP": "2001:db8:1:2:1:2:3:4"}) == one
+    assert session.client_address(None, {"X-Forwarded-For": "1.1.1.1, 2001:db8:1:2::9"}) == one
+    assert session.client_address("2001:db8:1:3::1") == "2001:db8:1:3::/64"  # the next /64
+    assert session.client_address("fe80::1%eth0") == "fe80::/64"
+    assert session.client_address("::ffff:198.51.100.4") == "198.51.100.4"  # IPv4 in IPv6
+    assert session.client_address("198.51.100.4") == "198.51.100.4"
+    assert session.client_address("198.51.100.5") == "198.51.100.5"
+    assert session.client_address("not-an-address") == "not-an-address"
+    assert session.client_address(None, {"X-Real-IP": "proxy.example"}) == "proxy.example"
+    assert session.client_address(None, {}) == "local"
+
+
+def test_the_store_throttles_a_whole_ipv6_64_as_one_client(store, clock, verifies):
+    """Every address of one ordinary /64 is one key, even when a caller passes the address."""
+    store.client_throttle = Throttle(threshold=4)
+    amina(store)
+    for i in range(4):
+        assert store.sign_in_with_password(f"guess-{i}", "wrong-password!",
+                                           client=f"2001:db8:77:1::{i + 1:x}") is None
+    ran = len(verifies)
+    with pytest.raises(TooManyAttempts):
+        store.sign_in_with_password("amina", SECRET, client="2001:db8:77:1:ffff::99")
+    assert len(verifies) == ran
+    assert store.sign_in_with_password("amina", SECRET, client="2001:db8:77:2::1") is not None
 
 
 # --- the collector's pages ------------------------------------------------------------------

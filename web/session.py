@@ -139,18 +139,24 @@ def sign_in(store: Store, *, code: str | None = None, login: str | None = None,
 
 
 def client_address(ip_address: str | None, headers: Mapping[str, str] | None = None) -> str:
-    """Who is knocking, as the sign-in throttle counts them: the connection's address.
+    """Who is knocking, as the sign-in throttle counts them: the connection's address, an IPv6
+    one by its /64 (`jamii.core.store._signin.client_key`: one subscriber holds a whole /64).
 
     Streamlit reports no address (None) for a connection from this machine itself: either
     someone at its keyboard, or a reverse proxy on it (nginx in front of several collectors).
-    Only then are the proxy's headers believed: the last X-Forwarded-For hop (the address the
-    proxy itself saw), else X-Real-IP. A browser that connects directly cannot choose its key
-    by sending such headers. Everything else at this machine shares the key "local"."""
+    Only then are the proxy's headers believed: X-Real-IP first (nginx's common setup sets
+    only `X-Real-IP $remote_addr` and passes the browser's own X-Forwarded-For through), else
+    the last X-Forwarded-For hop (the one the nearest proxy appended; the earlier ones are
+    whatever the browser sent). A browser that connects directly cannot choose its key by
+    sending such headers. Everything else at this machine shares the key "local"."""
+    from jamii.core.store._signin import client_key
+
     if isinstance(ip_address, str) and ip_address:
-        return ip_address
+        return client_key(ip_address)
     lowered = {k.lower(): v for k, v in (headers or {}).items()
                if isinstance(k, str) and isinstance(v, str)}
+    real = lowered.get("x-real-ip", "").strip()
+    if real:
+        return client_key(real)
     hops = [h.strip() for h in lowered.get("x-forwarded-for", "").split(",") if h.strip()]
-    if hops:
-        return hops[-1]
-    return lowered.get("x-real-ip", "").strip() or "local"
+    return client_key(hops[-1]) if hops else "local"

@@ -17,6 +17,12 @@ burst of parallel guesses cannot slip past the count, and a refused attempt neve
 that bounds the CPU and memory a stranger can make the server spend. Unknown logins are
 counted exactly like real ones, so blocking does not reveal which logins exist either.
 
+Clients are keyed by `client_key`: an IPv4 address whole, an IPv6 address by its /64 (one
+ordinary IPv6 subscriber holds a whole /64, 2^64 addresses to cycle through). Cycling login
+names and client keys together still slips past both per-key counts, so one more count spans
+every attempt: `GLOBAL_FAILURES_PER_MINUTE`, kept in the same table under the reserved key
+'global' (the others are 'login:<sha256>' and 'client:<sha256>', so nothing collides with it).
+
 Why not a library: `limits` keeps its counters in Redis, Memcached, MongoDB or etcd, none of
 which a field laptop or a small server runs; `pyrate-limiter` has SQLite and PostgreSQL
 buckets, but they open their own connections outside the store's engine and keep tables
@@ -35,6 +41,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.resources
+import ipaddress
 import math
 import unicodedata
 from dataclasses import dataclass
@@ -55,6 +62,19 @@ MAX_LOGIN_CHARS = 120
 MAX_PASSWORD_CHARS = 1024
 QUIET_RESET = timedelta(hours=1)
 """A key with no attempt for this long starts counting from zero again."""
+GLOBAL_FAILURES_PER_MINUTE = 60
+"""Failed sign-ins allowed per minute across every login and client together; the next attempt
+waits (TooManyAttempts) until the minute is over, before argon2 runs. Why: the per-login and
+per-client counts never stop someone who changes both on every guess (any login name, an
+address from a botnet or a fresh IPv6 /64), and each guess costs one argon2 verify of 19 MiB
+and tens of milliseconds. This cap bounds that to about one failed verify a second (at most
+twice the cap across the edge of two minutes) on every process of one store together. The
+price: while someone floods wrong guesses, everyone else's sign-in waits too, for at most the
+rest of the minute; a success does not count (its charge is refunded) and does not reset the
+count. A jamii deployment is tens to hundreds of people, who mistype far less than this."""
+GLOBAL_KEY = "global"
+"""The reserved `sign_in_throttle` key of the global count; its `last_at` is the minute's start."""
+GLOBAL_WINDOW = timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
@@ -95,6 +115,21 @@ class BadSignInInput(StoreError):
 
 def _sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def client_key(client: str) -> str:
+    """The key a client address is throttled by: an IPv4 address whole, an IPv6 address by
+    its /64 (an IPv4 address written as IPv6, ::ffff:a.b.c.d, as the IPv4 address). Anything
+    that is not an address (a host name, "local", an already-keyed /64) is kept as it is."""
+    try:
+        address = ipaddress.ip_address(client.strip())
+    except ValueError:
+        return client
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((int(address) >> 64 << 64, 64)))  # drops any %zone
+    return str(address)
 
 
 def _aware(when: datetime | None) -> datetime | None:
@@ -163,13 +198,13 @@ class SignInStore(PeopleStore):
         if not clean:
             return None
         keys = self._throttle_keys(None, client)
-        blocked = self._charge(keys)
+        blocked, charged_at = self._charge(keys)
         with self.read() as s:
             person = s.scalar(select(Contributor).where(
                 Contributor.invite_code_sha256 == _sha256(clean)))
         with self.write() as s:
             self._settle(s, keys, ok=person is not None, blocked=blocked, method="code",
-                         client=client)
+                         client=client, charged_at=charged_at)
         return person
 
     def sign_in_with_password(self, login_name: str, password: str, *,
@@ -180,7 +215,7 @@ class SignInStore(PeopleStore):
             return None
         login_name = normalise_text(login_name)  # as the store keeps login names (NFC, trimmed)
         keys = self._throttle_keys(login_name, client)
-        blocked = self._charge(keys)
+        blocked, charged_at = self._charge(keys)
         with self.read() as s:
             contact = s.scalar(select(ContributorContact).where(
                 ContributorContact.login_name == login_name))
@@ -193,38 +228,51 @@ class SignInStore(PeopleStore):
             if fresh:
                 s.get(ContributorContact, person_id).password_hash = fresh
             self._settle(s, keys, ok=person is not None, blocked=blocked, method="password",
-                         client=client, login_name=login_name)
+                         client=client, login_name=login_name, charged_at=charged_at)
         return person
 
     # --- the throttle -------------------------------------------------------------------------
     def _throttle_keys(self, login_name: str | None, client: str | None) -> list[str]:
-        keys = []
+        keys = [GLOBAL_KEY]
         if login_name is not None:
             keys.append("login:" + _sha256(login_name.casefold()))
         if client:
-            keys.append("client:" + _sha256(client))
+            keys.append("client:" + _sha256(client_key(client)))
         return sorted(keys)  # one lock order for every process
 
     def _rule(self, key: str) -> Throttle:
         return self.login_throttle if key.startswith("login:") else self.client_throttle
 
-    def _charge(self, keys: list[str]) -> int | None:
-        """Count this attempt as a failure until it succeeds; refuse while a key is blocked.
+    def _charge(self, keys: list[str]) -> tuple[int | None, datetime]:
+        """Count this attempt as a failure until it succeeds; refuse while a key is blocked or
+        the global cap is reached.
 
-        Returns the seconds of any block this attempt's charge started (for the audit)."""
-        if not keys:
-            return None
+        Returns the seconds of any block this attempt's charge started (for the audit), and
+        the time it was charged (for the refund)."""
         now = self.sign_in_clock()
+        cap = GLOBAL_FAILURES_PER_MINUTE  # read at each attempt, so it can be changed
         with self.write() as s:
             self._ensure_rows(s, keys, now)
             rows = list(s.scalars(select(SignInThrottle).where(SignInThrottle.key.in_(keys))
                                   .order_by(SignInThrottle.key).with_for_update()))
-            waits = [(_aware(r.blocked_until) - now).total_seconds() for r in rows
-                     if r.blocked_until is not None and _aware(r.blocked_until) > now]
+            waits = []
+            for row in rows:
+                if row.key == GLOBAL_KEY:
+                    if now - _aware(row.last_at) >= GLOBAL_WINDOW:  # a new minute begins
+                        row.failures, row.last_at, row.blocked_until = 0, now, None
+                    if row.failures >= cap:
+                        waits.append((_aware(row.last_at) + GLOBAL_WINDOW - now).total_seconds())
+                elif row.blocked_until is not None and _aware(row.blocked_until) > now:
+                    waits.append((_aware(row.blocked_until) - now).total_seconds())
             if waits:
                 raise TooManyAttempts(math.ceil(max(waits)))
             started = None
             for row in rows:
+                if row.key == GLOBAL_KEY:
+                    row.failures += 1
+                    row.blocked_until = (_aware(row.last_at) + GLOBAL_WINDOW
+                                         if row.failures >= cap else None)
+                    continue
                 if _aware(row.last_at) < now - QUIET_RESET:
                     row.failures = 0
                 row.failures += 1
@@ -233,7 +281,7 @@ class SignInStore(PeopleStore):
                 row.blocked_until = now + timedelta(seconds=seconds) if seconds else None
                 if seconds:
                     started = max(started or 0, seconds)
-        return started
+        return started, now
 
     def _ensure_rows(self, session, keys: list[str], now: datetime) -> None:
         dialect = session.get_bind().dialect.name
@@ -252,12 +300,19 @@ class SignInStore(PeopleStore):
                 session.flush()
 
     def _settle(self, session, keys: list[str], *, ok: bool, blocked: int | None, method: str,
-                client: str | None, login_name: str | None = None) -> None:
-        """A success refunds its charge (and clears its login's count); a failure is audited."""
+                client: str | None, charged_at: datetime, login_name: str | None = None) -> None:
+        """A success refunds its charge (and clears its login's count, never the global one);
+        a failure is audited."""
         if ok:
             for key in keys:
                 row = session.get(SignInThrottle, key, with_for_update=True)
                 if row is None:
+                    continue
+                if key == GLOBAL_KEY:
+                    if _aware(row.last_at) <= charged_at:  # charged in this minute, not the last
+                        row.failures = max(0, row.failures - 1)
+                        if row.failures < GLOBAL_FAILURES_PER_MINUTE:
+                            row.blocked_until = None
                     continue
                 if key.startswith("login:"):
                     session.delete(row)
@@ -270,7 +325,7 @@ class SignInStore(PeopleStore):
         if login_name is not None:
             details["login_sha256"] = _sha256(login_name.casefold())[:16]
         if client:
-            details["client_sha256"] = _sha256(client)[:16]
+            details["client_sha256"] = _sha256(client_key(client))[:16]
         if blocked:
             details["blocked_seconds"] = blocked
         self._audit(session, None, "sign_in.failed", "sign_in", None, **details)
