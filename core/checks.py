@@ -314,6 +314,18 @@ def check_label(field: str, value: Any, *, required: bool = False,
     return problems
 
 
+def check_public_label(field: str, value: Any, *, required: bool = False,
+                       max_chars: int = MAX_LABEL_CHARS) -> list[Problem]:
+    """`check_label` for a label every release prints beside the data (a pseudonym): personal
+    data in it is refused outright, not only warned about, since no organiser reviews it."""
+    problems = check_label(field, value, required=required, max_chars=max_chars)
+    if problems or not isinstance(value, str):
+        return problems
+    return [Problem(field, p.code, f"The {_label(field)} is published with every item, so it may "
+                    f"not hold an email address, phone or id number: choose another.", True)
+            for p in pii_problems(field, value)]
+
+
 # --------------------------------------------------------------------------- personal data
 
 # Local part: the dot-atom characters of RFC 5322 (no quoted forms, which people do not type);

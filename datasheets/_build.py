@@ -16,13 +16,14 @@ from pathlib import Path
 
 import jinja2
 
+from jamii.core import checks
 from jamii.core.store import OPERATOR, Store
 from jamii.datasheets import (_answers, _bundle, _card, _croissant, _datasheet, _licenses,
                               _parquet, _statement)
 from jamii.datasheets import _collect
 from jamii.datasheets._collect import Facts, campaign_facts, collect, gather_facts
 from jamii.datasheets._context import Context
-from jamii.datasheets._gates import language_problem
+from jamii.datasheets._gates import _mask, language_problem
 
 _SEMVER = re.compile(r"^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?$")
 
@@ -183,6 +184,21 @@ def template_for(store: Store, campaign: str | int, *, markdown: bool = False) -
                              defaults={"about.pretty_name": camp.name})
 
 
+def _campaign_pii(store: Store, camp) -> list[str]:
+    """The organiser's texts every release prints (the card, CITATION.cff, Croissant,
+    compensation.md): a contact slipped into a campaign description is refused like one in an
+    item. Consent texts and the answers file are the organiser's deliberate words (a contact
+    for questions belongs there) and are published as written."""
+    texts = {"campaign name": camp.name or "", "campaign description": camp.description or ""}
+    for card in store.rate_cards(camp.id):
+        for activity, rate in (card.rates or {}).items():
+            texts[f"rate card {card.version} unit of {activity}"] = str(rate.get("unit") or "")
+    return [f"the {where} holds what looks like {'an email address' if h.kind == 'email' else 'a phone or id number'}"
+            f" ({_mask(h.text)}): it is published in every release; remove it "
+            f"(jamii's organiser pages or `update_campaign`)"
+            for where, text in texts.items() for h in checks.find_pii(text)]
+
+
 def build_release(store: Store, campaign: str | int, version: str, out: str | Path, *,
                   licence: str | None = None, answers: str | Path | dict | None = None,
                   exclude_flagged: bool = False, actor_id: int | None = None,
@@ -205,6 +221,7 @@ def build_release(store: Store, campaign: str | int, version: str, out: str | Pa
         problem = language_problem(tag)
         if problem:
             reasons.append(f"campaign language: {problem}")
+    reasons += _campaign_pii(store, camp)
     try:
         given = answers if isinstance(answers, dict) else _answers.load(answers)
     except _answers.AnswersError as exc:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from jamii.core.agreement import summary as agreement_summary
+from jamii.core.disclosure import publishable_label
 from jamii.core.records import Campaign
 from jamii.core.rules import AcceptanceRule
 from jamii.core.schema import ITEM_KINDS, KIND_COLUMNS
@@ -308,7 +309,10 @@ def _tally(found: Collected, kind: str, split: str, rows: list[tuple[Any, dict[s
     found.counts.update((kind, split, r.language, r.dialect) for r in meta)
     found.domains.update(r.domain for r in meta)
     found.sources.update(r.source or "collector" for r in meta)
-    found.imports.update((r.source_file or "(file not recorded)", r.source_license)
+    # a file name is whatever the organiser's file was called ("interview_amina_0712....csv"):
+    # published only when it holds no personal data
+    found.imports.update((publishable_label(r.source_file or "(file not recorded)"),
+                          publishable_label(r.source_license) if r.source_license else None)
                          for r in meta if r.source == "import")
     if kind == "prompt_response":
         found.task_types.update(c.get("task_type") or "instruction" for _, c in rows)

@@ -430,3 +430,47 @@ def test_the_pre_test_never_skips_a_text_the_scan_would_flag():
             assert checks.might_hold_pii(text), text
 
     holds()
+
+
+# --------------------------------------------------------------------------- organiser-side text
+def test_a_pseudonym_with_personal_data_is_refused(store):
+    """Pseudonyms are printed in every row (author, reviewers); an organiser may choose one."""
+    with pytest.raises(StoreError, match="published with every item"):
+        store.add_contributor(roles=["contributor"], pseudonym="amina-0712345678",
+                              actor_id=OPERATOR)
+    with pytest.raises(StoreError, match="published with every item"):
+        store.import_author("juma(at)example.org", actor_id=OPERATOR)
+    assert store.contributors() == []
+
+
+def test_campaign_texts_and_import_file_names_never_carry_personal_data_out(store, tmp_path):
+    """The reviewer's leaks: a contact in the campaign description (card, CITATION.cff,
+    Croissant) refuses the release; an imported file's name with a contact in it is published
+    as 'withheld', never as written."""
+    from jamii.core.importer import import_file
+    from jamii.datasheets import ReleaseRefused, build_release
+    from tests.support.release_store import ANSWERS, build_release_store
+
+    planted = build_release_store(store)
+    camp = store.campaign(planted.campaign_id)
+    src = tmp_path / "mahojiano_amina.juma@example.org_0733111222.csv"
+    src.write_text("prompt,response\n"
+                   "Ni zao gani linastahimili ukame zaidi hapa kwetu?,Mtama na mihogo.\n"
+                   "Ni lini tuvune asali kwenye mizinga ya kienyeji?,Baada ya maua kwisha.\n",
+                   encoding="utf-8")
+    report = import_file(store, src, campaign=camp.slug, kind="prompt_response", language="sw",
+                         domain="agriculture", accepted=True, source_license="cc-by-4.0")
+    assert report.imported == 2
+    store.update_campaign(camp.id, actor_id=OPERATOR,
+                          description="Maswali ya wakulima; piga Juma 0712 345 678")
+    with pytest.raises(ReleaseRefused, match="campaign description holds what looks like"):
+        build_release(store, camp.slug, "1.0.0", tmp_path / "refused", answers=ANSWERS,
+                      exclude_flagged=True)
+    assert not (tmp_path / "refused").exists()
+    store.update_campaign(camp.id, actor_id=OPERATOR, description="Maswali ya wakulima.")
+    out = tmp_path / "v1"
+    build_release(store, camp.slug, "1.0.0", out, answers=ANSWERS, exclude_flagged=True)
+    released = checks.pii_view(_all_text(out))
+    for secret in ("amina.juma@example.org", "0733111222", "0712 345 678"):
+        assert secret not in released, secret
+    assert "withheld (may hold personal data)" in (out / "DATASHEET.md").read_text()

@@ -39,7 +39,8 @@ class ImportQueries(StoreBase):
 
         It has no invite code and no password, so nobody can sign in as it.
         """
-        _refuse_bad_text(checks.check_label("pseudonym", pseudonym, required=True, max_chars=64))
+        _refuse_bad_text(checks.check_public_label("pseudonym", pseudonym, required=True,
+                                                  max_chars=64))
         for _attempt in range(2):
             try:
                 with self.write() as s:

@@ -63,7 +63,7 @@ class PeopleStore(StoreBase):
             checks.check_label("email", email, max_chars=320),
             checks.check_label("phone", phone, max_chars=40),
             checks.check_label("login_name", login_name, max_chars=120),
-            checks.check_label("pseudonym", pseudonym, max_chars=64))
+            checks.check_public_label("pseudonym", pseudonym, max_chars=64))
         name, email, phone, login_name, pseudonym = (
             checks.normalise_text(v) or None if isinstance(v, str) else v
             for v in (name, email, phone, login_name, pseudonym))
