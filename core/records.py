@@ -355,7 +355,8 @@ class SignInThrottle(Base):
     __tablename__ = "sign_in_throttle"
 
     key: Mapped[str] = mapped_column(String(80), primary_key=True)
-    """'login:<sha256 of the login name>' or 'client:<sha256 of the client address>'."""
+    """'login:<sha256 of the login name>', 'client:<sha256 of the client address>', or 'global'
+    (every failure in the store, for the overall cap)."""
     failures: Mapped[int] = mapped_column(Integer, default=0)
     """Attempts not (yet) known to have succeeded, counted from the first after a quiet spell."""
     blocked_until: Mapped[datetime | None]
