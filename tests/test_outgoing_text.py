@@ -474,3 +474,25 @@ def test_campaign_texts_and_import_file_names_never_carry_personal_data_out(stor
     for secret in ("amina.juma@example.org", "0733111222", "0712 345 678"):
         assert secret not in released, secret
     assert "withheld (may hold personal data)" in (out / "DATASHEET.md").read_text()
+
+
+def test_pseudonyms_jamii_makes_are_never_refused_as_numbers(store):
+    """An import's author is "import-<8 hex digits of the file name's hash>"; when all eight
+    happen to be digits it is still a hash, not a person's number (1 file name in 40)."""
+    person = store.import_author("import-12345678", actor_id=OPERATOR)
+    assert person.pseudonym == "import-12345678"
+    made, _ = store.add_contributor(roles=["contributor"], pseudonym="c-07123456",
+                                    actor_id=OPERATOR)
+    assert made.pseudonym == "c-07123456"
+
+
+def test_a_file_whose_name_hashes_to_digits_imports(store, tmp_path):
+    """'00000026.csv' hashes to 'import-99273174': the import used to be refused for it."""
+    from jamii.core.importer import import_file
+
+    _campaign(store)
+    src = tmp_path / "00000026.csv"
+    src.write_text("prompt,response\nSwali la mvua linaulizwa leo?,Ndiyo kesho.\n",
+                   encoding="utf-8")
+    report = import_file(store, src, campaign="c", kind="prompt_response", language="sw")
+    assert report.imported == 1 and report.author == "import-99273174"

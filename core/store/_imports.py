@@ -16,10 +16,10 @@ from sqlalchemy.exc import IntegrityError
 
 from jamii.core import items as item_rules
 from jamii.core.records import Campaign, Contributor, Item, utcnow
-from jamii.core import checks
 from jamii.core.store._base import (Actor, Forbidden, StoreBase, StoreError, _actor, _get,
                                     _refuse_bad_text, _tag)
 from jamii.core.store._items import ItemStore, new_public_id
+from jamii.core.store._people import pseudonym_problems
 
 
 @dataclass
@@ -39,8 +39,7 @@ class ImportQueries(StoreBase):
 
         It has no invite code and no password, so nobody can sign in as it.
         """
-        _refuse_bad_text(checks.check_public_label("pseudonym", pseudonym, required=True,
-                                                  max_chars=64))
+        _refuse_bad_text(pseudonym_problems(pseudonym, required=True))
         for _attempt in range(2):
             try:
                 with self.write() as s:

@@ -7,6 +7,7 @@ pseudonym or contact leaves them; the caller applies the rule of five (`jamii.co
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections import Counter
 from typing import Any, Iterable
@@ -49,6 +50,19 @@ def normalise_code(code: str) -> str:
     return "".join(ch for ch in code.upper() if ch.isalnum())
 
 
+_MADE_BY_JAMII = re.compile(r"(?:c|import)-[0-9a-f]{8}")
+"""The pseudonyms jamii makes itself (`_new_pseudonym`, the importer's "import-<hash>"): eight
+hex digits are a hash, not a person's number, even when all eight happen to be digits."""
+
+
+def pseudonym_problems(pseudonym: str | None, *, required: bool = False) -> list[checks.Problem]:
+    """A pseudonym is printed in every row of every release: refused when it may hold personal
+    data, unless jamii made it."""
+    if isinstance(pseudonym, str) and _MADE_BY_JAMII.fullmatch(pseudonym):
+        return []
+    return checks.check_public_label("pseudonym", pseudonym, required=required, max_chars=64)
+
+
 class PeopleStore(StoreBase):
     # --- contributors ---------------------------------------------------------------------
     def add_contributor(self, *, roles: Iterable[str] = ("contributor",), name: str | None = None,
@@ -63,7 +77,7 @@ class PeopleStore(StoreBase):
             checks.check_label("email", email, max_chars=320),
             checks.check_label("phone", phone, max_chars=40),
             checks.check_label("login_name", login_name, max_chars=120),
-            checks.check_public_label("pseudonym", pseudonym, max_chars=64))
+            pseudonym_problems(pseudonym))
         name, email, phone, login_name, pseudonym = (
             checks.normalise_text(v) or None if isinstance(v, str) else v
             for v in (name, email, phone, login_name, pseudonym))
