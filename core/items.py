@@ -94,8 +94,19 @@ def clean_content(kind: str, content: dict[str, Any]) -> CleanItem:
             )
         out[name] = kept
     if kind == "prompt_response":
-        task_type = content.get("task_type") or "instruction"
-        if task_type not in TASK_TYPES:
+        task_type = content.get("task_type")
+        if task_type is None or task_type == "":  # not said: the default
+            task_type = "instruction"
+        if not isinstance(task_type, str):  # 0 or False is not "not said"
+            problems.append(
+                checks.Problem(
+                    "task_type", "wrong_type",
+                    f"The task type must be text (one of {', '.join(TASK_TYPES)}), not "
+                    f"{checks._type_name(task_type)}.", True,
+                )
+            )
+            task_type = "instruction"
+        elif task_type not in TASK_TYPES:
             problems.append(
                 checks.Problem(
                     "task_type", "unknown_value",

@@ -496,3 +496,12 @@ def test_a_file_whose_name_hashes_to_digits_imports(store, tmp_path):
                    encoding="utf-8")
     report = import_file(store, src, campaign="c", kind="prompt_response", language="sw")
     assert report.imported == 1 and report.author == "import-99273174"
+
+
+@pytest.mark.parametrize("value", [0, False, 0.0, []])
+def test_a_task_type_that_is_not_text_is_refused_not_taken_for_the_default(value):
+    """A JSON `"task_type": 0` was read as "not said" and stored as an instruction (found by
+    the generated import suite)."""
+    cleaned = item_rules.clean_content("prompt_response", {"prompt": "Swali?", "response": "Jibu.",
+                                                           "task_type": value})
+    assert [(p.field, p.code) for p in cleaned.blocking] == [("task_type", "wrong_type")]
