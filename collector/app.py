@@ -75,7 +75,7 @@ if organiser_page and not access.refusal(current_id, viewer):
     # on every organiser page, while anyone still signs in with a code printed in the README
     demo = store.demo_people_active()
     if demo:
-        names = ", ".join(f"`{p.replace('`', '')}`" for p in demo)
+        names = ", ".join(web.plain(p) for p in demo)
         st.warning(tr("sign_in_guard.demo_banner", people=names), icon="⚠️")
 
 web.serve_page(store, viewer, current, current_id, pages, refusal=access.refusal, home=home,

@@ -316,13 +316,14 @@ def check_label(field: str, value: Any, *, required: bool = False,
 
 def check_public_label(field: str, value: Any, *, required: bool = False,
                        max_chars: int = MAX_LABEL_CHARS) -> list[Problem]:
-    """`check_label` for a label every release prints beside the data (a pseudonym): personal
-    data in it is refused outright, not only warned about, since no organiser reviews it."""
+    """`check_label` for a label every release prints beside the data (a pseudonym, a rate
+    unit): personal data in it is refused outright, not only warned about, since nothing
+    reviews it and a rate card, once stored, is never edited."""
     problems = check_label(field, value, required=required, max_chars=max_chars)
     if problems or not isinstance(value, str):
         return problems
-    return [Problem(field, p.code, f"The {_label(field)} is published with every item, so it may "
-                    f"not hold an email address, phone or id number: choose another.", True)
+    return [Problem(field, p.code, f"The {_label(field)} is published with every release, so it "
+                    f"may not hold an email address, phone or id number: choose another.", True)
             for p in pii_problems(field, value)]
 
 

@@ -229,3 +229,21 @@ def outgoing_texts(kind: str, content: dict[str, Any], *, dialect: str | None = 
         if isinstance(value, str) and value:
             texts[name] = value
     return texts
+
+
+def campaign_outgoing_texts(campaign: Any, rate_cards: list[Any]) -> dict[str, str]:
+    """The organiser's texts every release prints beside the items (card, CITATION.cff,
+    Croissant, compensation.md): the campaign's name and description, rate units and in-kind
+    goods. The other half of the one definition of outgoing text, read by the release gate.
+
+    Consent texts and the answers file are left out on purpose: they are the organiser's
+    deliberate public words, where a contact for questions belongs.
+    """
+    texts = {"campaign name": campaign.name or "",
+             "campaign description": campaign.description or ""}
+    for card in rate_cards:
+        for activity, rate in (card.rates or {}).items():
+            texts[f"rate card {card.version}, unit of {activity}"] = str(rate.get("unit") or "")
+            for good in rate.get("in_kind") or {}:
+                texts[f"rate card {card.version}, in-kind good of {activity}"] = str(good)
+    return texts

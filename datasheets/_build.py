@@ -16,14 +16,14 @@ from pathlib import Path
 
 import jinja2
 
-from jamii.core import checks
+from jamii.core.items import campaign_outgoing_texts
 from jamii.core.store import OPERATOR, Store
 from jamii.datasheets import (_answers, _bundle, _card, _croissant, _datasheet, _licenses,
                               _parquet, _statement)
 from jamii.datasheets import _collect
 from jamii.datasheets._collect import Facts, campaign_facts, collect, gather_facts
 from jamii.datasheets._context import Context
-from jamii.datasheets._gates import _mask, language_problem
+from jamii.datasheets._gates import language_problem, scan_pii
 
 _SEMVER = re.compile(r"^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?$")
 
@@ -185,18 +185,11 @@ def template_for(store: Store, campaign: str | int, *, markdown: bool = False) -
 
 
 def _campaign_pii(store: Store, camp) -> list[str]:
-    """The organiser's texts every release prints (the card, CITATION.cff, Croissant,
-    compensation.md): a contact slipped into a campaign description is refused like one in an
-    item. Consent texts and the answers file are the organiser's deliberate words (a contact
-    for questions belongs there) and are published as written."""
-    texts = {"campaign name": camp.name or "", "campaign description": camp.description or ""}
-    for card in store.rate_cards(camp.id):
-        for activity, rate in (card.rates or {}).items():
-            texts[f"rate card {card.version} unit of {activity}"] = str(rate.get("unit") or "")
-    return [f"the {where} holds what looks like {'an email address' if h.kind == 'email' else 'a phone or id number'}"
-            f" ({_mask(h.text)}): it is published in every release; remove it "
-            f"(jamii's organiser pages or `update_campaign`)"
-            for where, text in texts.items() for h in checks.find_pii(text)]
+    """A contact slipped into a campaign's own texts is refused like one in an item."""
+    texts = campaign_outgoing_texts(camp, store.rate_cards(camp.id))
+    return [f"the {f.field} holds what looks like {f.kind.replace('_', ' ')} ({f.masked}): it is "
+            "published in every release; remove it on the organiser's campaign page"
+            for f in scan_pii(texts)]
 
 
 def build_release(store: Store, campaign: str | int, version: str, out: str | Path, *,

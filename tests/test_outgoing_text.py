@@ -435,10 +435,10 @@ def test_the_pre_test_never_skips_a_text_the_scan_would_flag():
 # --------------------------------------------------------------------------- organiser-side text
 def test_a_pseudonym_with_personal_data_is_refused(store):
     """Pseudonyms are printed in every row (author, reviewers); an organiser may choose one."""
-    with pytest.raises(StoreError, match="published with every item"):
+    with pytest.raises(StoreError, match="published with every release"):
         store.add_contributor(roles=["contributor"], pseudonym="amina-0712345678",
                               actor_id=OPERATOR)
-    with pytest.raises(StoreError, match="published with every item"):
+    with pytest.raises(StoreError, match="published with every release"):
         store.import_author("juma(at)example.org", actor_id=OPERATOR)
     assert store.contributors() == []
 
@@ -505,3 +505,25 @@ def test_a_task_type_that_is_not_text_is_refused_not_taken_for_the_default(value
     cleaned = item_rules.clean_content("prompt_response", {"prompt": "Swali?", "response": "Jibu.",
                                                            "task_type": value})
     assert [(p.field, p.code) for p in cleaned.blocking] == [("task_type", "wrong_type")]
+
+
+def test_a_rate_card_with_personal_data_is_refused_before_it_is_stored(store):
+    """Rate cards are never edited once stored and every version is printed in
+    compensation.md, so a contact in a unit or an in-kind good is refused at the door."""
+    _, camp, _ = _campaign(store)
+    for rate in ({"amount": 50, "unit": "KES 0712345678"},
+                 {"amount": 50, "unit": "KES", "in_kind": {"mbegu, juma(at)example.org": 1}}):
+        with pytest.raises(StoreError, match="published with every release"):
+            store.set_rate_card(camp.id, {"item_accepted": rate}, actor_id=OPERATOR)
+    assert store.rate_cards(camp.id) == []
+
+
+def test_campaign_outgoing_texts_name_every_organiser_text_a_release_prints():
+    from types import SimpleNamespace
+
+    camp = SimpleNamespace(name="Mazao", description="Maswali ya wakulima")
+    card = SimpleNamespace(version=2, rates={"review": {"amount": "5", "unit": "KES",
+                                                        "in_kind": {"airtime": 1}}})
+    assert item_rules.campaign_outgoing_texts(camp, [card]) == {
+        "campaign name": "Mazao", "campaign description": "Maswali ya wakulima",
+        "rate card 2, unit of review": "KES", "rate card 2, in-kind good of review": "airtime"}

@@ -91,7 +91,7 @@ class CampaignStore(StoreBase):
             if amount < 0:
                 raise StoreError(f"The rate for {activity} cannot be negative.")
             unit = rate.get("unit") or ""
-            _refuse_bad_text(checks.check_label(f"unit of {activity}", unit, max_chars=24))
+            _refuse_bad_text(checks.check_public_label(f"unit of {activity}", unit, max_chars=24))
             unit = checks.normalise_text(unit) if isinstance(unit, str) else str(unit).strip()
             if not unit:
                 raise StoreError(f"The rate for {activity} needs a unit: a currency such as KES "
@@ -101,7 +101,7 @@ class CampaignStore(StoreBase):
             if not isinstance(in_kind, dict):
                 raise StoreError(f"in_kind for {activity} must map a good to its quantity, "
                                  "e.g. {'seed pack': 0.2}.")
-            _refuse_bad_text(*(checks.check_label(f"in-kind good of {activity}", g, required=True,
+            _refuse_bad_text(*(checks.check_public_label(f"in-kind good of {activity}", g, required=True,
                                                   max_chars=120) for g in in_kind))
             try:
                 goods = {checks.normalise_text(g): str(Decimal(str(q))) for g, q in in_kind.items()}
