@@ -41,7 +41,9 @@ NAMING = {
 ROLES = ("contributor", "reviewer", "organiser")
 ITEM_STATUSES = ("submitted", "accepted", "rejected", "needs_edit")
 VERDICTS = ("approve", "reject", "edit")
-CONSENT_SCOPES = ("open_publication", "model_evaluation", "voice")
+CONSENT_SCOPES = ("open_publication", "model_evaluation", "voice", "rating")
+"""`rating`: rate model answers in the collector (a campaign may let every contributor who
+gave it rate, rather than only its reviewers)."""
 ACTIVITIES = ("item_accepted", "review", "rating", "recording_minute")
 PAYMENT_STATUSES = ("owed", "approved", "paid", "failed")
 COMPENSATION_METHODS = ("mobile_money", "airtime", "voucher", "in_kind", "volunteer")
@@ -89,6 +91,9 @@ class Campaign(Base):
     """Which consent scopes this campaign asks for."""
     compensation_options: Mapped[dict[str, Any]] = mapped_column(default=dict)
     """Methods offered and in-kind goods, e.g. {"methods": [...], "in_kind": ["seed packs"]}."""
+    rating_settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    """Who may rate model answers and how much: {"raters": "reviewers"|"consented",
+    "daily_cap": int|null, "ratings_per_task": int}; empty means `jamii.core.ratings.DEFAULTS`."""
     licence_plan: Mapped[str] = mapped_column(String(64), default="cc-by-4.0")
     current_consent_version: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -230,7 +235,11 @@ class Review(Base):
 
 
 class ModelAnswer(Base):
-    """A model's answer to a contextual item, queued for community rating."""
+    """A model's answer to a contextual item, queued for community rating.
+
+    `model_id` never reaches a rater: pages and sheets show a rating task's blind id and the
+    answer text only.
+    """
 
     __tablename__ = "model_answers"
     __table_args__ = (UniqueConstraint("item_id", "item_version", "model_id", "answer_sha256"),)
@@ -242,22 +251,61 @@ class ModelAnswer(Base):
     answer: Mapped[str] = mapped_column(Text)
     answer_sha256: Mapped[str] = mapped_column(String(64))
     run_id: Mapped[str | None] = mapped_column(String(120))
+    dataset: Mapped[str | None] = mapped_column(String(200))
+    """The release the answer was scored on (name@version): tasks only pair answers on one."""
+    reveals_model: Mapped[bool] = mapped_column(Boolean, default=False)
+    """The answer names a model or its maker ("I am ChatGPT"): a blind rating is not blind."""
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class RatingTask(Base):
+    """One thing to rate: a single answer (direct assessment) or two answers to one item.
+
+    `a`/`b` are the left/right order raters see, drawn at random when the task is made. The
+    `task_key` (the answers, unordered) makes re-queuing the same results a no-op.
+    """
+
+    __tablename__ = "rating_tasks"
+    __table_args__ = (UniqueConstraint("campaign_id", "task_key"),
+                      Index("ix_rating_tasks_campaign_mode", "campaign_id", "mode", "id"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(24), unique=True)
+    """The blind id printed on sheets: says nothing about the models."""
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"))
+    mode: Mapped[str] = mapped_column(String(8))
+    """'direct' or 'pair'."""
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"))
+    answer_a_id: Mapped[int] = mapped_column(ForeignKey("model_answers.id"))
+    answer_b_id: Mapped[int | None] = mapped_column(ForeignKey("model_answers.id"))
+    task_key: Mapped[str] = mapped_column(String(80))
+    gold: Mapped[str | None] = mapped_column(String(8))
+    """For a gold task, the choice a careful rater makes ('a' or 'b'); null otherwise."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class Rating(Base):
+    """One rater's verdict on one task: scores per rubric criterion (direct) or a choice
+    between two answers (pair). A rater rates a task once (the unique constraint holds even
+    when two tabs submit at the same moment)."""
+
     __tablename__ = "ratings"
+    __table_args__ = (UniqueConstraint("task_id", "rater_id"),
+                      Index("ix_ratings_rater_created", "rater_id", "created_at"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    task_id: Mapped[int | None] = mapped_column(ForeignKey("rating_tasks.id"))
     rater_id: Mapped[int] = mapped_column(ForeignKey("contributors.id"))
     answer_id: Mapped[int] = mapped_column(ForeignKey("model_answers.id"))
     other_answer_id: Mapped[int | None] = mapped_column(ForeignKey("model_answers.id"))
     """Set for a pairwise preference between two answers."""
     preferred: Mapped[str | None] = mapped_column(String(8))
-    """'a', 'b' or 'tie' for a pairwise rating."""
+    """'a', 'b', 'tie' or 'both_bad' for a pairwise rating."""
     scores: Mapped[dict[str, Any]] = mapped_column(default=dict)
     safety_flag: Mapped[bool] = mapped_column(Boolean, default=False)
     comment: Mapped[str] = mapped_column(Text, default="")
+    source: Mapped[str] = mapped_column(String(16), default="collector")
+    """'collector' or 'sheet' (a paper or spreadsheet rating imported by an organiser)."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -8,7 +8,8 @@ The class is assembled from one module per record, each small, whoever reads it 
 the dashboard, the release): `_campaigns` (campaigns, rate cards), `_people` (contributors,
 profiles, counts of people), `_consent` (consent texts, consents), `_items`, `_reviews`
 (reviews, the acceptance rule, agreement's votes), `_ledger` (every ledger read, payouts),
-`_release` (the release's rows, release records), `_privacy` (personal-data flags),
+`_ratings` (community ratings of model answers), `_release` (the release's rows, release
+records), `_privacy` (personal-data flags),
 `_imports` (bulk import) and `_signin`; `_base` holds sessions, the audit trail, the actor
 check and the helpers they share. Callers only ever see `Store`.
 """
@@ -27,6 +28,7 @@ from jamii.core.store._items import DuplicateItem, ItemStore, Submitted
 from jamii.core.store._ledger import LedgerStore
 from jamii.core.store._people import new_invite_code
 from jamii.core.store._privacy import Flagged, PrivacyQueries
+from jamii.core.store._ratings import QueueReport, RatingStore, RatingTaskView, SheetReport
 from jamii.core.store._release import ReleaseStore, as_datetime
 from jamii.core.store._reviews import REJECT_REASONS, ReviewStore
 from jamii.core.store._signin import SignInStore
@@ -38,6 +40,7 @@ class Store(
     ConsentStore,
     ItemStore,
     ReviewStore,
+    RatingStore,
     LedgerStore,
     ReleaseStore,
     PrivacyQueries,
@@ -51,4 +54,4 @@ class Store(
 
 
 __all__ = ["Store", "OPERATOR", "Operator", "Flagged", "StoreError", "NotFound", "Forbidden", "DuplicateItem", "Submitted",
-           "REJECT_REASONS", "new_invite_code", "make_engine", "migrate", "as_datetime"]
+           "REJECT_REASONS", "QueueReport", "RatingTaskView", "SheetReport", "new_invite_code", "make_engine", "migrate", "as_datetime"]
