@@ -325,3 +325,14 @@ def test_a_sheet_imports_once_and_a_bad_row_refuses_it_whole(rw):
     assert len(ledger_entries(rw.store, activity="rating")) == len(rows)
     with pytest.raises(Forbidden):
         rw.store.record_sheet_ratings(rw.campaign.id, rows, actor_id=rater.id)
+
+
+def test_rating_settings_and_queueing_write_audit_events(rw):
+    # the audit calls once passed their details positionally (a TypeError on every call)
+    rw.store.set_rating_settings(rw.campaign.id, raters="consented", daily_cap=4, actor_id=rw.org.id)
+    rw.queue(mode="direct")
+    events = {e["action"]: e for e in rw.store.audit_events()}
+    assert events["ratings.settings"]["details"] == {"raters": "consented", "daily_cap": 4,
+                                                     "ratings_per_task": 3}
+    assert events["ratings.settings"]["record"] == f"campaign:{rw.campaign.id}"
+    assert events["ratings.queue"]["details"]["tasks"] == 6

@@ -111,7 +111,7 @@ class RatingStore(StoreBase):
             campaign.rating_settings = {"raters": raters, "daily_cap": daily_cap,
                                         "ratings_per_task": ratings_per_task}
             self._audit(s, actor_id, "ratings.settings", "campaign", campaign_id,
-                        dict(campaign.rating_settings))
+                        **dict(campaign.rating_settings))
             return dict(campaign.rating_settings)
 
     # --- who may rate ---------------------------------------------------------------------
@@ -175,7 +175,7 @@ class RatingStore(StoreBase):
                     room = None if per_item is None else max(0, per_item - existing[m])
                     report.tasks_added += self._make_tasks(s, campaign_id, item_id, m, found, room, rng)
             self._audit(s, actor_id, "ratings.queue", "campaign", campaign_id,
-                        {"answers": report.answers_added, "tasks": report.tasks_added,
+                        **{"answers": report.answers_added, "tasks": report.tasks_added,
                          "revealing": report.revealing, "skipped": len(report.skipped), "mode": mode})
         return report
 
@@ -292,7 +292,7 @@ class RatingStore(StoreBase):
                                  answer_b_id=pair[1].id, gold=gold,
                                  task_key=ratings.task_key("pair", pair[0].id, pair[1].id)))
                 made += 1
-            self._audit(s, actor_id, "ratings.gold", "campaign", campaign_id, {"tasks": made})
+            self._audit(s, actor_id, "ratings.gold", "campaign", campaign_id, tasks=made)
         return made
 
     def mark_gold(self, task_id: int, expected: str | None, *, actor_id) -> None:
@@ -306,7 +306,7 @@ class RatingStore(StoreBase):
             if task.mode != "pair":
                 raise StoreError("Only a pair of answers can be a gold task.")
             task.gold = expected
-            self._audit(s, actor_id, "ratings.mark_gold", "rating_task", task.id, {"gold": expected})
+            self._audit(s, actor_id, "ratings.mark_gold", "rating_task", task.id, gold=expected)
 
     # --- rating ---------------------------------------------------------------------------
     def _open_tasks(self, campaign_id: int, rater_id: int | None, languages=None, exclude=()):
@@ -485,7 +485,7 @@ class RatingStore(StoreBase):
                 raise StoreError(f"The sheet was not imported ({len(report.problems)} rows to fix, "
                                  f"nothing was saved): {listed}")
             self._audit(s, actor_id, "ratings.import", "campaign", campaign_id,
-                        {"added": report.added, "already": report.already,
+                        **{"added": report.added, "already": report.already,
                          "skipped": len(report.problems)})
         return report
 
