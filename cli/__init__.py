@@ -25,6 +25,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "release": ("jamii.cli._release", "release_command", "Build a release folder, or refuse with every reason."),
     "publish": ("jamii.cli._release", "publish_command", "Upload a release folder to the Hugging Face Hub."),
     "evaluate": ("jamii.cli._evaluate", "evaluate_command", "Score a local model on a release."),
+    "ratings": ("jamii.cli._ratings", "ratings_group", "Queue model answers for community rating; rating sheets on paper."),
     "export-task": ("jamii.cli._evaluate", "export_task_command", "Export a release as an lm-evaluation-harness task."),
 }
 

@@ -12,6 +12,7 @@ Backends: `hf:PATH_OR_ID`, `openai:BASE_URL#MODEL`, `asr:PATH_OR_ID`. Metrics: `
 from jamii.evaluate._backends import Backend, BackendError, GenParams, load_backend
 from jamii.evaluate._export import export_lm_eval_task
 from jamii.evaluate._metrics import METRICS, Score, score
+from jamii.evaluate._rating_answers import RatingAnswersError, read_rating_answers
 from jamii.evaluate._release import Release, ReleaseError, open_release
 from jamii.evaluate._runner import EvaluationError, Results, evaluate
 from jamii.evaluate._summary import format_table
@@ -22,6 +23,7 @@ __all__ = [
     "BackendError",
     "EvaluationError",
     "GenParams",
+    "RatingAnswersError",
     "Release",
     "ReleaseError",
     "Results",
@@ -31,5 +33,6 @@ __all__ = [
     "format_table",
     "load_backend",
     "open_release",
+    "read_rating_answers",
     "score",
 ]
