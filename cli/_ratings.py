@@ -31,11 +31,11 @@ def ratings_group() -> None:
     """Community ratings of model answers: queue them, choose who rates, rate on paper."""
 
 
-def _listed(lines: list[str], indent: str = "    ") -> None:
-    for line in lines[:_SHOWN]:
+def _listed(lines: list[str], indent: str = "    ", most: int | None = None) -> None:
+    for line in lines[:most]:
         click.echo(indent + line)
-    if len(lines) > _SHOWN:
-        click.echo(f"{indent}... and {len(lines) - _SHOWN} more")
+    if most is not None and len(lines) > most:
+        click.echo(f"{indent}... and {len(lines) - most} more")
 
 
 # --------------------------------------------------------------------------- queue
@@ -85,7 +85,7 @@ def ratings_queue(store: Store, campaign, results, more_results, mode, per_item,
         click.echo(f"  left out, they name their model {report.revealing:>6}  "
                    "(--keep-revealing queues them)")
     click.echo(f"  skipped                {len(report.skipped):>6}")
-    _listed([f"{item or '(no item id)'}: {why}" for item, why in report.skipped])
+    _listed([f"{item or '(no item id)'}: {why}" for item, why in report.skipped], most=_SHOWN)
     if gold:
         _add_gold(store, found.id, gold, actor_id)
 

@@ -346,6 +346,7 @@ def _read_row(sheet: Sheet, row: int, values: list[str], keys: Mapping[str, int]
         except ValueError as exc:
             problems.append(str(exc))
     scores: dict[str, int] = {}
+    unscored = []
     for criterion in sheet.criteria:
         cell = label(f"score for {criterion}", cells[f"score:{criterion}"])
         try:
@@ -355,6 +356,8 @@ def _read_row(sheet: Sheet, row: int, values: list[str], keys: Mapping[str, int]
             continue
         if value is not None:
             scores[criterion] = value
+        elif cell is not None and not cell.strip():  # the export writes n/a where none applies
+            unscored.append(criterion)
     raw_safety = label("safety flag", cells.get("safety", ""))
     try:
         safety = parse_yes_no(raw_safety) if raw_safety is not None else None
@@ -382,6 +385,9 @@ def _read_row(sheet: Sheet, row: int, values: list[str], keys: Mapping[str, int]
                         "the rater pseudonym column (or import with --rater PSEUDONYM).")
     else:
         label("rater pseudonym", rater)
+    if scores and unscored:
+        problems.append(f"give a score from 1 to 5 for {', '.join(unscored)} too: a single "
+                        "answer is scored on every criterion of its item.")
     if choice and scores:
         problems.append("the row has both a choice and scores: rate a pair of answers with a "
                         "choice, a single answer with a score for each criterion.")
@@ -410,9 +416,8 @@ def check_known(sheet: Sheet, modes: Mapping[str, str], raters: Container[str]) 
             why = ("this task is a pair of answers: write A, B, tie or both bad in the choice "
                    "column (its score columns say n/a).")
         elif mode == "direct" and not r["scores"]:
-            why = "this task is a single answer: give a score from 1 to 5 for each criterion."
-        elif mode == "direct" and r["choice"] is not None:
-            why = "this task is a single answer: give scores, not a choice."
+            why = ("this task is a single answer: give a score from 1 to 5 for each criterion, "
+                   "not a choice.")
         else:
             continue
         problems.append(SheetProblem(r["row"], r["task"], why))

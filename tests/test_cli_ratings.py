@@ -298,16 +298,18 @@ def test_a_bad_row_refuses_the_whole_file_naming_each_row(cw):
 
 
 def test_the_store_refusal_of_a_row_refuses_the_file(cw):
-    """A row the sheet reads but the store refuses (a score missing for one criterion)."""
+    """A row the sheet reads but the store refuses: a comment with a phone number (a rating
+    comment is kept with the rating and read by organisers)."""
     sheet, rows = _queued_sheet(cw)
     rows = fill(rows, cw.reviewers[0].pseudonym)
-    direct = next(i for i, r in enumerate(rows) if r["choice (A / B / tie / both bad)"] == "n/a")
-    rows[direct]["score: safety (1-5)"] = ""
+    rows[4]["comment"] = "Nipigie 0712 345 678"
     write_csv(sheet, rows)
     out = cw.run("ratings", "import", str(sheet), "-c", "kilimo")
     assert out.exit_code == 1
-    assert f"row {direct + 2}: Give a score from 1 to 5 for: safety" in out.output
+    assert "nothing was saved): row 6: " in out.output and "phone" in out.output
     assert count(cw.store, Rating) == 0
+    skipped = cw.run("ratings", "import", str(sheet), "-c", "kilimo", "--skip-invalid")
+    assert number(skipped.output, "added") == 8 and number(skipped.output, "invalid, skipped") == 1
 
 
 def test_three_rate_in_the_collector_and_a_fourth_on_paper(cw):

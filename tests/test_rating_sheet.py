@@ -175,10 +175,13 @@ def test_a_rated_row_needs_a_task_and_a_rater(tmp_path):
     rows[1]["task"] = ""
     rows[2]["task"] = "kazi ya tatu"
     rows[3]["choice (A / B / tie / both bad)"] = "A"  # a choice and scores on one row
+    rows[3]["score: safety (1-5)"] = ""
     sheet = sheet_of(tmp_path, to_csv(rows))
-    found = {p.row: p.message for p in sheet.problems}
+    found = {p.row: " ".join(m.message for m in sheet.problems if m.row == p.row)
+             for p in sheet.problems}
     assert "names no rater" in found[2] and "has no task id" in found[3]
     assert "'kazi ya tatu' is not a task id" in found[4] and "both a choice and scores" in found[5]
+    assert "give a score from 1 to 5 for safety too" in found[5]
     assert sheet.rows == []
     assert len(sheet_of(tmp_path, to_csv(rows[:1]), rater="mkulima-7").rows) == 1
 
