@@ -31,6 +31,8 @@ READERS = {
     "release_status_counts", "release_withdrawn_people",
     "releases", "review_queue", "review_queue_for", "review_votes", "reviews_by_item",
     "reviews_of", "status_counts", "language_ok", "audio_path", "demo_people_active",
+    "rating_settings", "may_rate", "rating_queue_for", "open_rating_count", "open_rating_tasks",
+    "pairwise_votes", "direct_ratings", "rating_progress", "gold_results", "rating_task_models",
 }
 """Methods that read records and change none."""
 
@@ -59,6 +61,8 @@ class World:
     consent_text: int
     item: int
     entry: int
+    task: int
+    task_public_id: str
     release_version: str = "1.0.0"
 
 
@@ -91,7 +95,26 @@ def world(store) -> World:
     store.move_payments([entry], "approved", actor_id=OPERATOR)
     store.record_release(camp.id, "1.0.0", "cc-by-4.0", item_versions={}, withdrawn_ids=[],
                          bundle_sha256="0" * 64, actor_id=OPERATOR)
-    return World(store, camp.id, org, gone, alice, bob, rev, newcomer, ct.id, item.id, entry)
+    asked = store.submit_item(campaign_id=camp.id, author_id=bob, kind="contextual", language="sw",
+                              content=_contextual(), client_key="k-bob-ctx", accepted=True,
+                              actor_id=OPERATOR).item
+    store.queue_rating_tasks(camp.id, [_answer(asked, "hf:a", "Panda mwezi wa tatu."),
+                                       _answer(asked, "hf:b", "Subiri mvua ya kwanza.")],
+                             mode="pairwise", actor_id=OPERATOR)
+    task = store.open_rating_tasks(camp.id)[0]
+    return World(store, camp.id, org, gone, alice, bob, rev, newcomer, ct.id, item.id, entry,
+                 task.task_id, task.public_id)
+
+
+def _contextual() -> dict[str, Any]:
+    return {"scenario": "Mkulima wa Kitui sokoni", "persona": "Mkulima mdogo",
+            "question": "Nipande mahindi lini?", "reference_answers": ["Panda mvua zikianza."],
+            "rubric": [{"name": "usefulness", "anchors": ["1", "2", "3", "4", "5"]}]}
+
+
+def _answer(item, model: str, text: str) -> dict[str, Any]:
+    return {"item_id": item.public_id, "item_version": item.version, "model_id": model,
+            "answer": text, "dataset": "kilimo@1.0.0"}
 
 
 def _content(prompt: str) -> dict[str, Any]:
@@ -156,7 +179,27 @@ MUTATORS: dict[str, Mutator] = {
         bundle_sha256="1" * 64, actor_id=a)),
     "record_publication": Mutator(lambda w, a: w.store.record_publication(
         w.campaign, "1.0.0", "org/kilimo", "abc123", actor_id=a)),
+    "set_rating_settings": Mutator(lambda w, a: w.store.set_rating_settings(
+        w.campaign, raters="consented", actor_id=a)),
+    "queue_rating_tasks": Mutator(lambda w, a: w.store.queue_rating_tasks(
+        w.campaign, [_rows_of(w)], actor_id=a)),
+    "add_gold_tasks": Mutator(lambda w, a: w.store.add_gold_tasks(w.campaign, 1, actor_id=a)),
+    "mark_gold": Mutator(lambda w, a: w.store.mark_gold(w.task, "a", actor_id=a)),
+    "record_rating": Mutator(lambda w, a: w.store.record_rating(
+        w.task, w.reviewer, choice="a", actor_id=a), good=lambda w: w.reviewer),
+    "record_sheet_ratings": Mutator(lambda w, a: w.store.record_sheet_ratings(
+        w.campaign, [{"row": 2, "task": w.task_public_id, "rater": _pseudonym(w, w.reviewer),
+                      "choice": "b"}], actor_id=a)),
 }
+
+
+def _rows_of(w: World) -> dict[str, Any]:
+    item = next(i for i in w.store.items(w.campaign) if i.kind == "contextual")
+    return _answer(item, "hf:c", "Jibu jipya")
+
+
+def _pseudonym(w: World, person: int) -> str:
+    return w.store.contributor(person).pseudonym
 
 
 def _public_methods() -> set[str]:
