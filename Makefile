@@ -7,6 +7,7 @@
 PYTHON ?= python3
 VENV   := .venv
 LMEVAL := .lm-eval-venv
+INSPECT := .inspect-venv
 PY     := $(VENV)/bin/python
 JAMII  := $(VENV)/bin/jamii
 PORT   ?= 8501
@@ -38,7 +39,13 @@ $(LMEVAL)/.done:
 	@($(PYTHON) -m venv $(LMEVAL) && $(LMEVAL)/bin/python -m pip install --quiet 'lm-eval[hf]==0.4.13' torch==2.13.0 \
 	  && touch $@) || echo "lm-eval environment not built: tests/test_evaluate_lm_eval.py will skip"
 
-setup-test: $(VENV)/.test system-deps $(LMEVAL)/.done
+# inspect-ai likewise (it pulls many dependencies), for the test that runs the task
+# `jamii export-task --to inspect` writes against a local `transformers serve`
+$(INSPECT)/.done:
+	@($(PYTHON) -m venv $(INSPECT) && $(INSPECT)/bin/python -m pip install --quiet 'inspect-ai==0.3.285' openai sacrebleu \
+	  && touch $@) || echo "inspect-ai environment not built: tests/test_evaluate_inspect.py will skip"
+
+setup-test: $(VENV)/.test system-deps $(LMEVAL)/.done $(INSPECT)/.done
 
 system-deps:
 	@bash scripts/system-deps.sh
@@ -58,4 +65,4 @@ test-fast: setup-test
 	$(PY) -m pytest -m "not browser and not models and not slow" $(PYTEST_ARGS)
 
 clean:
-	rm -rf $(VENV) $(LMEVAL) *.egg-info .pytest_cache
+	rm -rf $(VENV) $(LMEVAL) $(INSPECT) *.egg-info .pytest_cache

@@ -26,7 +26,9 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "publish": ("jamii.cli._release", "publish_command", "Upload a release folder to the Hugging Face Hub."),
     "evaluate": ("jamii.cli._evaluate", "evaluate_command", "Score a local model on a release."),
     "ratings": ("jamii.cli._ratings", "ratings_group", "Queue model answers for community rating; rating sheets on paper."),
-    "export-task": ("jamii.cli._evaluate", "export_task_command", "Export a release as an lm-evaluation-harness task."),
+    "leaderboard": ("jamii.cli._leaderboard", "leaderboard_command", "Automatic, judge and community scores side by side."),
+    "export-task": ("jamii.cli._evaluate", "export_task_command", "Export a release as an lm-evaluation-harness or inspect-ai task."),
+    "results": ("jamii.cli._results", "results_group", "Export evaluation results in the Hugging Face Hub's formats."),
 }
 
 

@@ -71,18 +71,27 @@ def evaluate_command(data, model, out, kinds, languages, split, limit, batch_siz
 
 @click.command("export-task")
 @click.argument("data", metavar="DIR_OR_HUB_ID")
-@click.option("--to", "target", type=click.Choice(["lm-eval"]), default="lm-eval", show_default=True,
-              help="Harness to export to.")
+@click.option("--to", "target", type=click.Choice(["lm-eval", "inspect"]), default="lm-eval", show_default=True,
+              help="Harness to export to: lm-evaluation-harness or inspect-ai.")
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Task folder to write.")
 @click.option("--task-name", help="Task name; default jamii_<dataset name>.")
 @click.option("--max-new-tokens", type=click.IntRange(min=1), default=256, show_default=True)
 def export_task_command(data, target, out, task_name, max_new_tokens):
-    """Export a release's generation items as an lm-evaluation-harness task (YAML plus data)."""
-    from jamii.evaluate import ReleaseError, export_lm_eval_task
+    """Export a release's generation items as an lm-evaluation-harness task (YAML plus data) or an
+    inspect-ai task (task.py plus JSONL), with jamii's prompts and chrF++."""
+    from jamii.evaluate import ReleaseError, export_inspect_task, export_lm_eval_task
 
     try:
-        names = export_lm_eval_task(data, out, task_name=task_name, max_new_tokens=max_new_tokens)
+        if target == "inspect":
+            name, *splits = export_inspect_task(data, out, task_name=task_name, max_new_tokens=max_new_tokens)
+        else:
+            names = export_lm_eval_task(data, out, task_name=task_name, max_new_tokens=max_new_tokens)
     except ReleaseError as exc:
         raise click.ClickException(str(exc)) from exc
+    if target == "inspect":
+        click.echo(f"wrote the inspect task {name} ({', '.join(splits)}) to {out}")
+        click.echo(f"run: LOCAL_BASE_URL=http://HOST:PORT/v1 LOCAL_API_KEY=none "
+                   f"inspect eval {out}/task.py --model openai-api/local/MODEL")
+        return
     click.echo(f"wrote {len(names)} tasks to {out}: {', '.join(names)}")
     click.echo(f"run: lm_eval --model hf --model_args pretrained=MODEL --include_path {out} --tasks {names[0]}")

@@ -11,6 +11,8 @@ Backends: `hf:PATH_OR_ID`, `openai:BASE_URL#MODEL`, `asr:PATH_OR_ID`. Metrics: `
 
 from jamii.evaluate._backends import Backend, BackendError, GenParams, load_backend
 from jamii.evaluate._export import export_lm_eval_task
+from jamii.evaluate._export_inspect import export_inspect_task
+from jamii.evaluate._hf_results import HfExport, ResultsError, export_hf_eval_results
 from jamii.evaluate._metrics import METRICS, Score, score
 from jamii.evaluate._rating_answers import RatingAnswersError, read_rating_answers
 from jamii.evaluate._release import Release, ReleaseError, open_release
@@ -23,12 +25,16 @@ __all__ = [
     "BackendError",
     "EvaluationError",
     "GenParams",
+    "HfExport",
     "RatingAnswersError",
     "Release",
     "ReleaseError",
     "Results",
+    "ResultsError",
     "Score",
     "evaluate",
+    "export_hf_eval_results",
+    "export_inspect_task",
     "export_lm_eval_task",
     "format_table",
     "load_backend",
