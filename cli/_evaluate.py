@@ -90,8 +90,8 @@ def export_task_command(data, target, out, task_name, max_new_tokens):
         raise click.ClickException(str(exc)) from exc
     if target == "inspect":
         click.echo(f"wrote the inspect task {name} ({', '.join(splits)}) to {out}")
-        click.echo(f"run: LOCAL_BASE_URL=http://HOST:PORT/v1 LOCAL_API_KEY=none "
-                   f"inspect eval {out}/task.py --model openai-api/local/MODEL")
+        click.echo(f"run: cd {out} && LOCAL_BASE_URL=http://HOST:PORT/v1 LOCAL_API_KEY=none "
+                   "inspect eval task.py --model openai-api/local/MODEL")
         return
     click.echo(f"wrote {len(names)} tasks to {out}: {', '.join(names)}")
     click.echo(f"run: lm_eval --model hf --model_args pretrained=MODEL --include_path {out} --tasks {names[0]}")

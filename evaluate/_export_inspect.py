@@ -4,7 +4,8 @@
     TASKDIR/data/<split>.jsonl    {"id", "input", "target": [references], "metadata": {...}}
     TASKDIR/README.md             how to run it
 
-Run with `inspect eval TASKDIR/task.py --model openai-api/local/MODEL` and `LOCAL_BASE_URL`,
+Run with `cd TASKDIR && inspect eval task.py --model openai-api/local/MODEL` (inspect 0.3.285
+refuses an absolute path to the task file) and `LOCAL_BASE_URL`,
 `LOCAL_API_KEY` set (any OpenAI-compatible server: `transformers serve`, vLLM, llama.cpp), or
 with inspect's own `hf/`, `vllm/`, `ollama/` providers; `-T split=validation -T language=yo`
 choose a split and a language. The rows are the fields inspect's `json_dataset` reads by
@@ -225,8 +226,9 @@ def export_inspect_task(
         f"# {name}\n\ninspect-ai task exported by `jamii export-task --to inspect` from "
         f"{release.name} {release.version} ({', '.join(kinds)} items; splits: {', '.join(splits)}).\n\n"
         "Against any OpenAI-compatible server (`transformers serve`, vLLM, llama.cpp):\n\n"
-        "    LOCAL_BASE_URL=http://127.0.0.1:8000/v1 LOCAL_API_KEY=none \\\n"
-        f"      inspect eval {out}/task.py --model openai-api/local/MODEL\n\n"
+        f"    cd {out}\n    LOCAL_BASE_URL=http://127.0.0.1:8000/v1 LOCAL_API_KEY=none \\\n"
+        "      inspect eval task.py --model openai-api/local/MODEL\n\n"
+        "(inspect 0.3.285 refuses an absolute path to task.py: run it from this folder or a relative path.)\n\n"
         "`-T split=validation` and `-T language=yo` choose a split and a language. The metric "
         "`chrf_pp` is corpus chrF++ (sacrebleu word_order=2, after Unicode NFC), as `jamii evaluate` "
         "reports it; each sample's score is its sentence chrF++.\n"

@@ -11,11 +11,15 @@ from __future__ import annotations
 import ast
 import json
 import os
+import signal
 import subprocess
+import sys
+import time
 import unicodedata
 from pathlib import Path
 
 import pytest
+import requests
 from click.testing import CliRunner
 
 from jamii.cli._evaluate import export_task_command
@@ -23,7 +27,7 @@ from jamii.evaluate import export_inspect_task, score
 from jamii.evaluate._tasks import prompt_of
 from support.evaluate_fixtures import REPO, release, tiny_lm  # noqa: F401
 from support.release_fixture import SAMPLE_ROWS, write_release
-from test_evaluate_openai import server  # noqa: F401 - `transformers serve` with tiny_lm on loopback
+from test_evaluate_openai import free_port
 
 HOSTILE = 'x"""\n\'\'\'\nimport os; os.system("echo pwned")  # {name} {{}} \\ \x00"'
 
@@ -118,18 +122,49 @@ def inspect_env() -> str:
     pytest.skip("no separate inspect-ai environment: build it with `make .inspect-venv/.done`")
 
 
+@pytest.fixture
+def served(tiny_lm):
+    """`transformers serve` with the tiny chat model on loopback, in its own process group; it is
+    given 10 minutes to answer /health (a loaded CI machine takes minutes to import torch)."""
+    base = f"http://127.0.0.1:{free_port()}"
+    proc = subprocess.Popen([str(Path(sys.executable).with_name("transformers")), "serve", str(tiny_lm),
+                             "--host", "127.0.0.1", "--port", base.rsplit(":", 1)[1]],
+                            env={**os.environ, "HF_HUB_OFFLINE": "1"}, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        for _ in range(1200):
+            assert proc.poll() is None, f"transformers serve exited: {proc.stderr.read().decode()[-2000:]}"
+            try:
+                if requests.get(f"{base}/health", timeout=2).ok:
+                    break
+            except requests.RequestException:
+                time.sleep(0.5)
+        else:
+            pytest.fail("transformers serve did not answer /health within 10 minutes")
+        yield base
+    finally:  # end the server's whole group: politely, then for good
+        for sig, grace in ((signal.SIGTERM, 20), (signal.SIGKILL, 10)):
+            os.killpg(proc.pid, sig)
+            try:
+                proc.wait(grace)
+                break
+            except subprocess.TimeoutExpired:
+                pass
+
+
 @pytest.mark.models
 @pytest.mark.slow
-def test_inspect_runs_the_exported_task_and_its_chrf_is_jamii_chrf(inspect_env, server, release, tiny_lm,
+def test_inspect_runs_the_exported_task_and_its_chrf_is_jamii_chrf(inspect_env, served, release, tiny_lm,
                                                                    tmp_path):
     task_dir = tmp_path / "task"
     name, *_ = export_inspect_task(release, task_dir, max_new_tokens=8)
     logs = tmp_path / "logs"
     inspect = str(Path(inspect_env).with_name("inspect"))
-    env = {**os.environ, "LOCAL_BASE_URL": f"{server}/v1", "LOCAL_API_KEY": "none", "HF_HUB_OFFLINE": "1"}
-    proc = subprocess.run([inspect, "eval", str(task_dir / "task.py"), "--model", f"openai-api/local/{tiny_lm}",
+    env = {**os.environ, "LOCAL_BASE_URL": f"{served}/v1", "LOCAL_API_KEY": "none", "HF_HUB_OFFLINE": "1"}
+    # run from the task folder: inspect 0.3.285 cannot glob an absolute task path
+    proc = subprocess.run([inspect, "eval", "task.py", "--model", f"openai-api/local/{tiny_lm}",
                            "--log-dir", str(logs), "--display", "none", "--max-connections", "4"],
-                          capture_output=True, text=True, timeout=900, env=env, cwd=tmp_path)
+                          capture_output=True, text=True, timeout=900, env=env, cwd=task_dir)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     (log_file,) = [p for p in logs.iterdir() if p.suffix in (".eval", ".json")]
     dump = subprocess.run([inspect, "log", "dump", str(log_file)], capture_output=True, text=True, timeout=300,
