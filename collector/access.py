@@ -27,6 +27,9 @@ PAGES: dict[str, tuple[str, ...]] = {
     "contextual": CONTRIBUTE,
     "speech": CONTRIBUTE,
     "review": (SIGNED_IN, ACTIVE, CAMPAIGN, REVIEWER, CONSENTED),
+    # who rates is a campaign setting (reviewers, or contributors with the rating consent
+    # scope): the page asks the store (`Store.may_rate`) and explains a refusal
+    "rate": (SIGNED_IN, ACTIVE, CAMPAIGN, CONSENTED),
     "org_campaigns": (SIGNED_IN, ACTIVE, ORGANISER),
     "org_people": (SIGNED_IN, ACTIVE, ORGANISER),
     "org_payouts": (SIGNED_IN, ACTIVE, ORGANISER),

@@ -1,4 +1,4 @@
-"""Organiser forms turned into store calls: campaign fields, rate cards, payouts.
+"""Organiser forms turned into store calls: campaign fields, rate cards, rating settings, payouts.
 
 Parsing is plain and forgiving about spaces, strict about meaning: every problem comes back
 as (catalogue key, values) so the page can say what to fix in the organiser's language, and
@@ -11,6 +11,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from jamii.core.langtags import LanguageTagError, normalise_tag
+from jamii.core.ratings import RATER_POLICIES
 from jamii.core.records import ACTIVITIES, CONSENT_SCOPES
 from jamii.core.schema import ITEM_KINDS
 
@@ -187,3 +188,28 @@ def consent_problems(version: str, language: str, text: str) -> list[Problem]:
     if not (text or "").strip():
         problems.append(("admin.need_consent_text", {}))
     return problems
+
+
+def rating_settings(values: dict[str, Any]) -> tuple[dict[str, Any], list[Problem]]:
+    """The organiser's rating settings form -> `Store.set_rating_settings` arguments.
+
+    `raters` is 'reviewers' or 'consented'; a daily cap of 0 (or empty) means none."""
+    problems: list[Problem] = []
+    raters = values.get("raters")
+    if raters not in RATER_POLICIES:
+        problems.append(("admin.bad_raters", {}))
+    try:
+        cap = int(values.get("daily_cap") or 0)
+        if cap < 0:
+            raise ValueError
+    except (TypeError, ValueError):
+        problems.append(("admin.bad_daily_cap", {"value": values.get("daily_cap")}))
+        cap = 0
+    try:
+        wanted = int(values.get("ratings_per_task"))
+        if not 1 <= wanted <= 50:
+            raise ValueError
+    except (TypeError, ValueError):
+        problems.append(("admin.bad_ratings_per_task", {"value": values.get("ratings_per_task")}))
+        wanted = 3
+    return {"raters": raters, "daily_cap": cap or None, "ratings_per_task": wanted}, problems

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from jamii.collector import access, ui
+from jamii.collector import access, rating, ui
 from jamii.collector.i18n import available_languages
 from jamii.web import ui as web
 
@@ -29,7 +29,7 @@ store, viewer = ui.build_current()  # roles and consent re-read from the store o
 tr = viewer.tr
 
 MENU_GROUPS = (
-    ("nav.group_contribute", ("write", "contextual", "speech", "review")),
+    ("nav.group_contribute", ("write", "contextual", "speech", "review", "rate")),
     ("nav.group_me", ("consent", "profile", "mine")),
     ("nav.group_organise", ("org_campaigns", "org_people", "org_payouts", "org_privacy",
                              "org_audit")),
@@ -39,6 +39,7 @@ ICONS = {
     "profile": ":material/person:", "mine": ":material/inventory_2:",
     "write": ":material/edit_note:", "contextual": ":material/diversity_3:",
     "speech": ":material/mic:", "review": ":material/fact_check:",
+    "rate": ":material/thumbs_up_down:",
     "org_campaigns": ":material/campaign:", "org_people": ":material/group:",
     "org_payouts": ":material/payments:", "org_audit": ":material/history:",
     "org_privacy": ":material/shield_person:",
@@ -60,6 +61,8 @@ with st.sidebar:
     if viewer.campaign is not None:
         st.caption(ui.plain(viewer.campaign.name))
     visible = set(access.visible_pages(viewer))
+    if "rate" in visible and not rating.in_menu(store.may_rate(viewer.campaign.id, viewer.id)):
+        visible.discard("rate")  # only reviewers rate in this campaign
     for group_key, ids in MENU_GROUPS:
         shown = [pid for pid in ids if pid in visible]
         if not shown:

@@ -5,6 +5,7 @@ import re
 import streamlit as st
 
 from jamii.collector import admin, ui
+from jamii.core.ratings import RATER_POLICIES
 from jamii.core.records import ACTIVITIES, COMPENSATION_METHODS, CONSENT_SCOPES
 from jamii.core.schema import ITEM_KINDS
 from jamii.core.store import StoreError
@@ -16,6 +17,20 @@ st.title(tr("nav.org_campaigns"))
 def say_problems(problems) -> None:
     for key, values in problems:
         st.error(ui.plain(tr(key, **values)))  # may quote what was typed
+
+
+def write_or_say(problems, call, done: str) -> None:
+    """Write through `call()` unless the form has problems; say what happened."""
+    if problems:
+        say_problems(problems)
+        return
+    try:
+        call()
+    except StoreError as exc:
+        ui.say([("error", str(exc))])
+    else:
+        ui.flash([("success", done)])
+        st.rerun()
 
 
 def campaign_form(prefix: str, c=None) -> dict:
@@ -79,6 +94,24 @@ with tab_edit:
                 else:
                     ui.flash([("success", tr("admin.saved"))])
                     st.rerun()
+
+        st.subheader(tr("admin.ratings_title"))
+        now = store.rating_settings(camp.id)
+        with st.form("org_rating_form"):
+            raters = st.radio(tr("admin.raters"), RATER_POLICIES, key=f"rs{camp.id}_raters",
+                              index=RATER_POLICIES.index(now["raters"]),
+                              format_func=lambda p: tr(f"admin.raters_{p}"))
+            cap = st.number_input(tr("admin.daily_cap"), 0, 10_000, int(now["daily_cap"] or 0),
+                                  key=f"rs{camp.id}_cap", help=tr("admin.daily_cap_help"))
+            wanted = st.number_input(tr("admin.ratings_per_task"), 1, 50, int(now["ratings_per_task"]),
+                                     key=f"rs{camp.id}_wanted")
+            save_ratings = st.form_submit_button(tr("admin.ratings_save"), type="primary")
+        if save_ratings:
+            settings, problems = admin.rating_settings(
+                {"raters": raters, "daily_cap": cap, "ratings_per_task": wanted})
+            write_or_say(problems,
+                         lambda: store.set_rating_settings(camp.id, actor_id=viewer.id, **settings),
+                         tr("admin.ratings_saved"))
 
 with tab_consent:
     if camp is not None:
