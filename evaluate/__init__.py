@@ -10,6 +10,20 @@ Backends: `hf:PATH_OR_ID`, `openai:BASE_URL#MODEL`, `asr:PATH_OR_ID`. Metrics: `
 """
 
 from jamii.evaluate._backends import Backend, BackendError, GenParams, load_backend
+from jamii.evaluate._community import (
+    PAIR_CHOICES,
+    CriterionScore,
+    JudgeAgreement,
+    PairwiseBoard,
+    SafetyRate,
+    Strength,
+    bradley_terry,
+    direct_scores,
+    judge_vs_community,
+    pairwise_by_group,
+    rating_alpha,
+    safety_rates,
+)
 from jamii.evaluate._export import export_lm_eval_task
 from jamii.evaluate._export_inspect import export_inspect_task
 from jamii.evaluate._hf_results import HfExport, ResultsError, export_hf_eval_results
@@ -21,24 +35,36 @@ from jamii.evaluate._summary import format_table
 
 __all__ = [
     "METRICS",
+    "PAIR_CHOICES",
     "Backend",
     "BackendError",
+    "CriterionScore",
     "EvaluationError",
     "GenParams",
     "HfExport",
+    "JudgeAgreement",
+    "PairwiseBoard",
     "RatingAnswersError",
     "Release",
     "ReleaseError",
     "Results",
     "ResultsError",
+    "SafetyRate",
     "Score",
+    "Strength",
+    "bradley_terry",
+    "direct_scores",
     "evaluate",
     "export_hf_eval_results",
     "export_inspect_task",
     "export_lm_eval_task",
     "format_table",
+    "judge_vs_community",
     "load_backend",
     "open_release",
+    "pairwise_by_group",
+    "rating_alpha",
     "read_rating_answers",
+    "safety_rates",
     "score",
 ]
