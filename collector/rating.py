@@ -26,9 +26,10 @@ REFUSALS = {"withdrawn": "access.withdrawn", "reviewers_only": "rate.reviewers_o
             "no_rating_consent": "rate.needs_consent"}
 """The store's reasons (`Store.may_rate`) -> catalogue keys."""
 
+_DAILY_CAP = "You have given "
 _STORE_CASES = (("This task has already been rated", "rate.already"),
                 ("This task is no longer open", "rate.closed"),
-                ("You have given ", "rate.daily_cap"))
+                (_DAILY_CAP, "rate.daily_cap"))
 """Beginnings of the store's English refusals the page words itself, in the rater's language."""
 
 COMMENT_CHARS = 2000
@@ -133,7 +134,7 @@ class RatingOutcome:
         if self.status == "blocked":
             return "stay"
         if self.status == "not_saved":
-            if self.message.startswith("You have given "):
+            if self.message.startswith(_DAILY_CAP):
                 return "stop"
             if not any(self.message.startswith(start) for start, _ in _STORE_CASES):
                 return "stay"
