@@ -152,6 +152,8 @@ def test_decisions_were_made_by_reviews_and_paid_from_the_ledger(seeded):
         author = store.contributor(item.author_id)
         if author.compensation_method == "in_kind":  # paid in the good the rate card names
             assert (earned[0].amount, earned[0].unit) == (Decimal("0.25"), "seed pack")
+        elif author.compensation_method == "airtime":  # the currency's worth, paid as airtime
+            assert (earned[0].amount, earned[0].unit) == (Decimal(50), "KES airtime")
         else:
             assert (earned[0].amount, earned[0].unit) == (Decimal(50), "KES")
         if item.kind == "speech":
@@ -204,9 +206,11 @@ def test_loading_twice_adds_nothing(seeded):
 
 def test_an_interrupted_load_is_finished_by_the_next(store, tmp_path):
     """A load stopped after the people and campaign (simulated by a seed folder without items'
-    reviews) is completed by a full load, with nothing doubled."""
+    reviews, and so without the results and ratings that need them) is completed by a full load,
+    with nothing doubled."""
     partial = tmp_path / "seeds"
-    shutil.copytree(default_folder(), partial, ignore=shutil.ignore_patterns("__pycache__", "*.py"))
+    shutil.copytree(default_folder(), partial, ignore=shutil.ignore_patterns(
+        "__pycache__", "*.py", "results", "ratings.yaml"))
     data = yaml.safe_load((partial / "items.yaml").read_text(encoding="utf-8"))
     for it in data["items"]:
         it.pop("reviews", None)
@@ -298,3 +302,64 @@ def test_loading_again_after_the_demo_people_are_withdrawn_keeps_them_withdrawn(
     assert again.consents == 0 and _counts(store, camp.id) == before
     assert all(store.contributor_by_pseudonym(p).withdrawn_at for p in CODES.values())
     assert not store.audit_events(action_prefix="sign_in")
+
+
+# --------------------------------------------------------------------------- committed results
+
+
+def _accepted_seed_ids(kind: str) -> set[str]:
+    """Seed ids of `kind` that the seeds' own reviews accept under the campaign's rule."""
+    from jamii.core.rules import AcceptanceRule, decide
+
+    seeds = read_seeds()
+    rule = AcceptanceRule.from_campaign(seeds.campaign.get("acceptance_rule"))
+    return {it.id for it in seeds.items if it.kind == kind and decide(
+        sum(r.verdict == "approve" for r in it.reviews),
+        sum(r.verdict == "reject" for r in it.reviews), rule) == "accepted"}
+
+
+def _results_folders():
+    return sorted(p for p in (default_folder() / "results").iterdir() if p.is_dir())
+
+
+def _jsonl(path):
+    import json
+
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def test_enough_contextual_items_are_accepted_for_rating(seeded):
+    store, _, camp = seeded
+    accepted = [i for i in store.items(camp.id, kind="contextual") if i.status == "accepted"]
+    assert len(accepted) >= 3
+    assert {i.provenance["seed_id"] for i in accepted} == _accepted_seed_ids("contextual")
+    assert {i.language for i in accepted} == {"sw", "sn"}
+
+
+def test_committed_results_name_accepted_seed_items_of_one_release_by_two_models():
+    """seeds/results/ (made by seeds/make_results.py) name items by seed id, never by a release id
+    the store made at random, and both runs scored the same release."""
+    import json
+
+    folders = _results_folders()
+    assert len(folders) == 2, folders
+    accepted = _accepted_seed_ids("contextual")
+    datasets, models = set(), set()
+    for folder in folders:
+        assert sorted(p.name for p in folder.iterdir()) == [
+            "answers_for_rating.jsonl", "config.json", "samples.jsonl", "summary.json"]
+        config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+        summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+        rows = _jsonl(folder / "answers_for_rating.jsonl")
+        assert {r["item_id"] for r in rows} == {f"seed:{i}" for i in accepted}, folder.name
+        assert all(r["answer"].strip() and r["model_id"] == config["model"]["spec"] for r in rows)
+        assert "chrf" in summary["overall"]["metrics"]
+        assert summary["signatures"]["chrf"].startswith("chrF2++")  # chrF++, word order 2
+        datasets.add((config["dataset"]["name"], config["dataset"]["version"]))
+        models.add(config["model"]["spec"])
+        for path in folder.iterdir():
+            text = path.read_text(encoding="utf-8")
+            assert "itm_" not in text and "/tmp" not in text and "/home/" not in text, path
+    assert len(datasets) == 1
+    assert models == {f"hf:{f.name}" for f in folders}
+

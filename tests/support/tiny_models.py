@@ -4,6 +4,8 @@
   trained here on Swahili, Yoruba and Amharic sentences; `chat=True` adds a chat template.
 - `build_tiny_judge(folder, examples)`: a tiny GPT-2 trained (seconds, on CPU) to answer judge
   prompts with the grade JSON it is shown: a local judge whose outputs really parse.
+- `train_tiny_gpt2(folder, examples, steps=N)`: the same training for answers to items; N steps
+  make a better or worse model (`seeds/make_results.py` builds the demo's two).
 - `build_tiny_wav2vec2(folder)`: a wav2vec2 CTC model with a character vocabulary.
 
 Pytest fixtures (session scoped, built once per run) live in `tests/support/evaluate_fixtures.py`.
@@ -168,6 +170,24 @@ def build_tiny_judge(
     model.save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return folder
+
+
+def train_tiny_gpt2(
+    folder: str | Path,
+    examples: list[tuple[str, str]],
+    *,
+    steps: int,
+    seed: int = 0,
+    lr: float = 3e-3,
+) -> Path:
+    """A tiny GPT-2 trained for `steps` to answer each prompt with its reference, saved to `folder`.
+
+    The same training as `build_tiny_judge` (a judge is only a model taught its completions):
+    with the same examples and seed, fewer steps give an earlier checkpoint of the same run, so
+    two models that differ only in how long they trained answer visibly worse and better. A
+    lower learning rate than the judge's keeps the early checkpoint from already knowing it all.
+    """
+    return build_tiny_judge(folder, examples, steps=steps, seed=seed, lr=lr)
 
 
 def build_tiny_wav2vec2(folder: str | Path, *, seed: int = 0) -> Path:
