@@ -2,15 +2,16 @@
 
 The leaderboard is public: it shows model scores on released data and nothing about people.
 Every other page shows campaign data, behind the collector's invite-code sign-in: signed-in
-contributors see coverage; reviewers and organisers see everything. Roles and withdrawal are
-read from the store on every run (`jamii.web.session.build_viewer`), so editing session state
-grants nothing.
+contributors see coverage; reviewers and organisers see the rest, except the community-ratings
+page, which names raters by pseudonym (gold-task accuracy) and is for organisers only. Roles and
+withdrawal are read from the store on every run (`jamii.web.session.build_viewer`), so editing
+session state grants nothing.
 """
 
 from __future__ import annotations
 
 from jamii.web import session
-from jamii.web.session import ACTIVE, CAMPAIGN, PUBLIC, REVIEWER, SIGNED_IN, Viewer
+from jamii.web.session import ACTIVE, CAMPAIGN, ORGANISER, PUBLIC, REVIEWER, SIGNED_IN, Viewer
 
 CAMPAIGN_DATA = (SIGNED_IN, ACTIVE, CAMPAIGN)
 PAGES: dict[str, tuple[str, ...]] = {
@@ -19,6 +20,7 @@ PAGES: dict[str, tuple[str, ...]] = {
     "representation": CAMPAIGN_DATA + (REVIEWER,),
     "agreement": CAMPAIGN_DATA + (REVIEWER,),
     "compensation": CAMPAIGN_DATA + (REVIEWER,),
+    "ratings": CAMPAIGN_DATA + (ORGANISER,),
     "sign_in": PUBLIC,
 }
 

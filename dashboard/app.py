@@ -30,7 +30,8 @@ tr = viewer.tr
 ICONS = {
     "leaderboard": ":material/leaderboard:", "coverage": ":material/donut_large:",
     "representation": ":material/diversity_3:", "agreement": ":material/handshake:",
-    "compensation": ":material/payments:", "sign_in": ":material/login:",
+    "compensation": ":material/payments:", "ratings": ":material/thumbs_up_down:",
+    "sign_in": ":material/login:",
 }
 home = "coverage" if access.refusal("coverage", viewer) is None else "leaderboard"
 pages = {

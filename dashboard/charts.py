@@ -24,7 +24,8 @@ def interval_chart(rows: pd.DataFrame, *, value_title: str, model_title: str) ->
     data = rows.dropna(subset=["value"]).copy()
     if data.empty:
         return None
-    data["entry"] = data["model"].astype(str) + " · " + data["run"].astype(str)
+    runs = data["run"].fillna("").astype(str)  # a model only the community rated has no run
+    data["entry"] = data["model"].astype(str) + runs.map(lambda r: f" · {r}" if r else "")
     data["ci_low"] = data["ci_low"].fillna(data["value"])
     data["ci_high"] = data["ci_high"].fillna(data["value"])
     higher = bool(data["higher_is_better"].iloc[0])
@@ -140,3 +141,31 @@ def amount_bars(table: pd.DataFrame, dimension: str, *, amount_title: str,
         row=alt.Row("unit:N", title=None),
         tooltip=["unit", "label", alt.Tooltip("amount:Q", format=",.2f")],
     ).resolve_scale(x="independent", y="independent")
+
+
+PROGRESS_COLOURS = {"complete": "#0f766e", "started": "#f59e0b", "waiting": "#d1d5db"}
+
+
+def progress_bars(table: pd.DataFrame, *, count_title: str, part_labels: dict[str, str],
+                  mode_labels: dict[str, str]) -> alt.Chart | None:
+    """Rating tasks per task type and language: complete (every rating wanted), started
+    (some ratings) and waiting (none), stacked."""
+    if table.empty:
+        return None
+    data = table.copy()
+    data["entry"] = data["mode"].map(lambda m: mode_labels.get(m, m)) + " · " + data["language"].astype(str)
+    data["started"] = data["rated"] - data["complete"]
+    data["waiting"] = data["tasks"] - data["rated"]
+    parts = list(PROGRESS_COLOURS)
+    long = data.melt(id_vars=["entry"], value_vars=parts, var_name="part", value_name="n")
+    long = long[long["n"] > 0]
+    if long.empty:
+        return None
+    long["label"] = long["part"].map(part_labels)
+    return alt.Chart(long).mark_bar().encode(
+        y=alt.Y("entry:N", title=None), x=alt.X("sum(n):Q", title=count_title),
+        color=alt.Color("part:N", scale=alt.Scale(domain=parts, range=list(PROGRESS_COLOURS.values())),
+                        legend=alt.Legend(title=None, labelExpr=_label_expr(part_labels))),
+        order=alt.Order("part_order:Q"),
+        tooltip=["entry", "label", "n"],
+    ).transform_calculate(part_order=f"indexof({parts!r}, datum.part)").properties(height=alt.Step(26))

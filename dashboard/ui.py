@@ -21,7 +21,8 @@ from jamii.web import ui as web
 from jamii.web.session import Viewer
 from jamii.web.ui import clear_current, get_store, plain, sign_in_forms
 
-__all__ = ["build_current", "guard", "results_dir", "runs", "campaign_query", "labels",
+__all__ = ["build_current", "guard", "results_dir", "runs", "campaign_query", "labels", "ratings",
+           "community_board",
            # the web layer's, for the pages
            "clear_current", "plain", "sign_in_forms"]
 
@@ -83,6 +84,51 @@ def campaign_query(store: Store, campaign_id: int, name: str):
     if store is not get_store():
         return getattr(store, name)(campaign_id)
     return _query(store.url, campaign_id, name)
+
+
+def _ratings_stamp(store: Store, campaign_id: int) -> int:
+    """What changes when a rating is added or stops counting (one aggregate query)."""
+    return sum(int(r["ratings"]) for r in store.rating_progress(campaign_id))
+
+
+@st.cache_data(ttl=300, show_spinner=False, max_entries=8)
+def _ratings(url: str, campaign_id: int, stamp: int):
+    from jamii.dashboard.community import Ratings
+
+    return Ratings.read(get_store(), campaign_id)
+
+
+def ratings(store: Store, campaign_id: int | None):
+    """The campaign's counted ratings (`community.Ratings`), read again only when their number
+    changes (or every five minutes)."""
+    from jamii.dashboard.community import Ratings
+
+    if campaign_id is None:
+        return Ratings.empty()
+    if store is not get_store():
+        return Ratings.read(store, campaign_id)
+    return _ratings(store.url, campaign_id, _ratings_stamp(store, campaign_id))
+
+
+@st.cache_data(ttl=300, show_spinner=False, max_entries=64)
+def _board(url: str, campaign_id: int | None, stamp: int, folder: str, runs_stamp: tuple,
+           group: tuple, dataset: str | None):
+    from jamii.dashboard.community import Ratings, combined_board
+
+    found = Ratings.empty() if campaign_id is None else _ratings(url, campaign_id, stamp)
+    return combined_board(found, _runs(folder, runs_stamp)[0], group=group, dataset=dataset)
+
+
+def community_board(store: Store, campaign_id: int | None, folder: Path, group: tuple,
+                    dataset: str | None = None):
+    """The combined leaderboard (`community.combined_board`) of the results under `folder` and
+    the campaign's ratings, cached per (campaign, number of ratings, results, choice)."""
+    from jamii.dashboard.community import combined_board
+
+    if store is not get_store():
+        return combined_board(ratings(store, campaign_id), runs(folder)[0], group=group, dataset=dataset)
+    stamp = _ratings_stamp(store, campaign_id) if campaign_id is not None else 0
+    return _board(store.url, campaign_id, stamp, str(folder), _stamp(folder), tuple(group), dataset)
 
 
 def labels(tr: Translator, prefix: str, values) -> dict[str, str]:

@@ -108,7 +108,9 @@ def test_every_page_renders_for_an_organiser(app, env, page):
 def test_leaderboard_is_public_ranked_and_says_when_versions_differ(app):
     at = open_page(app(lang="en"), "views/leaderboard.py")
     assert not at.exception and at.title[0].value == "Leaderboard"
-    assert any("2 dataset versions" in w.value for w in at.warning)
+    # the seeds' own rated answers (mazao-na-afya) may add a version of their own
+    assert any("dataset versions" in w.value and "mazao@1.0.0, mazao@2.0.0" in w.value.replace("\u2060", "")
+               for w in at.warning)
     table = at.dataframe[0].value
     v1 = table[table["dataset"] == "mazao@1.0.0"].set_index("model")
     assert v1.loc["org/alpha", "rank"] == 1 and v1.loc["org/beta", "rank"] == 2
