@@ -10,23 +10,13 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from support.rating_fixtures import quick_bootstrap  # noqa: F401 - autouse fixture
 from support.rating_fixtures import QUALITY, rated_copy, write_run
 from test_dashboard_apptest import open_page as opened
 
 APP = Path(__file__).resolve().parents[1] / "dashboard" / "app.py"
 ALPHA, BETA, GAMMA = QUALITY
 
-
-@pytest.fixture(autouse=True)
-def quick_bootstrap(monkeypatch):
-    """100 bootstrap rounds instead of 1000: these tests are about which ratings meet which
-    results and how they are laid out; the intervals' precision is tested with the statistics
-    (tests/test_community_stats.py), and 1000 rounds per fit make these tests minutes long."""
-    from jamii.dashboard import community
-    from jamii.evaluate import _community as stats
-
-    monkeypatch.setattr(stats, "MIN_BOOTSTRAP", 100)
-    monkeypatch.setattr(community, "N_BOOTSTRAP", 100)
 
 
 @pytest.fixture(scope="module")

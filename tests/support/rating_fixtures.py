@@ -19,6 +19,8 @@ import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import pytest
+
 from jamii.core.store import OPERATOR, Store
 
 from support.store_world import World, contextual
@@ -150,3 +152,16 @@ def write_run(folder: Path, spec: str, *, model_id: str | None = None, version: 
     (folder / "answers_for_rating.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rating),
                                                      encoding="utf-8")
     return folder
+
+
+@pytest.fixture(autouse=True)
+def quick_bootstrap(monkeypatch):
+    """100 bootstrap rounds instead of 1000 (autouse where imported): the tests using this
+    module are about which ratings meet which results and how they are laid out; the
+    intervals' precision is tested with the statistics (tests/test_community_stats.py), and
+    1000 rounds per fit make these tests minutes long."""
+    from jamii.dashboard import community
+    from jamii.evaluate import _community as stats
+
+    monkeypatch.setattr(stats, "MIN_BOOTSTRAP", 100)
+    monkeypatch.setattr(community, "N_BOOTSTRAP", 100)
