@@ -1,13 +1,15 @@
 """Regenerate `seeds/results/`: two tiny local models evaluated on a release of the seeded campaign.
 
-    python seeds/make_results.py            # rewrite seeds/results/<model>/
-    python seeds/make_results.py --check    # regenerate in a temporary folder and compare
+    python scripts/make_seed_results.py            # rewrite seeds/results/<model>/
+    python scripts/make_seed_results.py --check    # regenerate in a temporary folder and compare
 
 Why this exists: `make run` should open on a rating page with answers waiting and a leaderboard
 with rows in it, but `make run` installs no torch and downloads no model. So the answers are made
 here, once, by jamii's own code (the seeds loaded into a temporary store, `build_release`,
 `jamii.evaluate.evaluate`), and the results folders are committed; `jamii init` copies them into
 the data folder. This script needs the `[models]` extra (torch, transformers); nothing else does.
+It lives here, not in `seeds/`, because `jamii.seeds` is the bottom layer (data only) and this
+script sits on top of every layer (store, releases, evaluation).
 
 The two models are tiny GPT-2s built by `tests/support/tiny_models.py` from the same seed and
 trained on the release's own prompts and references, one for a few steps (`tiny-swahili-short`)
@@ -47,8 +49,8 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-REPO = HERE.parent
+REPO = Path(__file__).resolve().parent.parent
+HERE = REPO / "seeds"
 RESULTS = HERE / "results"
 SLUG = "mazao-na-afya"
 VERSION = "1.0.0"
@@ -181,12 +183,12 @@ def publish(run: Path, dest: Path, ids: dict[str, str], private: list[Path]) -> 
         text = (run / name).read_text(encoding="utf-8")
         if name == "config.json":
             config = json.loads(text)
-            config["dataset"]["source"] = f"seeds/make_results.py: release {VERSION} of {SLUG}"
+            config["dataset"]["source"] = f"scripts/make_seed_results.py: release {VERSION} of {SLUG}"
             config["command"] = None
             text = json.dumps(config, ensure_ascii=False, indent=2)
         if name == "summary.json":
             summary = json.loads(text)
-            summary["dataset"]["source"] = f"seeds/make_results.py: release {VERSION} of {SLUG}"
+            summary["dataset"]["source"] = f"scripts/make_seed_results.py: release {VERSION} of {SLUG}"
             text = json.dumps(summary, ensure_ascii=False, indent=2)
         for public_id, seed in ids.items():
             text = text.replace(public_id, seed)
@@ -261,7 +263,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             timings = make_results(target, work)
         except Problem as exc:
-            print(f"make_results: {exc}", file=sys.stderr)
+            print(f"make_seed_results: {exc}", file=sys.stderr)
             return 1
         for step, seconds in timings.items():
             print(f"  {step}: {seconds:.1f} s")
@@ -269,7 +271,7 @@ def main(argv: list[str] | None = None) -> int:
             problems = []
             for name in MODELS:
                 if not (RESULTS / name).is_dir():
-                    problems.append(f"{RESULTS / name} is missing: run python seeds/make_results.py")
+                    problems.append(f"{RESULTS / name} is missing: run python scripts/make_seed_results.py")
                 else:
                     problems += compare(RESULTS / name, target / name)
             if problems:
