@@ -69,7 +69,7 @@ ROW_NOTES = {
 
 
 def _stats():
-    """The statistics module, imported when first needed (it brings scipy and choix)."""
+    """The statistics module, imported when first needed (it brings scipy)."""
     from jamii.evaluate import _community
 
     return _community

@@ -8,14 +8,19 @@ judge agreement and raters' agreement (DESIGN section 8).
 Plain frames in, dataclasses out: the store, the CLI and the dashboard share one reading of the
 numbers, and none of them reimplements a fit.
 
-Bradley-Terry is fitted by choix's iterative Luce spectral ranking on a win-count matrix, as
-Chatbot Arena fits its leaderboard: votes are first counted per (pair, outcome), so a fit costs
-the same for 200 votes as for 200,000, and the bootstrap resamples those counts from one
-multinomial (the same distribution as resampling votes with replacement) and warm-starts every
-round from the full fit. A tie and a "both bad" count half a win each way: both say neither
-answer was preferred, and dropping them would hide how close two models are. A small
-regularisation (`ALPHA`) keeps a model without a single win finite; its score then says "below
-everything it met" and its warning says so, since the value itself comes from the regulariser.
+Bradley-Terry is fitted as Chatbot Arena fits its leaderboard: the maximum-likelihood
+log-strengths of a logistic model on win counts, found by scipy's L-BFGS. Votes are first
+counted per (pair, outcome), so a fit costs the same for 200 votes as for 200,000, and the
+bootstrap resamples those counts from one multinomial (the same distribution as resampling
+votes with replacement). The 1,000 rounds are independent problems, so they are solved as one
+optimisation over all their parameters at once (the objective is their sum, the gradient
+separates), warm-started from the full fit: one vectorised scipy call instead of 1,000 Python
+loops, which is what keeps 200,000 votes over 20 models within seconds. (choix's spectral
+fit, tried first, took 3.5 ms per round: six minutes for the hundred simulated campaigns of the
+coverage test.) A tie and a "both bad" count half a win each way: both say neither answer was
+preferred, and dropping them would hide how close two models are. A weak Gaussian prior
+(`ALPHA`) keeps a model without a single win finite; its score then says "below everything it
+met" and its warning says so, since the value itself comes from the prior.
 """
 
 from __future__ import annotations
@@ -24,10 +29,9 @@ import math
 from dataclasses import dataclass
 from importlib.metadata import version
 
-import choix
 import numpy as np
 import pandas as pd
-from scipy import sparse, stats
+from scipy import optimize, sparse, special, stats
 from scipy.sparse.csgraph import connected_components
 
 from jamii.evaluate._summary import SMALL_GROUP
@@ -49,12 +53,11 @@ FEW_TAU_MODELS = 5
 """Below this many models no ordering can reach p < 0.05 (exact test), so the note says so."""
 
 ALPHA = 0.01
-"""choix's regularisation: a rate added to every pair in the LSR Markov chain. It keeps a
-model with no wins (or a board split in parts) finite and moves well-observed models by a
-small fraction of a point."""
-TOL = 1e-6
-"""Stop when the log-strengths move less than this in total: 0.0001 arena points at most, and
-fewer rounds of choix per bootstrap fit than its default 1e-8."""
+"""The Gaussian prior's precision on each log-strength (a penalty of ALPHA/2 * theta^2): worth
+a hundredth of a vote, it keeps a model with no wins (or a board split in parts) finite and moves
+well-observed models by a small fraction of a point."""
+GTOL = 1e-7
+"""L-BFGS stops when no log-strength's gradient (in votes) exceeds this."""
 MAX_ITER = 10_000
 ARENA_BASE = 1000.0
 ARENA_SCALE = 400.0 / math.log(10)
@@ -136,7 +139,7 @@ def _require(frame: pd.DataFrame, columns: tuple[str, ...], what: str) -> None:
 
 def _signature(n_bootstrap: int, seed: int, n_votes: int) -> str:
     return (f"bradley-terry|ties:half|alpha:{ALPHA}|bootstrap:{n_bootstrap}|ci:95|seed:{seed}"
-            f"|scale:arena|choix:{version('choix')}|scipy:{version('scipy')}"
+            f"|scale:arena|fit:scipy-lbfgs|scipy:{version('scipy')}"
             f"|numpy:{np.__version__}|votes:{n_votes}")
 
 
@@ -181,10 +184,31 @@ def _wins_map(cells: np.ndarray, k: int) -> sparse.csr_matrix:
 
 
 def _theta(wins: np.ndarray, start: np.ndarray | None = None) -> np.ndarray:
-    """Log-strengths, centred to mean 0 (what the arena scale is anchored on)."""
-    theta = choix.ilsr_pairwise_dense(wins, alpha=ALPHA, initial_params=start, tol=TOL,
-                                      max_iter=MAX_ITER)
-    return theta - theta.mean()
+    """Log-strengths of one or many win matrices ((k, k) or (rounds, k, k), wins[i, j] = i over
+    j), centred to mean 0 per matrix (what the arena scale is anchored on)."""
+    batch = wins if wins.ndim == 3 else wins[None]
+    rounds, k, _ = batch.shape
+    i, j = np.triu_indices(k, 1)
+    forward, backward = batch[:, i, j], batch[:, j, i]  # i over j, j over i: (rounds, pairs)
+    total = forward + backward
+    incidence = np.zeros((len(i), k))  # diff = theta @ incidence.T
+    incidence[np.arange(len(i)), i], incidence[np.arange(len(i)), j] = 1.0, -1.0
+
+    def objective(x: np.ndarray) -> tuple[float, np.ndarray]:
+        theta = x.reshape(rounds, k)
+        diff = theta @ incidence.T
+        loss = -(forward * special.log_expit(diff) + backward * special.log_expit(-diff)).sum()
+        slope = total * special.expit(diff) - forward  # d loss / d diff
+        grad = slope @ incidence + ALPHA * theta
+        return float(loss + 0.5 * ALPHA * (theta ** 2).sum()), grad.ravel()
+
+    x0 = np.zeros((rounds, k)) if start is None else np.broadcast_to(start, (rounds, k))
+    found = optimize.minimize(objective, np.ascontiguousarray(x0, dtype=float).ravel(), jac=True,
+                              method="L-BFGS-B",
+                              options={"maxiter": MAX_ITER, "gtol": GTOL, "ftol": 0.0})
+    theta = found.x.reshape(rounds, k)
+    theta = theta - theta.mean(axis=1, keepdims=True)
+    return theta if wins.ndim == 3 else theta[0]
 
 
 def _board_warning(models: list[str], n_votes: int, votes_per_model: np.ndarray,
@@ -224,7 +248,7 @@ def bradley_terry(votes: pd.DataFrame, *, n_bootstrap: int = 1000, seed: int = 0
     rng = np.random.default_rng(seed)
     resampled = rng.multinomial(n_votes, counts / n_votes, size=n_bootstrap)
     matrices = np.asarray((to_wins.T @ resampled.T).T, dtype=float).reshape(n_bootstrap, k, k)
-    boot = ARENA_BASE + ARENA_SCALE * np.stack([_theta(m, theta) for m in matrices])
+    boot = ARENA_BASE + ARENA_SCALE * _theta(matrices, theta)
     low, high = np.percentile(boot, [2.5, 97.5], axis=0)
 
     pair, outcome = np.divmod(cells, _OUTCOMES)
@@ -378,7 +402,8 @@ def rating_alpha(rows: pd.DataFrame, *, level: str) -> float | None:
     rows = rows.drop_duplicates(subset=["task", "rater"], keep="last")
     if level == "nominal":
         rows = rows.assign(value=rows["value"].astype(str))
-    counts = pd.crosstab(rows["task"], rows["value"])
+    # a group-by, not pd.crosstab: crosstab took minutes on 200,000 ratings
+    counts = rows.groupby(["task", "value"], sort=True).size().unstack(fill_value=0)
     counts = counts[counts.sum(axis=1) >= 2]
     counts = counts.loc[:, counts.sum(axis=0) > 0]
     if counts.shape[0] == 0 or counts.shape[1] < 2:
