@@ -8,18 +8,30 @@ acceptances, audio, items, reviews), so acceptance decisions and compensation en
 the same code paths as in real use. The seed files are read and checked completely before the
 first write: a typo gives a `SeedError` naming the file and the entry, and changes nothing.
 The organiser's steps are taken by the operator (`jamii init` runs at this machine's shell);
-each seeded person accepts consent, writes and reviews as themself.
+each seeded person accepts consent, writes, reviews and rates as themself.
+
+Model answers come from `seeds/results/` (made by `scripts/make_seed_results.py`, which needs
+torch: `jamii init` does not). They name items `seed:<seed id>`, because the store gives items
+random public ids; loading copies each folder into the data folder's `results/` (where the
+dashboard's leaderboard looks) with those ids translated, queues rating tasks from its answers
+with the store's own `queue_rating_tasks`, and records the ratings of `ratings.yaml`, so the
+rating page and the leaderboard are alive at once while tasks stay open for the demo reviewers.
 
 Loading is idempotent and resumable: people are found by pseudonym, the campaign by slug,
-items by their idempotency key and reviews by reviewer, so a second call adds nothing and a
-call after an interrupted one finishes the job.
+items by their idempotency key, reviews by reviewer, results folders by name and ratings by
+rater and task, so a second call adds nothing and a call after an interrupted one finishes the
+job.
 """
 
 from __future__ import annotations
 
 import difflib
 import importlib
+import json
+import os
 import re
+import shutil
+import tempfile
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -29,6 +41,7 @@ import yaml
 
 from jamii.core import checks
 from jamii.core import items as item_rules
+from jamii.core import ratings as rating_rules
 from jamii.core.langtags import LanguageTagError, normalise_tag
 from jamii.core.records import (
     ACTIVITIES,
@@ -65,6 +78,10 @@ class SeedReport:
     reviews: int = 0
     consent_texts: int = 0
     consents: int = 0
+    results: int = 0
+    """Results folders copied into the data folder."""
+    rating_tasks: int = 0
+    ratings: int = 0
     """How many of each this call added (0 everywhere when the seeds were already loaded)."""
     already_loaded: bool = False
     sign_in_lines: list[str] = field(default_factory=list)
@@ -108,6 +125,33 @@ class _Item:
 
 
 @dataclass
+class _Run:
+    """One committed results folder of `jamii evaluate` (seeds/results/<name>/)."""
+
+    name: str
+    model: str
+    dataset: str
+    texts: dict[str, str]
+    """File name -> its text, items named `seed:<seed id>`."""
+    answers: list[dict[str, Any]]
+    """Rows of answers_for_rating.jsonl."""
+
+
+@dataclass
+class _Rating:
+    item: str
+    by: str
+    mode: str
+    """'direct' (one model's answer scored on the rubric) or 'pair' (the two answers compared)."""
+    model: str | None
+    prefer: str | None
+    """For a pair: the preferred model id, 'tie' or 'both_bad'."""
+    scores: dict[str, int] | None
+    safety_flag: bool
+    comment: str
+
+
+@dataclass
 class _Seeds:
     folder: Path
     campaign: dict[str, Any]
@@ -116,6 +160,8 @@ class _Seeds:
     rate_card: dict[str, dict[str, Any]]
     people: list[_Person]
     items: list[_Item]
+    runs: list[_Run] = field(default_factory=list)
+    ratings: list[_Rating] = field(default_factory=list)
 
 
 def default_folder() -> Path:
@@ -126,8 +172,13 @@ def default_folder() -> Path:
 # --------------------------------------------------------------------------- loading
 
 
-def load_seeds(store: Store, folder: str | Path | None = None) -> SeedReport:
-    """Check the seed files, then bring the store up to them; return what was added."""
+def load_seeds(store: Store, folder: str | Path | None = None, *,
+               results_dir: str | Path | None = None) -> SeedReport:
+    """Check the seed files, then bring the store up to them; return what was added.
+
+    `results_dir` is where the seeded results folders go: by default where the dashboard reads
+    them (JAMII_RESULTS, else `results/` beside the store's audio folder, in the data folder).
+    """
     seeds = read_seeds(folder)
     slug = seeds.campaign["slug"]
     report = SeedReport(campaign=slug)
@@ -153,13 +204,18 @@ def load_seeds(store: Store, folder: str | Path | None = None) -> SeedReport:
         _load_consents(store, seeds, campaign.id, ids, texts, report)
         item_ids = _load_items(store, seeds, campaign.id, ids, report)
         _load_reviews(store, seeds, ids, item_ids, report)
+        stored = {i.provenance["seed_id"]: i for i in store.items(campaign.id)
+                  if i.client_key == client_key(slug, str(i.provenance.get("seed_id")))}
+        _load_results(store, seeds, campaign.id, stored, _results_dir(store, results_dir), report)
+        _load_ratings(store, seeds, campaign.id, ids, stored, report)
     except SeedError:
         raise
     except StoreError as exc:
         raise SeedError(f"{seeds.folder}: the store refused a seed: {exc}") from exc
 
     report.already_loaded = not (report.people or report.items or report.reviews
-                                 or report.consent_texts or report.consents)
+                                 or report.consent_texts or report.consents or report.results
+                                 or report.rating_tasks or report.ratings)
     report.sign_in_lines = _sign_in_lines(store, seeds.people)
     return report
 
@@ -275,6 +331,91 @@ def _load_reviews(store: Store, seeds: _Seeds, ids: dict[str, int], item_ids: di
                                 f"'{rv.by}': {exc}") from exc
             done.add(reviewer)
             report.reviews += 1
+
+
+RESULTS_ENV = "JAMII_RESULTS"
+"""Where the dashboard reads results folders, when set (else `results/` in the data folder)."""
+_SEED_REF = re.compile(r'"seed:([A-Za-z0-9][A-Za-z0-9_.-]{0,79})"')
+
+
+def _results_dir(store: Store, given: str | Path | None) -> Path:
+    if given is not None:
+        return Path(given)
+    env = os.environ.get(RESULTS_ENV)
+    return Path(env).expanduser() if env else store.audio_dir.parent / "results"
+
+
+def _translated(text: str, stored: dict[str, Any]) -> str:
+    """`"seed:<id>"` -> the store's public id of that item (left as is when not stored)."""
+    def public(m: re.Match) -> str:
+        item = stored.get(m.group(1))
+        return f'"{item.public_id}"' if item is not None else m.group(0)
+
+    return _SEED_REF.sub(public, text)
+
+
+def _load_results(store: Store, seeds: _Seeds, campaign_id: int, stored: dict[str, Any],
+                  results_dir: Path, report: SeedReport) -> None:
+    """Queue the runs' answers, then copy each run into `results_dir`.
+
+    A run whose folder is there already was done by an earlier load. The answers of every run
+    are queued together, as `jamii ratings queue` does with several folders, since pairs join
+    two models' answers; queueing first makes an interrupted load finish the job (queueing the
+    same answers again adds nothing).
+    """
+    todo = [run for run in seeds.runs if not (results_dir / run.name).exists()]
+    if not todo:
+        return
+    rows = [dict(json.loads(_translated(json.dumps(row), stored)), run=run.name)
+            for run in seeds.runs for row in run.answers]
+    queued = store.queue_rating_tasks(campaign_id, rows, mode="both", seed=0, actor_id=OPERATOR)
+    report.rating_tasks += queued.tasks_added
+    results_dir.mkdir(parents=True, exist_ok=True)
+    for run in todo:
+        dest = results_dir / run.name
+        tmp = Path(tempfile.mkdtemp(prefix=f".{run.name}.", dir=results_dir))
+        try:
+            for name, text in run.texts.items():
+                (tmp / name).write_text(_translated(text, stored), encoding="utf-8")
+            os.replace(tmp, dest)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        report.results += 1
+
+
+def _load_ratings(store: Store, seeds: _Seeds, campaign_id: int, ids: dict[str, int],
+                  stored: dict[str, Any], report: SeedReport) -> None:
+    """Each seeded rating, given by its rater as themself, on the task it names.
+
+    A task is found in the rater's own queue: a rating already given (or a task already full,
+    or a rater since withdrawn) leaves it out of that queue, and so is not given again.
+    """
+    if not seeds.ratings:
+        return
+    models = store.rating_task_models(campaign_id)
+    content = {sid: (i.language, i.content.get("scenario"), i.content.get("question"))
+               for sid, i in stored.items()}
+    for rater in dict.fromkeys(r.by for r in seeds.ratings):
+        queue = store.rating_queue_for(campaign_id, ids[rater], limit=10_000)
+        for r in (r for r in seeds.ratings if r.by == rater):
+            wanted = {r.model} if r.mode == "direct" else {run.model for run in seeds.runs}
+            task = next((t for t in queue if t.mode == r.mode and r.item in content
+                         and (t.language, t.scenario, t.question) == content[r.item]
+                         and {m for m in models.get(t.public_id, ()) if m} == wanted), None)
+            if task is None:
+                continue
+            choice = None
+            if r.mode == "pair":
+                choice = r.prefer if r.prefer in rating_rules.PAIR_CHOICES else (
+                    "a" if models[task.public_id][0] == r.prefer else "b")
+            try:
+                store.record_rating(task.task_id, ids[rater], choice=choice, scores=r.scores,
+                                    safety_flag=r.safety_flag, comment=r.comment, actor_id=ids[rater])
+            except StoreError as exc:
+                raise SeedError(f"{seeds.folder / 'ratings.yaml'}: rating of '{r.item}' by "
+                                f"'{rater}': {exc}") from exc
+            report.ratings += 1
 
 
 def _withdrawn(store: Store, ids: dict[str, int]) -> set[int]:
@@ -395,7 +536,11 @@ def read_seeds(folder: str | Path | None = None) -> _Seeds:
     people = _read_people(folder, campaign, consent_texts, problems)
     items = _read_items(folder, campaign, rubrics, people, problems)
     problems.raise_if_any(folder)
-    return _Seeds(folder, campaign, consent_version, consent_texts, rate_card, people, items)
+    runs = _read_results(folder, campaign, items, problems)
+    ratings = _read_ratings(folder, people, items, runs, problems)
+    problems.raise_if_any(folder)
+    return _Seeds(folder, campaign, consent_version, consent_texts, rate_card, people, items,
+                  runs, ratings)
 
 
 def _read_campaign(folder: Path, problems: _Problems):
@@ -731,4 +876,136 @@ def _read_reviews(raw: Any, where: str, author: _Person | None, by_name: dict[st
         if verdict in votes:
             votes[verdict] += 1
         out.append(_Review(str(by), str(verdict), reasons, edit if isinstance(edit, dict) else None))
+    return out
+
+
+def _accepted_by_seeds(it: _Item, rule: AcceptanceRule) -> bool:
+    """Whether the item's seeded reviews accept it (the store applies the same rule)."""
+    votes = [r.verdict for r in it.reviews]
+    return "edit" not in votes and decide(votes.count("approve"), votes.count("reject"), rule) == "accepted"
+
+
+_RESULT_FILES = ("config.json", "summary.json", "samples.jsonl", "answers_for_rating.jsonl")
+_REGENERATE = "regenerate it with `python scripts/make_seed_results.py`"
+
+
+def _read_results(folder: Path, campaign: dict[str, Any], items: list[_Item],
+                  problems: _Problems) -> list[_Run]:
+    """The committed results folders; an answer must name an accepted contextual seed item."""
+    root = folder / "results"
+    if not root.is_dir():
+        return []
+    rule = AcceptanceRule.from_campaign(campaign.get("acceptance_rule"))
+    rateable = {it.id for it in items if it.kind == "contextual" and _accepted_by_seeds(it, rule)}
+    runs: list[_Run] = []
+    for sub in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))):
+        where = str(sub)
+        missing = [n for n in _RESULT_FILES if not (sub / n).is_file()]
+        if missing:
+            problems.add(where, f"missing {', '.join(missing)}; {_REGENERATE}.")
+            continue
+        texts = {n: (sub / n).read_text(encoding="utf-8") for n in _RESULT_FILES}
+        try:
+            config = json.loads(texts["config.json"])
+            model = str(config["model"]["spec"])
+            dataset = f"{config['dataset']['name']}@{config['dataset']['version']}"
+        except (ValueError, KeyError, TypeError) as exc:
+            problems.add(f"{where}/config.json", f"not a jamii evaluate config ({exc!r}); {_REGENERATE}.")
+            continue
+        answers = []
+        for n, line in enumerate(texts["answers_for_rating.jsonl"].splitlines(), start=1):
+            if not line.strip():
+                continue
+            w = f"{where}/answers_for_rating.jsonl, line {n}"
+            try:
+                row = json.loads(line)
+            except ValueError as exc:
+                problems.add(w, f"not JSON ({exc}); {_REGENERATE}.")
+                continue
+            ref = str(row.get("item_id") or "")
+            if not ref.startswith("seed:"):
+                problems.add(w, f"item_id '{ref}' must be 'seed:<id of an item in items.yaml>'.")
+            elif ref[5:] not in rateable:
+                problems.add(w, f"item '{ref[5:]}' is not a contextual item that the reviews in "
+                             "items.yaml accept; only those are rated.")
+            if row.get("model_id") != model or row.get("dataset") != dataset:
+                problems.add(w, f"model_id and dataset must be those of config.json ({model}, {dataset}).")
+            if not isinstance(row.get("answer"), str):
+                problems.add(w, "'answer' must be text.")
+            answers.append(row)
+        runs.append(_Run(sub.name, model, dataset, texts, answers))
+    if len({r.dataset for r in runs}) > 1:
+        problems.add(str(root), "the results folders score different releases "
+                     f"({', '.join(sorted({r.dataset for r in runs}))}); answers are compared only "
+                     "on one release.")
+    if len({r.model for r in runs}) < len(runs):
+        problems.add(str(root), "two results folders are of the same model.")
+    return runs
+
+
+def _read_ratings(folder: Path, people: list[_Person], items: list[_Item], runs: list[_Run],
+                  problems: _Problems) -> list[_Rating]:
+    path = folder / "ratings.yaml"
+    if not path.is_file():
+        return []
+    entries = _read_yaml(path, "ratings")["ratings"]
+    if not isinstance(entries, list):
+        problems.add(str(path), "'ratings' must be a list of ratings.")
+        return []
+    by_name = {p.pseudonym: p for p in people}
+    by_id = {it.id: it for it in items}
+    answers = {(run.model, str(row.get("item_id"))[5:]): row.get("answer") for run in runs
+               for row in run.answers}
+    models = sorted({run.model for run in runs})
+    out: list[_Rating] = []
+    seen: set[tuple] = set()
+    for n, e in enumerate(entries, start=1):
+        where = f"{path}, rating {n}"
+        if not _keys(e, where, problems, {"item", "by"},
+                     {"model", "scores", "safety_flag", "comment", "prefer"}):
+            continue
+        item, by = str(e.get("item")), e.get("by")
+        person = by_name.get(by)
+        if person is None:
+            problems.add(where, f"rater '{by}' is not a pseudonym in people.yaml.")
+        elif not set(person.roles) & {"reviewer", "organiser"} or not person.consent:
+            problems.add(where, f"'{by}' cannot rate: the campaign lets reviewers and organisers who "
+                         "have accepted the consent text rate model answers.")
+        if not any(key[1] == item for key in answers):
+            problems.add(where, f"item '{item}' has no model answer in {folder / 'results'}; rate an "
+                         "item the results answer.")
+            continue
+        direct, pair = "model" in e or "scores" in e, "prefer" in e
+        if direct == pair:
+            problems.add(where, "give either 'model' and 'scores' (one answer scored on the rubric) "
+                         f"or 'prefer' (one of {', '.join(models)}, tie or both_bad) for the pair.")
+            continue
+        if direct:
+            model = e.get("model")
+            if (model, item) not in answers:
+                problems.add(where, f"model '{model}' did not answer '{item}'; choose one of "
+                             f"{', '.join(models)}.")
+            scores = e.get("scores")
+            criteria = rating_rules.criteria_of(by_id[item].content.get("rubric"))
+            for message in rating_rules.score_problems(scores, criteria):
+                problems.add(f"{where}, scores", message)
+            key = (item, by, "direct", model)
+        else:
+            model, scores = None, None
+            prefer = e.get("prefer")
+            if prefer not in (*models, "tie", "both_bad"):
+                problems.add(where, f"prefer '{prefer}' must be one of {', '.join(models)}, tie or both_bad.")
+            if len(runs) != 2 or len({answers.get((m, item)) for m in models}) != 2:
+                problems.add(where, "a pair needs exactly two results folders with different answers "
+                             "to the item.")
+            key = (item, by, "pair")
+        if key in seen:
+            problems.add(where, f"'{by}' rates this answer of '{item}' twice.")
+        seen.add(key)
+        flag = e.get("safety_flag", False)
+        if not isinstance(flag, bool):
+            problems.add(where, "safety_flag must be true or false.")
+        comment = _text(e.get("comment"), where, "comment", problems, required=False) or ""
+        out.append(_Rating(item, str(by), "direct" if direct else "pair", model,
+                           e.get("prefer"), scores, flag is True, comment))
     return out

@@ -264,7 +264,8 @@ def test_seed_ids_are_the_idempotency_keys(seeded):
         assert len(found) == 1 and found[0].provenance["seed_id"] == seed.id
 
 
-def test_jamii_init_prints_the_sign_in_lines(tmp_path):
+def test_jamii_init_prints_the_sign_in_lines(tmp_path, monkeypatch):
+    monkeypatch.delenv("JAMII_RESULTS", raising=False)
     runner = CliRunner()
     url = f"sqlite:///{tmp_path / 'jamii.sqlite3'}"
     args = ["init", "--db", url, "--data-dir", str(tmp_path)]
@@ -282,6 +283,10 @@ def test_jamii_init_prints_the_sign_in_lines(tmp_path):
         assert len(store.items(camp.id)) == len(read_seeds().items)
         for item in store.items(camp.id, kind="speech"):
             assert store.audio_path(item.content["audio_sha256"]).is_file()
+        # the results land where the dashboard looks (the data folder), their tasks in the store
+        assert sorted(p.name for p in (tmp_path / "results").iterdir()) == [
+            "tiny-swahili-long", "tiny-swahili-short"]
+        assert sum(p["ratings"] for p in store.rating_progress(camp.id)) == len(read_seeds().ratings)
     finally:
         store.close()
 
@@ -337,7 +342,7 @@ def test_enough_contextual_items_are_accepted_for_rating(seeded):
 
 
 def test_committed_results_name_accepted_seed_items_of_one_release_by_two_models():
-    """seeds/results/ (made by seeds/make_results.py) name items by seed id, never by a release id
+    """seeds/results/ (made by scripts/make_seed_results.py) name items by seed id, never by a release id
     the store made at random, and both runs scored the same release."""
     import json
 
@@ -363,3 +368,136 @@ def test_committed_results_name_accepted_seed_items_of_one_release_by_two_models
     assert len(datasets) == 1
     assert models == {f"hf:{f.name}" for f in folders}
 
+
+# --------------------------------------------------------------------------- ratings at init
+
+
+def _rating_counts(store: Store, campaign_id: int) -> dict:
+    progress = store.rating_progress(campaign_id)
+    return {"tasks": sum(p["tasks"] for p in progress), "ratings": sum(p["ratings"] for p in progress),
+            "ledger": len(store.ledger(campaign_id)), "audit": len(store.audit_events())}
+
+
+def _results_tree(root) -> dict:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_init_copies_the_results_with_store_ids_queues_tasks_and_loads_ratings(sqlite_store, tmp_path):
+    import json
+
+    from jamii.dashboard.leaderboard import leaderboard, load_runs
+
+    results = tmp_path / "results"
+    report = load_seeds(sqlite_store, results_dir=results)
+    store, camp = sqlite_store, sqlite_store.campaign(SLUG)
+    seeds = read_seeds()
+    assert report.results == len(seeds.runs) == 2
+    by_public = {i.public_id: i for i in store.items(camp.id)}
+    for run in seeds.runs:
+        folder = results / run.name
+        assert sorted(p.name for p in folder.iterdir()) == sorted(run.texts)
+        text = "".join(p.read_text(encoding="utf-8") for p in folder.iterdir())
+        assert '"seed:' not in text
+        rows = _jsonl(folder / "answers_for_rating.jsonl")
+        assert {by_public[r["item_id"]].provenance["seed_id"] for r in rows} == _accepted_seed_ids("contextual")
+        assert all(by_public[r["item_id"]].status == "accepted" for r in rows)
+        samples = _jsonl(folder / "samples.jsonl")
+        assert all(s["id"] in by_public for s in samples)
+        assert json.loads((folder / "config.json").read_text(encoding="utf-8"))["model"]["spec"] == run.model
+    # the dashboard's leaderboard reads them as it reads any results folder
+    runs, skipped = load_runs(results)
+    assert len(runs) == 2 and not skipped
+    board = leaderboard(runs).metric("chrf")
+    assert list(board["model"]) == ["tiny-swahili-long", "tiny-swahili-short"]
+    # every accepted contextual item: one direct task per model and one pair
+    contextual = len(_accepted_seed_ids("contextual"))
+    assert report.rating_tasks == contextual * 3 == _rating_counts(store, camp.id)["tasks"]
+    assert report.ratings == len(seeds.ratings) > 0
+    scores, _safety = store.direct_ratings(camp.id)
+    votes = store.pairwise_votes(camp.id)
+    assert len(scores) and len(votes)
+    assert set(scores["model"]) <= {r.model for r in seeds.runs}
+    # each seeded pair vote counts for the model ratings.yaml names, whichever side it was shown on
+    for r in (r for r in seeds.ratings if r.mode == "pair" and r.prefer.startswith("hf:")):
+        rater = store.contributor_by_pseudonym(r.by).id
+        mine = votes[votes["rater"] == rater]
+        assert any((v.model_a if v.preferred == "a" else v.model_b) == r.prefer
+                   for v in mine.itertuples() if v.preferred in ("a", "b"))
+    # ratings are paid by the rate card, like any rating
+    assert len([e for e in store.ledger(camp.id) if e.activity == "rating"]) == len(seeds.ratings)
+    # and tasks stay open for the demo reviewers
+    for code in ("DEMO-REVI-EWER", "DEMO-REVI-EWSN", "DEMO-ORGA-NISR"):
+        rater = store.sign_in_with_code(code)
+        assert store.rating_queue_for(camp.id, rater.id, limit=100), code
+
+
+def test_loading_ratings_twice_adds_nothing(sqlite_store, tmp_path):
+    results = tmp_path / "results"
+    load_seeds(sqlite_store, results_dir=results)
+    camp = sqlite_store.campaign(SLUG)
+    before, tree = _rating_counts(sqlite_store, camp.id), _results_tree(results)
+    again = load_seeds(sqlite_store, results_dir=results)
+    assert again.already_loaded and (again.results, again.rating_tasks, again.ratings) == (0, 0, 0)
+    assert _rating_counts(sqlite_store, camp.id) == before
+    assert _results_tree(results) == tree
+
+
+def test_a_load_interrupted_before_the_ratings_is_finished_by_the_next(sqlite_store, tmp_path):
+    """The first load had no ratings.yaml (an older jamii, or stopped before the ratings); the
+    next one adds the ratings and nothing else."""
+    partial = tmp_path / "seeds"
+    shutil.copytree(default_folder(), partial, ignore=shutil.ignore_patterns("__pycache__", "*.py"))
+    (partial / "ratings.yaml").unlink()
+    results = tmp_path / "results"
+    first = load_seeds(sqlite_store, partial, results_dir=results)
+    assert first.ratings == 0 and first.rating_tasks > 0
+    full = load_seeds(sqlite_store, results_dir=results)
+    assert (full.results, full.rating_tasks, full.ratings) == (0, 0, len(read_seeds().ratings))
+
+
+def test_withdrawn_demo_raters_give_no_seeded_ratings(sqlite_store, tmp_path):
+    from jamii.core.store import OPERATOR
+
+    load_seeds(sqlite_store, results_dir=tmp_path / "first")
+    camp = sqlite_store.campaign(SLUG)
+    for pseudonym in CODES.values():
+        sqlite_store.withdraw(sqlite_store.contributor_by_pseudonym(pseudonym).id, actor_id=OPERATOR,
+                              reason="demo people off before real use")
+    before = _rating_counts(sqlite_store, camp.id)["ratings"]
+    again = load_seeds(sqlite_store, results_dir=tmp_path / "second")
+    assert again.ratings == 0 and _rating_counts(sqlite_store, camp.id)["ratings"] == before
+
+
+def test_bad_ratings_and_results_name_the_file_and_the_entry_and_write_nothing(sqlite_store, tmp_path):
+    bad = tmp_path / "seeds"
+    shutil.copytree(default_folder(), bad, ignore=shutil.ignore_patterns("__pycache__", "*.py"))
+    good = (bad / "ratings.yaml").read_text(encoding="utf-8")
+    data = yaml.safe_load(good)
+    direct = next(n for n, r in enumerate(data["ratings"]) if "scores" in r)
+    pair = next(n for n, r in enumerate(data["ratings"]) if "prefer" in r)
+    data["ratings"][direct]["scores"]["usefulness"] = 7
+    data["ratings"][direct]["model"] = "hf:tiny-swahili-huge"
+    data["ratings"][pair]["prefer"] = "hf:nobody"
+    data["ratings"].append({"item": "sn-ctx-fivha", "by": "demo-zawadi", "prefer": "tie"})
+    (bad / "ratings.yaml").write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(SeedError) as err:
+        load_seeds(sqlite_store, bad, results_dir=tmp_path / "results")
+    msg = str(err.value)
+    assert f"ratings.yaml, rating {direct + 1}, scores: The score for usefulness" in msg
+    assert f"ratings.yaml, rating {direct + 1}: model 'hf:tiny-swahili-huge' did not answer" in msg
+    assert f"ratings.yaml, rating {pair + 1}: prefer 'hf:nobody' must be one of" in msg
+    n = len(data["ratings"])
+    assert f"rating {n}: 'demo-zawadi' cannot rate" in msg
+    assert f"rating {n}: item 'sn-ctx-fivha' has no model answer" in msg
+    assert sqlite_store.campaigns() == [] and not (tmp_path / "results").exists()
+
+    # results that answer an item the seeds do not accept
+    (bad / "ratings.yaml").write_text(good, encoding="utf-8")
+    run = sorted(p for p in (bad / "results").iterdir() if p.is_dir())[0]
+    answers = run / "answers_for_rating.jsonl"
+    answers.write_text(answers.read_text(encoding="utf-8").replace(
+        '"seed:sw-ctx-kuhara-usiku"', '"seed:sn-ctx-fivha"', 1), encoding="utf-8")
+    with pytest.raises(SeedError, match=rf"{run.name}/answers_for_rating.jsonl, line \d+: item "
+                                        r"'sn-ctx-fivha' is not a contextual item that the reviews"):
+        load_seeds(sqlite_store, bad, results_dir=tmp_path / "results")
+    assert sqlite_store.campaigns() == [] and not (tmp_path / "results").exists()

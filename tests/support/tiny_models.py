@@ -5,7 +5,7 @@
 - `build_tiny_judge(folder, examples)`: a tiny GPT-2 trained (seconds, on CPU) to answer judge
   prompts with the grade JSON it is shown: a local judge whose outputs really parse.
 - `train_tiny_gpt2(folder, examples, steps=N)`: the same training for answers to items; N steps
-  make a better or worse model (`seeds/make_results.py` builds the demo's two).
+  make a better or worse model (`scripts/make_seed_results.py` builds the demo's two).
 - `build_tiny_wav2vec2(folder)`: a wav2vec2 CTC model with a character vocabulary.
 
 Pytest fixtures (session scoped, built once per run) live in `tests/support/evaluate_fixtures.py`.
