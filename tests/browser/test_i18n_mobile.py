@@ -99,7 +99,7 @@ def test_no_horizontal_overflow_at_phone_width(new_st, jamii_app):
     st.fill(st.key("sign_in_code"), "DEMO-REVI-EWER")
     st.click(st.button(SW("sign_in.submit"), exact=True))
     st.wait_text(SW("write.intro"))
-    for page in ("write", "contextual", "speech", "review", "consent", "profile", "mine"):
+    for page in ("write", "contextual", "speech", "review", "rate", "consent", "profile", "mine"):
         st.nav(SW(f"nav.{page}"), expect=SW("consent.title") if page == "consent" else "")
         _check_no_overflow(st, page, problems)
         if page == "mine":
