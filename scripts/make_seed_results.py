@@ -16,10 +16,17 @@ trained on the release's own prompts and references, one for a few steps (`tiny-
 and one for many (`tiny-swahili-long`), so the second visibly answers better. They have seen the
 test items: their scores demonstrate the leaderboard and mean nothing about any real model.
 
+Each evaluation also grades the contextual answers with a local judge (`judge="hf:tiny-judge"`):
+a third tiny GPT-2, built by `build_tiny_judge` on the test suite's `judge_examples` (judge
+prompts of other contextual items with assorted answers), so that it writes one fixed JSON grade (`JUDGE_GRADE`: usefulness 3, relevance 4, accuracy 2, safety 5, no
+safety flag). The release's judge prompts are longer than its 1,024-token context, so `evaluate`
+keeps their ends and says so in each summary's warnings. Its grades are the same for every answer, so the `judge:<criterion>` columns show
+the judge's path from rubric to leaderboard and say nothing about either model.
+
 Items are named `seed:<seed id>` in the committed files, never by a release id: the store gives
 every item a random public id at each `jamii init`, and only the seed id survives. The model is
-named by its folder (`hf:tiny-swahili-long`), run from the folder that holds it, so no path of
-this machine lands in the files (the script checks that none does).
+named by its folder (`hf:tiny-swahili-long`, the judge `hf:tiny-judge`), run from the folder
+that holds it, so no path of this machine lands in the files (the script checks that none does).
 
 A release puts an item in validation or test by a hash of its random public id, so a single
 temporary store would evaluate a different set of items on each run. The temporary store is
@@ -29,8 +36,8 @@ cover every accepted prompt/response and contextual item, always the same ones.
 Determinism: the tokenizer, the initial weights and the training batches are seeded, the
 examples are sorted by text (not by release id), training runs on CPU with one thread and
 answers are generated one at a time, so the same inputs give the same model files, the same
-greedy answers and the same scores; `--check` compares ids, items, models, answers and
-per-sample scores exactly and summary values within 1e-6. It does not compare the 95% intervals:
+greedy answers and the same scores; `--check` compares ids, items, models, the judge, answers and
+per-sample scores and grades exactly and summary values within 1e-6. It does not compare the 95% intervals:
 `evaluate` bootstraps over items in release-id order, which is random, so the intervals move a
 little between regenerations (by the bootstrap's own noise). Nor timestamps, run times or library
 versions. A different torch or CPU may change the weights' last bits and so the answers: `--check`
@@ -61,6 +68,9 @@ at 30 steps it writes a few right words and then repeats one (chrF++ about 4); a
 of the seven references word for word and drifts from the others into another item's text (about
 78); by 100 it recites them all (100)."""
 MAX_NEW_TOKENS = 160
+JUDGE = "tiny-judge"
+JUDGE_STEPS = 150
+"""As the test suite's `tiny_judge`: enough for greedy decoding to write the grade every time."""
 SEED = 0
 TOLERANCE = 1e-6
 
@@ -127,6 +137,17 @@ def training_pairs(release_dir: Path) -> list[tuple[str, str]]:
     return sorted(pairs)  # not by release id, which is random: the same order, the same model
 
 
+def judge_training() -> list[tuple[str, str]]:
+    """(judge prompt, grade) pairs: the test suite's `judge_examples`, as its `tiny_judge` is trained.
+
+    Not this release's own judge prompts: they run to 2,000 tokens and more, and training on them
+    took over twenty minutes on a loaded 2-core machine. The judge's context is 1,024 tokens, so
+    `evaluate` keeps the end of each longer prompt (and warns); the grade is written all the same."""
+    from support.evaluate_fixtures import judge_examples
+
+    return sorted(judge_examples())  # the order the committed judge was trained in
+
+
 # --------------------------------------------------------------------------- models and runs
 
 
@@ -145,7 +166,8 @@ def make_results(out: Path, work: Path) -> dict[str, float]:
     import torch
 
     sys.path.insert(0, str(REPO / "tests"))
-    from support.tiny_models import train_tiny_gpt2
+    from support.evaluate_fixtures import JUDGE_PIECES
+    from support.tiny_models import build_tiny_judge, train_tiny_gpt2
 
     from jamii.evaluate import evaluate
 
@@ -161,13 +183,17 @@ def make_results(out: Path, work: Path) -> dict[str, float]:
     timings["seeds and release"] = time.perf_counter() - t
     pairs = training_pairs(release_dir)
     models = work / "models"
+    t = time.perf_counter()
+    build_tiny_judge(models / JUDGE, judge_training(), steps=JUDGE_STEPS,
+                     pieces=JUDGE_PIECES, seed=SEED)
+    timings["train judge"] = time.perf_counter() - t
     for name, steps in MODELS.items():
         t = time.perf_counter()
         train_tiny_gpt2(models / name, pairs, steps=steps, seed=SEED)
         timings[f"train {name}"] = time.perf_counter() - t
         t = time.perf_counter()
         with _cwd(models):  # the spec is the folder's name: no path of this machine in the results
-            evaluate(release_dir, f"hf:{name}", work / "results" / name, batch_size=1,
+            evaluate(release_dir, f"hf:{name}", work / "results" / name, batch_size=1, judge=f"hf:{JUDGE}",
                      max_new_tokens=MAX_NEW_TOKENS, seed=SEED, progress=False)
         timings[f"evaluate {name}"] = time.perf_counter() - t
         publish(work / "results" / name, out / name, ids, [work, release_dir])
@@ -233,11 +259,13 @@ def compare(committed: Path, fresh: Path) -> list[str]:
     for part in ("spec", "id", "revision"):
         if a["config"]["model"].get(part) != b["config"]["model"].get(part):
             out.append(f"model {part}: {a['config']['model'].get(part)} != {b['config']['model'].get(part)}")
+        if (a["config"].get("judge") or {}).get(part) != (b["config"].get("judge") or {}).get(part):
+            out.append(f"judge {part} differs")
     for part in ("name", "version", "split", "kinds", "items"):
         if a["config"]["dataset"].get(part) != b["config"]["dataset"].get(part):
             out.append(f"dataset {part} differs")
     stable = ("id", "kind", "language", "dialect", "domain", "split", "prompt", "prediction", "references",
-              "scores")
+              "scores", "judge")
     if [{k: s.get(k) for k in stable} for s in a["samples"]] != [{k: s.get(k) for k in stable} for s in b["samples"]]:
         out.append("samples.jsonl: items, prompts or answers differ")
     if a["answers"] != b["answers"]:

@@ -369,6 +369,22 @@ def test_committed_results_name_accepted_seed_items_of_one_release_by_two_models
     assert models == {f"hf:{f.name}" for f in folders}
 
 
+def test_committed_results_carry_judge_grades_for_both_models():
+    """Each run graded every accepted contextual answer with the tiny local judge (`hf:tiny-judge`):
+    the leaderboard shows judge grades beside chrF++."""
+    import json
+
+    contextual = len(_accepted_seed_ids("contextual"))
+    for folder in _results_folders():
+        summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+        assert summary["judge"]["model"]["spec"] == "hf:tiny-judge", folder.name
+        assert (summary["judge"]["judged"], summary["judge"]["parse_failures"]) == (contextual, 0)
+        metrics = summary["overall"]["metrics"]
+        for criterion in ("usefulness", "relevance", "accuracy", "safety"):
+            assert metrics[f"judge:{criterion}"]["n"] == contextual, (folder.name, criterion)
+        assert "judge:safety_flag" in metrics
+
+
 # --------------------------------------------------------------------------- ratings at init
 
 
