@@ -93,6 +93,12 @@ def _comment_problems(comment: Any) -> list[str]:
     return problems
 
 
+def _plain_rows(session, query) -> list[tuple]:
+    """Rows as plain tuples through the Core connection: the ORM's Row objects cost seconds
+    per 100,000 ratings when pandas probes each of them."""
+    return [tuple(r) for r in session.connection().execute(query)]
+
+
 class RatingStore(StoreBase):
     # --- settings -------------------------------------------------------------------------
     def rating_settings(self, campaign_id: int) -> dict[str, Any]:
@@ -515,7 +521,7 @@ class RatingStore(StoreBase):
              .where(RatingTask.mode == "pair",
                     RatingTask.gold.is_not(None) if gold else RatingTask.gold.is_(None)))
         with self.read() as s:
-            rows = s.execute(q).all()
+            rows = _plain_rows(s, q)
         return pd.DataFrame(rows, columns=["task", "rater", "model_a", "model_b", "preferred", "language",
                                            "dialect", "domain", "dataset", "gold"])
 
@@ -528,7 +534,7 @@ class RatingStore(StoreBase):
              .join(ModelAnswer, ModelAnswer.id == RatingTask.answer_a_id)
              .where(RatingTask.mode == "direct"))
         with self.read() as s:
-            rows = s.execute(q).all()
+            rows = _plain_rows(s, q)
         common = ["rating", "rater", "task", "model", "language", "dialect", "domain", "dataset"]
         safety = pd.DataFrame([(r[0], r[1], r[2], r[3], r[6], r[7], r[8], r[9], bool(r[5])) for r in rows],
                               columns=[*common, "safety_flag"])
