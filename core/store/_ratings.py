@@ -550,19 +550,20 @@ class RatingStore(StoreBase):
         counted, _ = self._counted(campaign_id)
         per_task = counted(Rating.task_id, func.count().label("n")).group_by(Rating.task_id).subquery()
         n = func.coalesce(per_task.c.n, 0)
-        kind = func.coalesce(RatingTask.gold, "").label("gold")
-        q = (select(RatingTask.mode, Item.language, kind, func.count(),
+        # gold tasks are one group whichever side holds the reference
+        kind = case((RatingTask.gold.is_not(None), "gold"), else_=RatingTask.mode).label("kind")
+        q = (select(kind, Item.language, func.count(),
                     func.sum(case((n > 0, 1), else_=0)), func.sum(case((n >= wanted, 1), else_=0)),
                     func.sum(n))
              .join(Item, Item.id == RatingTask.item_id)
              .outerjoin(per_task, per_task.c.task_id == RatingTask.id)
              .where(RatingTask.campaign_id == campaign_id)
-             .group_by(RatingTask.mode, Item.language, kind)
-             .order_by(RatingTask.mode, Item.language, kind))
+             .group_by(kind, Item.language)
+             .order_by(kind, Item.language))
         with self.read() as s:
             rows = s.execute(q).all()
-        return [{"mode": "gold" if g else mode, "language": lang, "tasks": int(t), "rated": int(r or 0),
-                 "complete": int(c or 0), "ratings": int(k or 0)} for mode, lang, g, t, r, c, k in rows]
+        return [{"mode": mode, "language": lang, "tasks": int(t), "rated": int(r or 0),
+                 "complete": int(c or 0), "ratings": int(k or 0)} for mode, lang, t, r, c, k in rows]
 
     def gold_results(self, campaign_id: int) -> list[dict[str, Any]]:
         """Per rater (pseudonym): gold tasks rated and how many got the careful choice. For
