@@ -21,8 +21,16 @@ from support.release_fixture import SAMPLE_ROWS, write_release
 
 pytestmark = pytest.mark.models
 
-WITHOUT_TORCH = "import sys; sys.modules['torch'] = None; sys.modules['transformers'] = None; "
-"""Makes `import torch` and `import transformers` fail in the process that runs it."""
+WITHOUT_TORCH = (
+    "import sys\n"
+    "class _Blocked:\n"
+    "    def find_spec(self, name, path=None, target=None):\n"
+    "        if name.split('.')[0] in ('torch', 'transformers'):\n"
+    "            raise ImportError(f'{name} is blocked in this test')\n"
+    "sys.meta_path.insert(0, _Blocked())\n")
+"""Makes `import torch` and `import transformers` fail in the process that runs it. A finder
+that refuses them, not `sys.modules['torch'] = None`: libraries that look for torch in
+`sys.modules` (scipy's array API check) would trip over the None."""
 
 
 def jamii_evaluate(*args: str, without_torch: bool = False) -> subprocess.CompletedProcess:

@@ -63,11 +63,12 @@ def test_a_new_consent_version_requires_accepting_again(store):
 def test_consent_scopes_are_explicit_choices(store):
     c = store.create_campaign("c1", "C1", languages=["sw"], actor_id=OPERATOR)
     ct = store.add_consent_text(c.id, "1", "en", "Text.", actor_id=OPERATOR)
-    assert sorted(ct.scopes) == ["model_evaluation", "open_publication", "voice"]
+    assert sorted(ct.scopes) == ["model_evaluation", "open_publication", "rating", "voice"]
     p, _ = store.add_contributor(roles=["contributor"], actor_id=OPERATOR)
     consent = store.accept_consent(p.id, ct.id, {"open_publication": True, "voice": 0})
     # every scope of the text is recorded as a yes or a no, nothing left implicit
-    assert consent.scopes == {"open_publication": True, "model_evaluation": False, "voice": False}
+    assert consent.scopes == {"open_publication": True, "model_evaluation": False, "voice": False,
+                              "rating": False}
     with store.read() as s:
         assert s.get(Consent, consent.id).scopes == consent.scopes
 
