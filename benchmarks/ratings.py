@@ -45,6 +45,10 @@ sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
 TARGETS = {"fit_s": 5.0, "aggregates_s": 1.0, "first_render_s": 3.0}
+RATING_PAGES = ("ratings_stamp", "rated_values", "ratings_read", "ratings_page")
+"""What the leaderboard's community rows and the organiser's ratings page compute besides the
+fits (`rating_aggregates_s`); the older pages (coverage, representation, review agreement,
+compensation) are the rest of `aggregates_s`."""
 CONTEXTUAL_ITEMS = 10_000
 CRITERIA = ("usefulness", "relevance", "accuracy", "safety")
 DATASET = "bench@1.0.0"
@@ -165,6 +169,8 @@ def page_aggregates(store, campaign, results: Path) -> tuple[dict[str, float], f
         campaign, store.profile_counts(cid), label="<5", not_said="-"))
     _, out["agreement"] = timed(lambda: agreement.agreement(store.review_votes(cid)))
     _, out["compensation"] = timed(lambda: store.compensation_totals(cid))
+    _, out["ratings_stamp"] = timed(lambda: store.ratings_stamp(cid))
+    _, out["rated_values"] = timed(lambda: store.rated_values(cid))
     ratings, out["ratings_read"] = timed(lambda: community.Ratings.read(store, cid))
     _, out["ratings_page"] = timed(lambda: (community.progress(store.rating_progress(cid)),
                                             community.gold_accuracy(store.gold_results(cid)),
@@ -248,6 +254,7 @@ def main(argv: list[str] | None = None) -> int:
                          [fitted[m] for m in model_ids(args.models)]).statistic
         pages, leaderboard_fit_s = page_aggregates(store, campaign, results)
         aggregates_s = sum(pages.values())
+        rating_aggregates_s = sum(v for k, v in pages.items() if k in RATING_PAGES)
         render = (None, None) if args.no_browser else first_render(tmp, store.url, results)
         store.close()
     finally:
@@ -256,7 +263,8 @@ def main(argv: list[str] | None = None) -> int:
     result = {"items": args.items, "ratings": args.ratings, "pairwise_votes": int(board.n_votes),
               "models": args.models, "read_s": round(read_s, 3), "fit_s": round(fit_s, 3),
               "fit_recovers_order_tau": round(float(tau), 3),
-              "aggregates_s": round(aggregates_s, 3), "aggregates_by_page_s": {k: round(v, 3) for k, v in pages.items()},
+              "aggregates_s": round(aggregates_s, 3), "rating_aggregates_s": round(rating_aggregates_s, 3),
+              "aggregates_by_page_s": {k: round(v, 3) for k, v in pages.items()},
               "leaderboard_fit_s": round(leaderboard_fit_s, 3),
               "first_render_s": None if render[0] is None else round(render[0], 2),
               "community_render_s": None if render[1] is None else round(render[1], 2),

@@ -181,6 +181,9 @@ class Item(Base):
         Index("ix_items_campaign_status", "campaign_id", "status"),
         Index("ix_items_campaign_kind_language", "campaign_id", "kind", "language", "status", "id"),
         Index("ix_items_author", "author_id"),
+        # the dashboard's coverage and representation counts, read from the index alone
+        Index("ix_items_counts", "campaign_id", "kind", "language", "dialect", "domain", "status"),
+        Index("ix_items_campaign_author", "campaign_id", "author_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -222,7 +225,8 @@ class ItemRevision(Base):
 
 class Review(Base):
     __tablename__ = "reviews"
-    __table_args__ = (UniqueConstraint("item_id", "reviewer_id"),)
+    __table_args__ = (UniqueConstraint("item_id", "reviewer_id"),
+                      Index("ix_reviews_item_verdict", "item_id", "item_version", "verdict"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     item_id: Mapped[int] = mapped_column(ForeignKey("items.id"))

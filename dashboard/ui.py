@@ -86,13 +86,13 @@ def campaign_query(store: Store, campaign_id: int, name: str):
     return _query(store.url, campaign_id, name)
 
 
-def _ratings_stamp(store: Store, campaign_id: int) -> int:
-    """What changes when a rating is added or stops counting (one aggregate query)."""
-    return sum(int(r["ratings"]) for r in store.rating_progress(campaign_id))
+def _ratings_stamp(store: Store, campaign_id: int) -> tuple[int, int, int]:
+    """What changes when a rating is added or stops counting (`Store.ratings_stamp`)."""
+    return store.ratings_stamp(campaign_id)
 
 
 @st.cache_data(ttl=300, show_spinner=False, max_entries=8)
-def _ratings(url: str, campaign_id: int, stamp: int):
+def _ratings(url: str, campaign_id: int, stamp: tuple):
     from jamii.dashboard.community import Ratings
 
     return Ratings.read(get_store(), campaign_id)
@@ -110,8 +110,23 @@ def ratings(store: Store, campaign_id: int | None):
     return _ratings(store.url, campaign_id, _ratings_stamp(store, campaign_id))
 
 
+@st.cache_data(ttl=300, show_spinner=False, max_entries=8)
+def _rated_values(url: str, campaign_id: int, stamp: tuple):
+    return get_store().rated_values(campaign_id)
+
+
+def rated_values(store: Store, campaign_id: int | None) -> dict[str, list[str]]:
+    """The rated dataset versions and groups (`Store.rated_values`), read again when the
+    ratings change."""
+    if campaign_id is None:
+        return {"dataset": [], "language": [], "dialect": [], "domain": []}
+    if store is not get_store():
+        return store.rated_values(campaign_id)
+    return _rated_values(store.url, campaign_id, _ratings_stamp(store, campaign_id))
+
+
 @st.cache_data(ttl=300, show_spinner=False, max_entries=64)
-def _board(url: str, campaign_id: int | None, stamp: int, folder: str, runs_stamp: tuple,
+def _board(url: str, campaign_id: int | None, stamp: tuple, folder: str, runs_stamp: tuple,
            group: tuple, dataset: str | None):
     from jamii.dashboard.community import Ratings, combined_board
 
@@ -122,12 +137,12 @@ def _board(url: str, campaign_id: int | None, stamp: int, folder: str, runs_stam
 def community_board(store: Store, campaign_id: int | None, folder: Path, group: tuple,
                     dataset: str | None = None):
     """The combined leaderboard (`community.combined_board`) of the results under `folder` and
-    the campaign's ratings, cached per (campaign, number of ratings, results, choice)."""
+    the campaign's ratings, cached per (campaign, ratings stamp, results, choice)."""
     from jamii.dashboard.community import combined_board
 
     if store is not get_store():
         return combined_board(ratings(store, campaign_id), runs(folder)[0], group=group, dataset=dataset)
-    stamp = _ratings_stamp(store, campaign_id) if campaign_id is not None else 0
+    stamp = _ratings_stamp(store, campaign_id) if campaign_id is not None else ()
     return _board(store.url, campaign_id, stamp, str(folder), _stamp(folder), tuple(group), dataset)
 
 

@@ -276,6 +276,35 @@ def test_withdrawn_raters_and_authors_drop_out_of_the_numbers(rw):
     assert rw.store.rating_queue_for(rw.campaign.id, rw.reviewers[2].id) == []
 
 
+def test_the_dashboards_stamp_and_filter_choices_follow_ratings_and_withdrawal(rw):
+    """The dashboard recomputes when the stamp changes, so every rating and every withdrawal
+    must change it; the filter choices name only what was rated, and nothing of an author who
+    withdrew."""
+    other = rw.accepted(9, language="sn")
+    with rw.store.write() as s:
+        s.get(type(other), other.id).dialect = "Zezuru"
+    rw.items.append(rw.store.item(other.id))
+    rw.queue(mode="pairwise")
+    empty = rw.store.ratings_stamp(rw.campaign.id)
+    assert empty[:2] == (0, 0)
+    assert rw.store.rated_values(rw.campaign.id) == {"language": [], "dialect": [], "domain": [],
+                                                     "dataset": []}
+    rater = rw.reviewers[0]
+    tasks = rw.store.rating_queue_for(rw.campaign.id, rater.id, limit=10)
+    _rate(rw, tasks[0], rater)
+    one = rw.store.ratings_stamp(rw.campaign.id)
+    assert one[0] == 1 and one != empty
+    for task in tasks[1:]:
+        _rate(rw, task, rater)
+    assert rw.store.rated_values(rw.campaign.id) == {
+        "language": ["sn", "sw"], "dialect": ["Zezuru"], "domain": [], "dataset": ["kilimo@1.0.0"]}
+    before = rw.store.ratings_stamp(rw.campaign.id)
+    rw.store.withdraw(rw.author.id, actor_id=rw.author.id)
+    assert rw.store.ratings_stamp(rw.campaign.id) != before
+    assert rw.store.rated_values(rw.campaign.id)["dialect"] == []
+
+
+# ------------------------------------------------------------------------------------ gold
 # ------------------------------------------------------------------------------------ gold
 
 

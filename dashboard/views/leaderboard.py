@@ -20,17 +20,17 @@ st.caption(tr("dash.leaderboard.community_intro"))
 folder = ui.results_dir()
 runs, skipped = ui.runs(folder)
 campaign = viewer.campaign
-ratings = ui.ratings(store, campaign.id if campaign else None)
+rated = ui.rated_values(store, campaign.id if campaign else None)  # filter choices, not the ratings
 if skipped:
     with st.expander(tr("dash.leaderboard.skipped", n=len(skipped)), icon=":material/warning:"):
         for s in skipped:
             st.text(f"{s.name}: {s.reason}")
 if not runs:
     st.info(tr("dash.leaderboard.none_yet", folder=str(folder)))  # the operator's folder, in code
-    if not len(ratings):
+    if not rated["dataset"]:
         st.stop()  # with community ratings, their scores still show below
 
-datasets = sorted({r.dataset for r in runs} | set(ratings.datasets()))
+datasets = sorted({r.dataset for r in runs} | set(rated["dataset"]))
 c1, c2, c3 = st.columns(3)
 dataset = c1.selectbox(tr("dash.leaderboard.dataset"), [None, *datasets], key="lb_dataset",
                        format_func=lambda d: tr("dash.leaderboard.all_datasets") if d is None else d)
@@ -41,22 +41,10 @@ dim = c2.selectbox(tr("dash.leaderboard.group"), dims, key="lb_dim",
                    else tr(f"dash.leaderboard.dim_{d}"))
 value = None
 if dim != "overall":
-    values = sorted(set(group_values(shown_runs, dim)) | set(ratings.group_values(dim)))
+    rated_in = rated.get(dim, ["contextual"] if rated["dataset"] else [])  # only contextual items are rated
+    values = sorted(set(group_values(shown_runs, dim)) | set(rated_in))
     value = c3.selectbox(tr("dash.leaderboard.value"), values, key="lb_value") if values else None
 group = (dim, value)
-
-board = ui.community_board(store, campaign.id if campaign else None, folder, group, dataset)
-if len(board.tables) > 1:
-    st.warning(tr("dash.leaderboard.mixed", n=len(board.tables),
-                  versions=ui.plain(", ".join(t.dataset for t in board.tables))),
-               icon=":material/compare_arrows:")
-if board.missing:
-    st.caption(tr("dash.leaderboard.missing", runs=ui.plain(", ".join(board.missing))))
-table = board.long()
-if table.empty:
-    st.info(tr("dash.leaderboard.nothing"))
-    st.stop()
-
 
 
 def _community_text(metric: str, kind: str, default: str) -> str:
@@ -71,29 +59,60 @@ def _community_text(metric: str, kind: str, default: str) -> str:
     return default
 
 
-table["label"] = [_community_text(m, "metric", v) for m, v in zip(table["metric"], table["label"])]
-table["scale"] = [_community_text(m, "scale", v) for m, v in zip(table["metric"], table["scale"])]
-sources = {s: tr(f"dash.leaderboard.source_{s}") for s in ("automatic", "judge", "community")}
-shown = table.assign(source=table["source"].map(sources), run=table["run"].fillna(""))
-view = shown[["rank", "model", "revision", "run", "dataset", "source", "label", "value", "ci_low",
-              "ci_high", "n", "warning", "note"]]
-st.dataframe(
-    view, hide_index=True, width="stretch",
-    column_config={
-        "rank": st.column_config.NumberColumn(tr("dash.leaderboard.col_rank"), format="%d"),
-        "model": tr("dash.leaderboard.col_model"),
-        "revision": tr("dash.leaderboard.col_revision"),
-        "run": tr("dash.leaderboard.col_run"),
-        "dataset": tr("dash.leaderboard.col_dataset"),
-        "source": tr("dash.leaderboard.col_source"),
-        "label": tr("dash.leaderboard.col_metric"),
-        "value": st.column_config.NumberColumn(tr("dash.leaderboard.col_value"), format="%.3f"),
-        "ci_low": st.column_config.NumberColumn(tr("dash.leaderboard.col_low"), format="%.3f"),
-        "ci_high": st.column_config.NumberColumn(tr("dash.leaderboard.col_high"), format="%.3f"),
-        "n": st.column_config.NumberColumn(tr("dash.leaderboard.col_n"), format="%d"),
-        "warning": tr("dash.leaderboard.col_warning"),
-        "note": tr("dash.leaderboard.col_note"),
-    })
+def _long(board):
+    """The board as one row per model and score, labels in the viewer's language."""
+    out = board.long()
+    out["label"] = [_community_text(m, "metric", v) for m, v in zip(out["metric"], out["label"])]
+    out["scale"] = [_community_text(m, "scale", v) for m, v in zip(out["metric"], out["scale"])]
+    return out
+
+
+def _show(slot, table) -> None:
+    sources = {s: tr(f"dash.leaderboard.source_{s}") for s in ("automatic", "judge", "community")}
+    shown = table.assign(source=table["source"].map(sources), run=table["run"].fillna(""))
+    view = shown[["rank", "model", "revision", "run", "dataset", "source", "label", "value", "ci_low",
+                  "ci_high", "n", "warning", "note"]]
+    slot.dataframe(
+        view, hide_index=True, width="stretch",
+        column_config={
+            "rank": st.column_config.NumberColumn(tr("dash.leaderboard.col_rank"), format="%d"),
+            "model": tr("dash.leaderboard.col_model"),
+            "revision": tr("dash.leaderboard.col_revision"),
+            "run": tr("dash.leaderboard.col_run"),
+            "dataset": tr("dash.leaderboard.col_dataset"),
+            "source": tr("dash.leaderboard.col_source"),
+            "label": tr("dash.leaderboard.col_metric"),
+            "value": st.column_config.NumberColumn(tr("dash.leaderboard.col_value"), format="%.3f"),
+            "ci_low": st.column_config.NumberColumn(tr("dash.leaderboard.col_low"), format="%.3f"),
+            "ci_high": st.column_config.NumberColumn(tr("dash.leaderboard.col_high"), format="%.3f"),
+            "n": st.column_config.NumberColumn(tr("dash.leaderboard.col_n"), format="%d"),
+            "warning": tr("dash.leaderboard.col_warning"),
+            "note": tr("dash.leaderboard.col_note"),
+        })
+
+
+# The automatic scores first: the community's fit (a thousand bootstrap rounds per board) takes
+# seconds on a large campaign, and the table should not wait for it.
+slot, waiting = st.empty(), st.empty()
+if runs and rated["dataset"]:
+    quick = _long(ui.community_board(store, None, folder, group, dataset))
+    if not quick.empty:
+        _show(slot, quick)
+        waiting.caption(tr("dash.leaderboard.community_computing"))
+board = ui.community_board(store, campaign.id if campaign else None, folder, group, dataset)
+waiting.empty()
+if len(board.tables) > 1:
+    st.warning(tr("dash.leaderboard.mixed", n=len(board.tables),
+                  versions=ui.plain(", ".join(t.dataset for t in board.tables))),
+               icon=":material/compare_arrows:")
+if board.missing:
+    st.caption(tr("dash.leaderboard.missing", runs=ui.plain(", ".join(board.missing))))
+table = _long(board)
+if table.empty:
+    slot.empty()
+    st.info(tr("dash.leaderboard.nothing"))
+    st.stop()
+_show(slot, table)
 if (table["warning"] != "").any():
     st.caption(":warning: " + tr("dash.leaderboard.small"))
 for t in board.tables:
