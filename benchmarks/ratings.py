@@ -13,12 +13,19 @@ the same dataset version) for the automatic column.
 Measured, in this process unless said:
 - `read_s`: `community.Ratings.read` (the store's counted pairwise and direct ratings);
 - `fit_s`: `bradley_terry` on every pairwise vote with 1,000 bootstrap rounds;
-- `aggregates_s`: what each dashboard page computes from the store and the results, by page,
-  with the community fits of the leaderboard counted apart (`leaderboard_fit_s`: its
-  Bradley-Terry and direct-assessment bootstraps, cached by the page per number of ratings);
+- `aggregates_s`: what each dashboard page computes from the store and the results when
+  nothing is kept, by page (`aggregates_by_page_s`), with the community fits of the leaderboard
+  counted apart (`leaderboard_fit_s`); `rating_aggregates_s` is the part of the pages this
+  issue added (the ratings read, the organiser's ratings page, the stamp and filter values);
+- `served_aggregates_s`: what a page view computes once the slow aggregates are kept
+  (`dashboard/snapshots.py`: the leaderboard's board, the ratings page, the review votes) and
+  the data has not changed: stamps, kept values read from disk by a new process, the quick
+  queries;
 - `first_render_s`: `jamii dashboard` on this store in its own process, headless chromium
-  opening the leaderboard: seconds from navigation until the first table is on screen, and until
-  the community scores are (`community_render_s`), on a fresh server (nothing cached).
+  opening the leaderboard: seconds from navigation until the first table is on screen (the
+  automatic scores, shown before the community fit), and until the community scores and a
+  chart are (`community_render_s`), on a fresh server with nothing kept; then the same on a
+  restarted server that reads the kept board from the data folder (`restart_*`).
 
 Last line, JSON, with the targets (fit < 5 s, aggregates < 1 s, first render < 3 s) printed,
 never asserted. A check fails the script (exit 1): the fit must recover the simulated order of
@@ -180,14 +187,16 @@ def page_aggregates(store, campaign, results: Path) -> tuple[dict[str, float], f
     return out, fit
 
 
-def first_render(data: Path, db_url: str, results: Path) -> tuple[float, float]:
+def _open_leaderboard(data: Path, db_url: str, results: Path) -> tuple[float, float]:
+    """Start `jamii dashboard`, open the leaderboard in headless chromium: seconds until the
+    first table is on screen, and until the community scores and a chart are."""
     from playwright.sync_api import sync_playwright
 
     from tests.browser import _jamii_browser as jb
 
     port = jb.free_port()
     env = {**jb.app_env(data, db_url), "JAMII_RESULTS": str(results)}
-    log = open(data / "dashboard.log", "wb")
+    log = open(data / "dashboard.log", "ab")
     proc = subprocess.Popen(jb.jamii_command() + ["dashboard", "--port", str(port)], env=env, stdout=log,
                             stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
@@ -208,7 +217,8 @@ def first_render(data: Path, db_url: str, results: Path) -> tuple[float, float]:
             page.goto(url + "/leaderboard")
             page.locator("[data-testid='stDataFrame']").first.wait_for(timeout=180_000)
             first = time.perf_counter() - t0
-            page.get_by_text("model-19", exact=False).first.wait_for(timeout=180_000)
+            page.locator("[data-testid='stTab']").get_by_text("Community", exact=False).first \
+                .wait_for(timeout=180_000)
             page.locator("[data-testid='stVegaLiteChart'], [data-testid='stArrowVegaLiteChart']").first \
                 .wait_for(timeout=180_000)
             community_s = time.perf_counter() - t0
@@ -217,6 +227,48 @@ def first_render(data: Path, db_url: str, results: Path) -> tuple[float, float]:
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=20)
+
+
+def first_render(data: Path, db_url: str, results: Path) -> dict[str, float]:
+    """The leaderboard on a fresh server with nothing computed (`first_render_s`: the
+    automatic scores, shown before the community fit; `community_render_s`), then on a
+    restarted server that finds the computed board in the data folder (`restart_*`)."""
+    shutil.rmtree(data / "cache", ignore_errors=True)
+    first, community_s = _open_leaderboard(data, db_url, results)
+    again, again_community = _open_leaderboard(data, db_url, results)
+    return {"first_render_s": first, "community_render_s": community_s,
+            "restart_first_render_s": again, "restart_community_render_s": again_community}
+
+
+def served_aggregates(store, campaign, results: Path, folder: Path) -> float:
+    """What a dashboard view computes once every slow aggregate is kept (`dashboard/snapshots.py`)
+    and the data has not changed since: the stamps, the kept values read by a new process
+    from disk, and the quick queries (coverage, representation, compensation, gold)."""
+    from jamii.dashboard import community, coverage, representation
+    from jamii.dashboard.leaderboard import OVERALL, load_runs
+    from jamii.dashboard.snapshots import Snapshots
+
+    cid = campaign.id
+    runs = load_runs(results)[0]
+    slow = {"board": lambda: community.combined_board(community.Ratings.read(store, cid), runs),
+            "rating_numbers": lambda: (community.progress(store.rating_progress(cid)),
+                                       community.rating_agreement(community.Ratings.read(store, cid))),
+            "review_votes": lambda: store.review_votes(cid)}
+    stamps = {"board": lambda: store.ratings_stamp(cid), "rating_numbers": lambda: store.ratings_stamp(cid),
+              "review_votes": lambda: store.reviews_stamp(cid)}
+    keeper = Snapshots(folder, quick=0.0)
+    for name, compute in slow.items():
+        keeper.get(name, (cid, OVERALL), stamps[name](), compute)
+    t0 = time.perf_counter()
+    reader = Snapshots(folder, quick=0.0)  # a new process: memory empty, files on disk
+    for name, compute in slow.items():
+        assert reader.get(name, (cid, OVERALL), stamps[name](), compute).fresh
+    coverage.progress(campaign, coverage.item_frame(store.item_counts(cid)))
+    representation.representation(campaign, store.profile_counts(cid), label="<5", not_said="-")
+    store.compensation_totals(cid)
+    community.gold_accuracy(store.gold_results(cid))
+    store.rated_values(cid)
+    return time.perf_counter() - t0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -255,7 +307,8 @@ def main(argv: list[str] | None = None) -> int:
         pages, leaderboard_fit_s = page_aggregates(store, campaign, results)
         aggregates_s = sum(pages.values())
         rating_aggregates_s = sum(v for k, v in pages.items() if k in RATING_PAGES)
-        render = (None, None) if args.no_browser else first_render(tmp, store.url, results)
+        served_s = served_aggregates(store, campaign, results, tmp / "snapshots")
+        render = {} if args.no_browser else first_render(tmp, store.url, results)
         store.close()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -266,14 +319,19 @@ def main(argv: list[str] | None = None) -> int:
               "aggregates_s": round(aggregates_s, 3), "rating_aggregates_s": round(rating_aggregates_s, 3),
               "aggregates_by_page_s": {k: round(v, 3) for k, v in pages.items()},
               "leaderboard_fit_s": round(leaderboard_fit_s, 3),
-              "first_render_s": None if render[0] is None else round(render[0], 2),
-              "community_render_s": None if render[1] is None else round(render[1], 2),
+              "served_aggregates_s": round(served_s, 3),
+              **{k: round(v, 2) for k, v in render.items()}, "first_render_s": render.get("first_render_s"),
               "load_avg": os.getloadavg()[0], "targets": TARGETS}
     print()
-    for key in ("fit_s", "aggregates_s", "first_render_s"):
-        value = result[key]
-        flag = "-" if value is None else ("ok" if value <= TARGETS[key] else "OVER")
-        print(f"{key:<16} {value!s:>8}  target {TARGETS[key]} s  {flag}")
+    if result["first_render_s"] is not None:
+        result["first_render_s"] = round(result["first_render_s"], 2)
+    for key, target in (("fit_s", "fit_s"), ("aggregates_s", "aggregates_s"),
+                        ("rating_aggregates_s", "aggregates_s"), ("served_aggregates_s", "aggregates_s"),
+                        ("first_render_s", "first_render_s"), ("restart_first_render_s", "first_render_s"),
+                        ("restart_community_render_s", "first_render_s")):
+        value = result.get(key)
+        flag = "-" if value is None else ("ok" if value <= TARGETS[target] else "OVER")
+        print(f"{key:<28} {value!s:>8}  target {TARGETS[target]} s  {flag}")
     print(json.dumps(result))
     return 0 if tau >= 0.9 else 1
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Callable
 
 import streamlit as st
 
@@ -22,7 +23,7 @@ from jamii.web.session import Viewer
 from jamii.web.ui import clear_current, get_store, plain, sign_in_forms
 
 __all__ = ["build_current", "guard", "results_dir", "runs", "campaign_query", "labels", "ratings",
-           "community_board",
+           "community_board", "community_snapshot", "rated_values", "rating_numbers", "snapshots",
            # the web layer's, for the pages
            "clear_current", "plain", "sign_in_forms"]
 
@@ -77,37 +78,52 @@ def _query(url: str, campaign_id: int, name: str):
     return getattr(get_store(), name)(campaign_id)
 
 
+@st.cache_resource(show_spinner=False)
+def _snapshots(folder: str):
+    from jamii.dashboard.snapshots import Snapshots
+
+    return Snapshots(Path(folder))
+
+
+def snapshots():
+    """The process's `Snapshots`, kept in `cache/dashboard` of the data folder."""
+    from jamii.core.settings import load_settings
+
+    return _snapshots(str(load_settings().data_dir / "cache" / "dashboard"))
+
+
+WITHDRAWN = 2
+"""Where `Store.ratings_stamp` and `Store.reviews_stamp` count withdrawn people."""
+
+
+def _withdrawal_since(stamp: tuple) -> Callable[[tuple], bool]:
+    """Wait for a fresh value when someone withdrew since the older one was computed: their
+    ratings and reviews must stop counting now, not after a background refresh."""
+    return lambda old: not isinstance(old, tuple) or old[WITHDRAWN] != stamp[WITHDRAWN]
+
+
 def campaign_query(store: Store, campaign_id: int, name: str):
-    """A read-only dashboard query of the store, cached for 30 seconds."""
+    """A read-only dashboard query of the store: cached for 30 seconds, except the review
+    votes (two million verdicts take seconds to count), kept per change of the reviews."""
     if name not in ("item_counts", "profile_counts", "review_votes", "compensation_totals"):
         raise ValueError(f"not a dashboard query: {name}")
     if store is not get_store():
         return getattr(store, name)(campaign_id)
+    if name == "review_votes":
+        stamp = store.reviews_stamp(campaign_id)
+        return snapshots().get("review_votes", (store.url, campaign_id), stamp,
+                               lambda: store.review_votes(campaign_id),
+                               wait=_withdrawal_since(stamp)).value
     return _query(store.url, campaign_id, name)
 
 
-def _ratings_stamp(store: Store, campaign_id: int) -> tuple[int, int, int]:
-    """What changes when a rating is added or stops counting (`Store.ratings_stamp`)."""
-    return store.ratings_stamp(campaign_id)
-
-
-@st.cache_data(ttl=300, show_spinner=False, max_entries=8)
-def _ratings(url: str, campaign_id: int, stamp: tuple):
-    from jamii.dashboard.community import Ratings
-
-    return Ratings.read(get_store(), campaign_id)
-
-
 def ratings(store: Store, campaign_id: int | None):
-    """The campaign's counted ratings (`community.Ratings`), read again only when their number
-    changes (or every five minutes)."""
+    """The campaign's counted ratings (`community.Ratings`), read from the store."""
     from jamii.dashboard.community import Ratings
 
     if campaign_id is None:
         return Ratings.empty()
-    if store is not get_store():
-        return Ratings.read(store, campaign_id)
-    return _ratings(store.url, campaign_id, _ratings_stamp(store, campaign_id))
+    return Ratings.read(store, campaign_id)
 
 
 @st.cache_data(ttl=300, show_spinner=False, max_entries=8)
@@ -122,28 +138,50 @@ def rated_values(store: Store, campaign_id: int | None) -> dict[str, list[str]]:
         return {"dataset": [], "language": [], "dialect": [], "domain": []}
     if store is not get_store():
         return store.rated_values(campaign_id)
-    return _rated_values(store.url, campaign_id, _ratings_stamp(store, campaign_id))
+    return _rated_values(store.url, campaign_id, store.ratings_stamp(campaign_id))
 
 
-@st.cache_data(ttl=300, show_spinner=False, max_entries=64)
-def _board(url: str, campaign_id: int | None, stamp: tuple, folder: str, runs_stamp: tuple,
-           group: tuple, dataset: str | None):
-    from jamii.dashboard.community import Ratings, combined_board
+def community_snapshot(store: Store, campaign_id: int | None, folder: Path, group: tuple,
+                       dataset: str | None = None):
+    """The combined leaderboard (`community.combined_board`) of the results under `folder` and
+    the campaign's ratings, as a `Snapshot`: computed once per change of the ratings or the
+    results, then read by every view (and by the next dashboard process, from disk)."""
+    from jamii.dashboard.community import combined_board
+    from jamii.dashboard.snapshots import Snapshot
 
-    found = Ratings.empty() if campaign_id is None else _ratings(url, campaign_id, stamp)
-    return combined_board(found, _runs(folder, runs_stamp)[0], group=group, dataset=dataset)
+    found = runs(folder)[0]  # read here: `compute` may run in a background thread
+
+    def compute():
+        return combined_board(ratings(store, campaign_id), found, group=group, dataset=dataset)
+
+    if store is not get_store() or campaign_id is None:
+        return Snapshot(compute(), None, 0.0, 0.0, True)
+    stamp = (store.ratings_stamp(campaign_id), _stamp(folder))
+    return snapshots().get("board", (store.url, campaign_id, str(folder), tuple(group), dataset), stamp,
+                           compute, wait=lambda old: _withdrawal_since(stamp[0])(old[0]))
 
 
 def community_board(store: Store, campaign_id: int | None, folder: Path, group: tuple,
                     dataset: str | None = None):
-    """The combined leaderboard (`community.combined_board`) of the results under `folder` and
-    the campaign's ratings, cached per (campaign, ratings stamp, results, choice)."""
-    from jamii.dashboard.community import combined_board
+    """`community_snapshot`'s board."""
+    return community_snapshot(store, campaign_id, folder, group, dataset).value
+
+
+def rating_numbers(store: Store, campaign_id: int, all_label: str):
+    """The organiser's ratings page: (progress, agreement), as one `Snapshot` kept per change
+    of the ratings (Krippendorff's alpha over 200,000 ratings takes seconds)."""
+    from jamii.dashboard import community
+    from jamii.dashboard.snapshots import Snapshot
+
+    def compute():
+        return (community.progress(store.rating_progress(campaign_id)),
+                community.rating_agreement(ratings(store, campaign_id), all_label=all_label))
 
     if store is not get_store():
-        return combined_board(ratings(store, campaign_id), runs(folder)[0], group=group, dataset=dataset)
-    stamp = _ratings_stamp(store, campaign_id) if campaign_id is not None else ()
-    return _board(store.url, campaign_id, stamp, str(folder), _stamp(folder), tuple(group), dataset)
+        return Snapshot(compute(), None, 0.0, 0.0, True)
+    stamp = store.ratings_stamp(campaign_id)
+    return snapshots().get("rating_numbers", (store.url, campaign_id, all_label), stamp, compute,
+                           wait=_withdrawal_since(stamp))
 
 
 def labels(tr: Translator, prefix: str, values) -> dict[str, str]:

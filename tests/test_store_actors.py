@@ -32,7 +32,7 @@ READERS = {
     "releases", "review_queue", "review_queue_for", "review_votes", "reviews_by_item",
     "reviews_of", "status_counts", "language_ok", "audio_path", "demo_people_active",
     "rating_settings", "may_rate", "rating_queue_for", "open_rating_count", "open_rating_tasks",
-    "pairwise_votes", "direct_ratings", "rating_progress", "ratings_stamp", "rated_values", "gold_results", "rating_task_models",
+    "pairwise_votes", "direct_ratings", "rating_progress", "ratings_stamp", "reviews_stamp", "rated_values", "gold_results", "rating_task_models",
 }
 """Methods that read records and change none."""
 

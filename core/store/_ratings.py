@@ -558,17 +558,20 @@ class RatingStore(StoreBase):
                               columns=[*common, "criterion", "score"])
         return scores, safety
 
-    def ratings_stamp(self, campaign_id: int) -> tuple[int, int, int]:
-        """What changes when a rating is added or stops counting: the campaign's ratings, the
-        newest rating's id, and how many people have withdrawn. Indexed counts only, so a
-        dashboard can ask on every run whether what it computed is still current."""
+    def ratings_stamp(self, campaign_id: int) -> tuple[int, ...]:
+        """What changes when a rating is added or stops counting, or a task is queued or made
+        gold: the campaign's ratings and the newest one's id, how many people have withdrawn,
+        the campaign's tasks and gold tasks. Indexed counts only, so a dashboard can ask on
+        every view whether what it computed is still current."""
         with self.read() as s:
             n, newest = s.execute(select(func.count(), func.max(Rating.id))
                                   .join(RatingTask, RatingTask.id == Rating.task_id)
                                   .where(RatingTask.campaign_id == campaign_id)).one()
             withdrawn = s.scalar(select(func.count()).select_from(Contributor)
                                  .where(Contributor.withdrawn_at.is_not(None)))
-        return int(n or 0), int(newest or 0), int(withdrawn or 0)
+            tasks, gold = s.execute(select(func.count(), func.count(RatingTask.gold))
+                                    .where(RatingTask.campaign_id == campaign_id)).one()
+        return int(n or 0), int(newest or 0), int(withdrawn or 0), int(tasks or 0), int(gold or 0)
 
     def rated_values(self, campaign_id: int) -> dict[str, list[str]]:
         """The dataset versions, languages, dialects and domains of the campaign's rated tasks

@@ -176,6 +176,17 @@ class ReviewStore(StoreBase):
                 out[r.item_id].append(r)
         return out
 
+    def reviews_stamp(self, campaign_id: int) -> tuple[int, ...]:
+        """What changes when a review is recorded or a person withdraws (the review agreement's
+        inputs): reviews, the newest review's id, people withdrawn. Counted over all campaigns,
+        which is cheaper than joining each review to its item, and only errs towards
+        recomputing."""
+        with self.read() as s:
+            n, newest = s.execute(select(func.count(), func.max(Review.id))).one()
+            withdrawn = s.scalar(select(func.count()).select_from(Contributor)
+                                 .where(Contributor.withdrawn_at.is_not(None)))
+        return int(n or 0), int(newest or 0), int(withdrawn or 0)
+
     def review_votes(self, campaign_id: int) -> list[dict[str, Any]]:
         """The verdict patterns of every reviewed item version, counted per language: what
         Krippendorff's alpha and the vote totals are computed from (`jamii.core.agreement`),

@@ -99,8 +99,11 @@ if runs and rated["dataset"]:
     if not quick.empty:
         _show(slot, quick)
         waiting.caption(tr("dash.leaderboard.community_computing"))
-board = ui.community_board(store, campaign.id if campaign else None, folder, group, dataset)
+snap = ui.community_snapshot(store, campaign.id if campaign else None, folder, group, dataset)
+board = snap.value
 waiting.empty()
+if not snap.fresh:
+    st.caption(tr("dash.refreshing"))
 if len(board.tables) > 1:
     st.warning(tr("dash.leaderboard.mixed", n=len(board.tables),
                   versions=ui.plain(", ".join(t.dataset for t in board.tables))),

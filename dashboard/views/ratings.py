@@ -13,7 +13,10 @@ st.caption(tr("dash.ratings.intro"))
 
 # --- progress -----------------------------------------------------------------------------
 st.subheader(tr("dash.ratings.progress"))
-progress = community.progress(store.rating_progress(campaign.id))
+numbers = ui.rating_numbers(store, campaign.id, all_label=tr("dash.all"))
+progress, agreement = numbers.value
+if not numbers.fresh:
+    st.caption(tr("dash.refreshing"))
 modes = {m: tr(f"dash.ratings.mode_{m}") for m in ("direct", "pair", "gold")}
 if progress.empty:
     st.info(tr("dash.ratings.no_tasks"))
@@ -54,7 +57,7 @@ else:
 # --- agreement ----------------------------------------------------------------------------
 st.subheader(tr("dash.ratings.agreement"))
 st.caption(tr("dash.ratings.agreement_intro"))
-table = community.rating_agreement(ui.ratings(store, campaign.id), all_label=tr("dash.all"))
+table = agreement.copy()
 table["what"] = [tr("dash.ratings.what_pair") if w == "pair" else tr("dash.ratings.what_direct", criterion=c)
                  for w, c in zip(table["what"], table["criterion"])]
 table["note"] = [tr(f"dash.ratings.note_{code}", default=note, units=units) if code else ""
