@@ -13,7 +13,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from jamii.core.records import AuditEvent, ContributorContact, PaymentEvent
+from jamii.core.records import AuditEvent, Contributor, ContributorContact, PaymentEvent
 from jamii.core.store import StoreError
 from tests.support.store_world import RATES, World, count, ledger_entries
 from tests.support.store_world import paid_world  # noqa: F401 - fixtures
@@ -104,6 +104,32 @@ def test_invalid_ledger_moves_are_refused_all_or_nothing(paid_world):
     statuses = {e.id: e.status for e in store.ledger(w.campaign.id)}
     assert statuses == {i: ("approved" if i in ids[:2] else "owed") for i in ids}
     assert count(store, PaymentEvent) == events
+
+
+def test_payout_csv_cells_never_run_as_spreadsheet_formulas(store):
+    """A contributor's own name or choice like =HYPERLINK(...) would run when the organiser
+    opens the payout file in a spreadsheet; it arrives as text, and a phone number keeps its +."""
+    w = World(store, rates=RATES)
+    payee = w.person(["contributor"], compensation_method="mobile_money")
+    with store.write() as s:
+        contact = s.get(ContributorContact, payee.id)
+        contact.name = '=HYPERLINK("http://evil.example","pay")'
+        contact.payment_account = "@SUM(1+1)"
+        s.get(Contributor, payee.id).compensation_choice = "+cmd|' /C calc'!A0"
+    other = w.person(["contributor"], compensation_method="mobile_money")
+    with store.write() as s:
+        s.get(ContributorContact, other.id).payment_account = "+254 700 000002"
+    for author in (payee, other):
+        item = w.submit(author=author).item
+        for r in w.reviewers[:2]:
+            store.record_review(item.id, r.id, "approve")
+    store.move_payments([e.id for e in store.ledger(w.campaign.id)], "approved", actor_id=w.org.id)
+    rows = {r["pseudonym"]: r for r in csv.DictReader(io.StringIO(
+        store.payout_csv(w.campaign.id, actor_id=w.org.id)))}
+    mine = rows[payee.pseudonym]
+    assert mine["name"] == "'" + '=HYPERLINK("http://evil.example","pay")'
+    assert mine["account"] == "'@SUM(1+1)" and mine["choice"] == "'+cmd|' /C calc'!A0"
+    assert rows[other.pseudonym]["account"] == "+254 700 000002"
 
 
 def test_payout_csv_aggregates_per_person_and_is_audited(store):

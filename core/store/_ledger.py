@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections import defaultdict
 from decimal import Decimal
 from typing import Any, Iterable
@@ -14,7 +15,11 @@ from sqlalchemy import case, distinct, func, insert, select, update
 from jamii.core import checks
 from jamii.core.records import (PAYMENT_STATUSES, CompensationEntry, Contributor, PaymentEvent,
                                 utcnow)
+from jamii.core.rating_sheet import neutralise
 from jamii.core.store._base import Actor, StoreBase, StoreError, _actor, _refuse_bad_text
+
+_PHONE_LIKE = re.compile(r"\+?[0-9][0-9 ]*")
+"""An account that is a phone number: a spreadsheet reads it as a number, never a formula."""
 
 
 _MOVES = {"approved": {"owed"}, "paid": {"approved"}, "failed": {"approved"}, "owed": {"failed"}}
@@ -159,7 +164,11 @@ class LedgerStore(StoreBase):
         return len(ids)
 
     def payout_csv(self, campaign_id: int, status: str = "approved", *, actor_id: Actor) -> str:
-        """One line per person and unit, with the payment account: for the organiser only."""
+        """One line per person and unit, with the payment account: for the organiser only.
+
+        Names, choices and accounts are the contributors' own text and the file is opened in a
+        spreadsheet, so a cell a spreadsheet would run as a formula gets a leading apostrophe
+        (OWASP's CSV injection advice, as the rating sheets do); a phone number keeps its +."""
         totals: dict[tuple[int, str], Decimal] = defaultdict(Decimal)
         ids: dict[tuple[int, str], list[int]] = defaultdict(list)
         with self.write() as s:
@@ -174,9 +183,10 @@ class LedgerStore(StoreBase):
             for (cid, unit), amount in sorted(totals.items()):
                 person = s.get(Contributor, cid)
                 contact = person.contact
-                w.writerow([person.pseudonym, contact.name if contact else "",
-                            person.compensation_method or "", person.compensation_choice or "",
-                            (contact.payment_account or contact.phone or "") if contact else "",
+                account = (contact.payment_account or contact.phone or "") if contact else ""
+                w.writerow([person.pseudonym, neutralise(contact.name if contact else ""),
+                            person.compensation_method or "", neutralise(person.compensation_choice or ""),
+                            account if _PHONE_LIKE.fullmatch(account) else neutralise(account),
                             unit, f"{amount:.2f}", " ".join(map(str, ids[(cid, unit)]))])
             self._audit(s, actor_id, "payout.export", "campaign", campaign_id, status=status,
                         people=len({c for c, _ in totals}))
