@@ -25,7 +25,9 @@ Measured, in this process unless said:
   opening the leaderboard: seconds from navigation until the first table is on screen (the
   automatic scores, shown before the community fit), and until the community scores and a
   chart are (`community_render_s`), on a fresh server with nothing kept; then the same on a
-  restarted server that reads the kept board from the data folder (`restart_*`).
+  restarted server that reads the kept board from the data folder (`restart_*`); and, as the
+  baseline, a bare Streamlit page with one table of the same size opened the same way in the
+  same run (`baseline_render_s`, and the ratios `*_vs_baseline`).
 
 Last line, JSON, with the targets (fit < 5 s, aggregates < 1 s, first render < 3 s) printed,
 never asserted. A check fails the script (exit 1): the fit must recover the simulated order of
@@ -187,6 +189,60 @@ def page_aggregates(store, campaign, results: Path) -> tuple[dict[str, float], f
     return out, fit
 
 
+BASELINE_APP = """
+import pandas as pd
+import streamlit as st
+
+st.title("Leaderboard")
+st.dataframe(pd.DataFrame({"model": [f"model-{i:02d}" for i in range(20)] * 4,
+                           "metric": ["chrf", "judge", "arena", "safety"] * 20,
+                           "value": [float(i) for i in range(80)]}), hide_index=True)
+"""
+"""The baseline: a bare Streamlit page with one table of the leaderboard's size, opened the same
+way in the same run (what any Streamlit page costs on this machine before jamii does anything)."""
+
+
+def _wait_healthy(url: str) -> None:
+    import urllib.request
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+
+
+def baseline_render(folder: Path) -> float:
+    from playwright.sync_api import sync_playwright
+
+    from tests.browser import _jamii_browser as jb
+
+    script = folder / "baseline_app.py"
+    script.write_text(BASELINE_APP)
+    port = jb.free_port()
+    env = {**os.environ, "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
+    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(script), "--server.port", str(port),
+                             "--server.headless", "true"], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(url)
+        with sync_playwright() as pw:
+            browser = jb.launch_chromium(pw)
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            t0 = time.perf_counter()
+            page.goto(url)
+            page.locator("[data-testid='stDataFrame']").first.wait_for(timeout=180_000)
+            took = time.perf_counter() - t0
+            browser.close()
+        return took
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=20)
+
+
 def _open_leaderboard(data: Path, db_url: str, results: Path) -> tuple[float, float]:
     """Start `jamii dashboard`, open the leaderboard in headless chromium: seconds until the
     first table is on screen, and until the community scores and a chart are."""
@@ -201,15 +257,7 @@ def _open_leaderboard(data: Path, db_url: str, results: Path) -> tuple[float, fl
                             stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:
-        import urllib.request
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                time.sleep(0.2)
+        _wait_healthy(url)
         with sync_playwright() as pw:
             browser = jb.launch_chromium(pw)
             page = browser.new_page(viewport={"width": 1280, "height": 900})
@@ -234,10 +282,12 @@ def first_render(data: Path, db_url: str, results: Path) -> dict[str, float]:
     automatic scores, shown before the community fit; `community_render_s`), then on a
     restarted server that finds the computed board in the data folder (`restart_*`)."""
     shutil.rmtree(data / "cache", ignore_errors=True)
+    baseline = baseline_render(data)
     first, community_s = _open_leaderboard(data, db_url, results)
     again, again_community = _open_leaderboard(data, db_url, results)
-    return {"first_render_s": first, "community_render_s": community_s,
-            "restart_first_render_s": again, "restart_community_render_s": again_community}
+    return {"baseline_render_s": baseline, "first_render_s": first, "community_render_s": community_s,
+            "restart_first_render_s": again, "restart_community_render_s": again_community,
+            "first_render_vs_baseline": first / baseline, "restart_render_vs_baseline": again / baseline}
 
 
 def served_aggregates(store, campaign, results: Path, folder: Path) -> float:
@@ -332,6 +382,9 @@ def main(argv: list[str] | None = None) -> int:
         value = result.get(key)
         flag = "-" if value is None else ("ok" if value <= TARGETS[target] else "OVER")
         print(f"{key:<28} {value!s:>8}  target {TARGETS[target]} s  {flag}")
+    for key in ("baseline_render_s", "first_render_vs_baseline", "restart_render_vs_baseline"):
+        if key in result:
+            print(f"{key:<28} {result[key]!s:>8}")
     print(json.dumps(result))
     return 0 if tau >= 0.9 else 1
 

@@ -117,6 +117,15 @@ class Snapshots:
             self._running.add(ident)
         threading.Thread(target=run, name=f"snapshot-{path.name}", daemon=True).start()
 
+    def known(self, name: str, key: Hashable) -> bool:
+        """Whether a value was ever computed for (name, key), here or by an earlier process:
+        then `get` answers at once (possibly a moment old)."""
+        ident, path = self._path(name, key)
+        with self._lock:
+            if ident in self._memory:
+                return True
+        return path.is_file()
+
     def get(self, name: str, key: Hashable, stamp: Hashable, compute: Callable[[], Any], *,
             wait: bool | Callable[[Hashable], bool] = False) -> Snapshot:
         """The value of `compute()` for `stamp`; or, unless `wait`, the last one computed for an

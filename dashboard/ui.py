@@ -23,7 +23,7 @@ from jamii.web.session import Viewer
 from jamii.web.ui import clear_current, get_store, plain, sign_in_forms
 
 __all__ = ["build_current", "guard", "results_dir", "runs", "campaign_query", "labels", "ratings",
-           "community_board", "community_snapshot", "rated_values", "rating_numbers", "snapshots",
+           "community_board", "community_snapshot", "community_kept", "rated_values", "rating_numbers", "snapshots",
            # the web layer's, for the pages
            "clear_current", "plain", "sign_in_forms"]
 
@@ -141,6 +141,10 @@ def rated_values(store: Store, campaign_id: int | None) -> dict[str, list[str]]:
     return _rated_values(store.url, campaign_id, store.ratings_stamp(campaign_id))
 
 
+def _board_key(store: Store, campaign_id: int | None, folder: Path, group: tuple, dataset: str | None):
+    return (store.url, campaign_id, str(folder), tuple(group), dataset)
+
+
 def community_snapshot(store: Store, campaign_id: int | None, folder: Path, group: tuple,
                        dataset: str | None = None):
     """The combined leaderboard (`community.combined_board`) of the results under `folder` and
@@ -154,11 +158,21 @@ def community_snapshot(store: Store, campaign_id: int | None, folder: Path, grou
     def compute():
         return combined_board(ratings(store, campaign_id), found, group=group, dataset=dataset)
 
-    if store is not get_store() or campaign_id is None:
+    if store is not get_store():
         return Snapshot(compute(), None, 0.0, 0.0, True)
-    stamp = (store.ratings_stamp(campaign_id), _stamp(folder))
-    return snapshots().get("board", (store.url, campaign_id, str(folder), tuple(group), dataset), stamp,
-                           compute, wait=lambda old: _withdrawal_since(stamp[0])(old[0]))
+    rated = store.ratings_stamp(campaign_id) if campaign_id is not None else ()
+    stamp = (rated, _stamp(folder))
+    return snapshots().get("board", _board_key(store, campaign_id, folder, group, dataset), stamp, compute,
+                           wait=lambda old: bool(rated) and _withdrawal_since(rated)(old[0]))
+
+
+def community_kept(store: Store, campaign_id: int | None, folder: Path, group: tuple,
+                   dataset: str | None = None) -> bool:
+    """Whether `community_snapshot` answers at once (a board was computed before, here or by
+    an earlier dashboard process)."""
+    if store is not get_store():
+        return False
+    return snapshots().known("board", _board_key(store, campaign_id, folder, group, dataset))
 
 
 def community_board(store: Store, campaign_id: int | None, folder: Path, group: tuple,

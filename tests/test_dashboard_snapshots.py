@@ -72,3 +72,14 @@ def test_a_damaged_file_is_recomputed_not_fatal(tmp_path):
     for f in tmp_path.glob("board-*.pickle"):
         f.write_bytes(b"not a pickle")
     assert Snapshots(tmp_path, quick=0.0).get("board", "k", (1,), compute).value == "value 2"
+
+
+def test_known_says_whether_a_view_answers_at_once(tmp_path):
+    """The leaderboard shows its automatic scores first only when no board was ever computed."""
+    compute = Slow()
+    snaps = Snapshots(tmp_path, quick=0.0)
+    assert not snaps.known("board", "k")
+    snaps.get("board", "k", (1,), compute)
+    assert snaps.known("board", "k")
+    assert Snapshots(tmp_path).known("board", "k")  # a restarted dashboard, from the file
+    assert not snaps.known("board", "other")

@@ -94,12 +94,13 @@ def _show(slot, table) -> None:
 # The automatic scores first: the community's fit (a thousand bootstrap rounds per board) takes
 # seconds on a large campaign, and the table should not wait for it.
 slot, waiting = st.empty(), st.empty()
-if runs and rated["dataset"]:
+cid = campaign.id if campaign else None
+if runs and rated["dataset"] and not ui.community_kept(store, cid, folder, group, dataset):
     quick = _long(ui.community_board(store, None, folder, group, dataset))
     if not quick.empty:
         _show(slot, quick)
         waiting.caption(tr("dash.leaderboard.community_computing"))
-snap = ui.community_snapshot(store, campaign.id if campaign else None, folder, group, dataset)
+snap = ui.community_snapshot(store, cid, folder, group, dataset)
 board = snap.value
 waiting.empty()
 if not snap.fresh:
