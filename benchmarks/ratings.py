@@ -214,18 +214,17 @@ def _wait_healthy(url: str) -> None:
             time.sleep(0.2)
 
 
-def baseline_render(folder: Path) -> float:
+def _serve_and_open(cmd: list[str], env: dict, log, path: str, community: bool) -> tuple[float, float | None]:
+    """Start a Streamlit server (`cmd`, which takes `--server.port`-style `--port`), open `path`
+    in headless chromium: seconds until the first table is on screen, and (`community`) until
+    a community score's tab and a chart are."""
     from playwright.sync_api import sync_playwright
 
     from tests.browser import _jamii_browser as jb
 
-    script = folder / "baseline_app.py"
-    script.write_text(BASELINE_APP)
     port = jb.free_port()
-    env = {**os.environ, "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(script), "--server.port", str(port),
-                             "--server.headless", "true"], env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen([*cmd, str(port)], env=env, stdout=log, stderr=subprocess.STDOUT,
+                            stdin=subprocess.DEVNULL, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_healthy(url)
@@ -233,48 +232,38 @@ def baseline_render(folder: Path) -> float:
             browser = jb.launch_chromium(pw)
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             t0 = time.perf_counter()
-            page.goto(url)
+            page.goto(url + path)
             page.locator("[data-testid='stDataFrame']").first.wait_for(timeout=180_000)
-            took = time.perf_counter() - t0
+            first, complete = time.perf_counter() - t0, None
+            if community:
+                page.locator("[data-testid='stTab']").get_by_text("Community", exact=False).first \
+                    .wait_for(timeout=180_000)
+                page.locator("[data-testid='stVegaLiteChart'], [data-testid='stArrowVegaLiteChart']").first \
+                    .wait_for(timeout=180_000)
+                complete = time.perf_counter() - t0
             browser.close()
-        return took
+        return first, complete
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=20)
+
+
+def baseline_render(folder: Path) -> float:
+    script = folder / "baseline_app.py"
+    script.write_text(BASELINE_APP)
+    cmd = [sys.executable, "-m", "streamlit", "run", str(script), "--server.headless", "true", "--server.port"]
+    env = {**os.environ, "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
+    return _serve_and_open(cmd, env, subprocess.DEVNULL, "", community=False)[0]
 
 
 def _open_leaderboard(data: Path, db_url: str, results: Path) -> tuple[float, float]:
-    """Start `jamii dashboard`, open the leaderboard in headless chromium: seconds until the
-    first table is on screen, and until the community scores and a chart are."""
-    from playwright.sync_api import sync_playwright
-
+    """`jamii dashboard` on the store, its leaderboard opened (`_serve_and_open`)."""
     from tests.browser import _jamii_browser as jb
 
-    port = jb.free_port()
     env = {**jb.app_env(data, db_url), "JAMII_RESULTS": str(results)}
-    log = open(data / "dashboard.log", "ab")
-    proc = subprocess.Popen(jb.jamii_command() + ["dashboard", "--port", str(port)], env=env, stdout=log,
-                            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_healthy(url)
-        with sync_playwright() as pw:
-            browser = jb.launch_chromium(pw)
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
-            t0 = time.perf_counter()
-            page.goto(url + "/leaderboard")
-            page.locator("[data-testid='stDataFrame']").first.wait_for(timeout=180_000)
-            first = time.perf_counter() - t0
-            page.locator("[data-testid='stTab']").get_by_text("Community", exact=False).first \
-                .wait_for(timeout=180_000)
-            page.locator("[data-testid='stVegaLiteChart'], [data-testid='stArrowVegaLiteChart']").first \
-                .wait_for(timeout=180_000)
-            community_s = time.perf_counter() - t0
-            browser.close()
-        return first, community_s
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=20)
+    with open(data / "dashboard.log", "ab") as log:
+        return _serve_and_open(jb.jamii_command() + ["dashboard", "--port"], env, log, "/leaderboard",
+                               community=True)
 
 
 def first_render(data: Path, db_url: str, results: Path) -> dict[str, float]:
