@@ -26,11 +26,8 @@ REFUSALS = {"withdrawn": "access.withdrawn", "reviewers_only": "rate.reviewers_o
             "no_rating_consent": "rate.needs_consent"}
 """The store's reasons (`Store.may_rate`) -> catalogue keys."""
 
-_DAILY_CAP = "You have given "
-_STORE_CASES = (("This task has already been rated", "rate.already"),
-                ("This task is no longer open", "rate.closed"),
-                (_DAILY_CAP, "rate.daily_cap"))
-"""Beginnings of the store's English refusals the page words itself, in the rater's language."""
+STORE_CASES = {"already": "rate.already", "closed": "rate.closed", "daily_cap": "rate.daily_cap"}
+"""The store's refusal codes (`StoreError.code`) the page words itself, in the rater's language."""
 
 COMMENT_CHARS = 2000
 """A comment is a few sentences for the organisers, not an essay."""
@@ -126,6 +123,8 @@ class RatingOutcome:
     """blocked: ("missing_scores", [names]) | ("no_choice", None) | ("comment", checks.Problem)"""
     message: str = ""
     """refused: the store's reason code; not_saved: the store's English message."""
+    code: str | None = None
+    """not_saved: the store's refusal code (`STORE_CASES`), when it gave one."""
 
     @property
     def after(self) -> str:
@@ -134,9 +133,9 @@ class RatingOutcome:
         if self.status == "blocked":
             return "stay"
         if self.status == "not_saved":
-            if self.message.startswith(_DAILY_CAP):
+            if self.code == "daily_cap":
                 return "stop"
-            if not any(self.message.startswith(start) for start, _ in _STORE_CASES):
+            if self.code not in STORE_CASES:
                 return "stay"
         return "next"
 
@@ -177,7 +176,7 @@ def submit_rating(store: Store, task: RatingTaskView, rater_id: int, *, campaign
         # the rater's role, consent or the campaign's setting changed since the page was drawn
         return RatingOutcome("refused", message=store.may_rate(campaign_id, rater_id) or "")
     except StoreError as exc:
-        return RatingOutcome("not_saved", message=str(exc))
+        return RatingOutcome("not_saved", message=str(exc), code=exc.code)
     return RatingOutcome("recorded")
 
 
@@ -190,9 +189,9 @@ def rating_messages(tr: Translator, outcome: RatingOutcome, *,
     if outcome.status == "refused":
         return [("error", tr(refusal_key(outcome.message) or "rate.refused_other"))]
     if outcome.status == "not_saved":
-        for start, key in _STORE_CASES:
-            if outcome.message.startswith(start):
-                return [("info" if key != "rate.daily_cap" else "warning", tr(key))]
+        key = STORE_CASES.get(outcome.code or "")
+        if key:
+            return [("warning" if outcome.code == "daily_cap" else "info", tr(key))]
         return [("error", tr("rate.not_saved", reason=outcome.message))]
     out = []
     for code, detail in outcome.problems:

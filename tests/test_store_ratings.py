@@ -142,8 +142,9 @@ def test_the_queue_is_blind_and_a_rater_rates_a_task_once_and_is_paid(rw):
     assert task.answer_b is not None
     assert "alpha" not in repr(task) and "beta" not in repr(task)
     rating = rw.store.record_rating(task.task_id, rater.id, choice="a", actor_id=rater.id)
-    with pytest.raises(StoreError, match="already been rated"):
+    with pytest.raises(StoreError, match="already been rated") as refused:
         rw.store.record_rating(task.task_id, rater.id, choice="b", actor_id=rater.id)
+    assert refused.value.code == "already"
     entries = ledger_entries(rw.store, activity="rating")
     assert [(e.contributor_id, e.source_key, e.amount) for e in entries] == [
         (rater.id, f"rating:{rating.id}", Decimal("10.0000"))]
@@ -222,8 +223,9 @@ def test_the_daily_cap_stops_a_rater_for_the_day(rw):
     rater = rw.reviewers[2]
     for _ in range(2):
         _rate(rw, rw.store.rating_queue_for(rw.campaign.id, rater.id)[0], rater)
-    with pytest.raises(StoreError, match="daily limit"):
+    with pytest.raises(StoreError, match="daily limit") as refused:
         _rate(rw, rw.store.rating_queue_for(rw.campaign.id, rater.id)[0], rater)
+    assert refused.value.code == "daily_cap"  # what the rating page words in the rater's language
     assert count(rw.store, Rating) == 2
     _rate(rw, rw.store.rating_queue_for(rw.campaign.id, rw.reviewers[1].id)[0], rw.reviewers[1])
 

@@ -23,7 +23,12 @@ MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 
 class StoreError(Exception):
-    """A request the store refuses; the message says what to do instead."""
+    """A request the store refuses; the message says what to do instead. `code`, where given,
+    names the case for a page that words it in the reader's language (never parse the English)."""
+
+    def __init__(self, message: str = "", *, code: str | None = None):
+        super().__init__(message)
+        self.code = code
 
 
 class NotFound(StoreError):

@@ -391,18 +391,19 @@ class RatingStore(StoreBase):
         """A rater's own rating from the collector, with its ledger entry."""
         with self.write() as s:
             _actor(s, actor_id, "rate model answers", roles=(), self_id=rater_id)
-            rating, problems = self._add_rating(
+            rating, problems, code = self._add_rating(
                 s, _get(s, RatingTask, task_id), rater_id,
                 {"choice": choice, "scores": scores, "safety_flag": safety_flag, "comment": comment},
                 source="collector")
             if problems:
-                raise StoreError(" ".join(problems))
+                raise StoreError(" ".join(problems), code=code)
         return rating
 
     def _add_rating(self, s, task: RatingTask, rater_id: int, given: dict[str, Any], *,
-                    source: str) -> tuple[Rating | None, list[str]]:
-        """Check and add one rating inside the caller's transaction: (rating, []) or
-        (None, what to fix). An identical rating already stored gives (that rating, [])."""
+                    source: str) -> tuple[Rating | None, list[str], str | None]:
+        """Check and add one rating inside the caller's transaction: (rating, [], None) or
+        (None, what to fix, the case's code: closed, already, daily_cap or None). An identical
+        rating already stored gives (that rating, [], None)."""
         campaign = s.get(Campaign, task.campaign_id)
         person = s.get(Contributor, rater_id)
         refusal = self._rating_refusal(s, campaign, person)
@@ -415,7 +416,7 @@ class RatingStore(StoreBase):
         item = s.get(Item, task.item_id)
         author = s.get(Contributor, item.author_id)
         if author is None or author.withdrawn_at is not None:
-            return None, ["This task is no longer open: its item was withdrawn."]
+            return None, ["This task is no longer open: its item was withdrawn."], "closed"
         problems: list[str] = []
         choice, scores = given.get("choice"), given.get("scores")
         if task.mode == "pair":
@@ -433,23 +434,23 @@ class RatingStore(StoreBase):
         comment = given.get("comment") or ""
         problems += _comment_problems(comment)
         if problems:
-            return None, problems
+            return None, problems, None
         comment = checks.normalise_text(comment) if comment else ""
         before = s.scalar(select(Rating).where(Rating.task_id == task.id, Rating.rater_id == rater_id))
         if before is not None:
             same = (before.preferred == choice and (before.scores or {}) == (scores or {})
                     and before.safety_flag == safety and before.comment == comment)
             if same and source != "collector":
-                return before, []
+                return before, [], None
             return None, ["This task has already been rated by this rater" +
-                          ("" if same else " with a different answer") + "; take the next one."]
+                          ("" if same else " with a different answer") + "; take the next one."], "already"
         cap = ratings.settings_of(campaign.rating_settings)["daily_cap"]
         if cap and source == "collector":
             today = s.scalar(select(func.count()).where(Rating.rater_id == rater_id,
                                                         Rating.created_at >= _start_of_day())) or 0
             if today >= cap:
                 return None, [f"You have given {today} ratings today, this campaign's daily limit; "
-                              "thank you, come back tomorrow."]
+                              "thank you, come back tomorrow."], "daily_cap"
         rating = Rating(task_id=task.id, rater_id=rater_id, answer_id=task.answer_a_id,
                         other_answer_id=task.answer_b_id, preferred=choice if task.mode == "pair" else None,
                         scores=scores or {}, safety_flag=safety, comment=comment, source=source)
@@ -458,9 +459,9 @@ class RatingStore(StoreBase):
                 s.add(rating)
                 s.flush()
         except IntegrityError:
-            return None, ["This task has already been rated by this rater; take the next one."]
+            return None, ["This task has already been rated by this rater; take the next one."], "already"
         ReviewStore._earn(s, campaign, rater_id, "rating", f"rating:{rating.id}", item)
-        return rating, []
+        return rating, [], None
 
     def record_sheet_ratings(self, campaign_id: int, rows: list[dict[str, Any]], *, actor_id,
                              skip_invalid: bool = False) -> SheetReport:
@@ -489,7 +490,7 @@ class RatingStore(StoreBase):
                 try:
                     before = s.scalar(select(Rating.id).where(Rating.task_id == task.id,
                                                               Rating.rater_id == person.id))
-                    rating, problems = self._add_rating(s, task, person.id, row, source="sheet")
+                    rating, problems, _ = self._add_rating(s, task, person.id, row, source="sheet")
                 except Forbidden as exc:
                     rating, problems = None, [str(exc)]
                 if problems:
