@@ -38,8 +38,18 @@ def build_current(translator: type[Translator]) -> tuple[Store, Viewer]:
     store = get_store()
     viewer = session.build_viewer(store, st.session_state, st.query_params.get("lang"),
                                   translator=translator)
+    keep_language_in_address(viewer.tr.language)
     st.html(direction_css(viewer.tr))
     return store, viewer
+
+
+def keep_language_in_address(language: str) -> None:
+    """Put the interface language in the address (`?lang=sw`) on every page. Moving between
+    pages (a menu link, a redirect home) drops the query, and a reload starts a new session
+    that only the address survives: without this a Swahili speaker who reloads after signing
+    in, or opens a link in a new tab, lands on English pages."""
+    if st.query_params.get("lang") != language:
+        st.query_params["lang"] = language
 
 
 def set_current(store: Store, viewer: Viewer) -> None:

@@ -63,6 +63,37 @@ def test_swahili_strings_come_from_the_catalogue(st, jamii_app):
     assert EN("nav.write") not in links
 
 
+def test_the_language_survives_moving_between_pages_a_reload_and_a_new_tab(new_st, jamii_app):
+    """A menu link and the redirect home drop the address's query; the language must stay in
+    the address, since a reload (a new session) and a copied link keep nothing else."""
+    st = new_st()
+    st.goto("", lang="sw")
+    st.fill(st.key("sign_in_code"), "DEMO-ZAWA-DI01")
+    st.click(st.button(SW("sign_in.submit"), exact=True))
+    st.wait_text(SW("write.intro"))
+    st.nav(SW("nav.profile"))
+    assert "lang=sw" in st.page.url, st.page.url
+    before = st.runs()
+    st.page.reload()
+    st.wait_runs(before)
+    st.wait_idle()
+    # in Swahili, signed in (once sessions survive a reload) or asked to sign in
+    for page in (st, _new_tab(new_st, st.page.url)):  # and the address pasted into a new tab
+        main = page.main().inner_text()
+        assert SW("nav.profile") in main or SW("access.sign_in_first") in main, main[:300]
+        assert EN("access.sign_in_first") not in main and EN("nav.profile") not in main
+
+
+def _new_tab(new_st, url: str):
+    page = new_st()
+    page.page.goto(url)
+    page.page.wait_for_function(
+        "ts => ts.some(t => (document.querySelector(\"[data-testid='stMain']\")?.innerText || '').includes(t))",
+        arg=[SW("access.sign_in_first"), SW("nav.profile")], timeout=20000)
+    page.wait_idle()
+    return page
+
+
 def test_right_to_left_language_renders_rtl(st, jamii_app, monkeypatch):
     monkeypatch.setenv("JAMII_LOCALES", jamii_app.server.extra_env["JAMII_LOCALES"])
     ar = Translator("ar")
