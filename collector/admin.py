@@ -213,3 +213,19 @@ def rating_settings(values: dict[str, Any]) -> tuple[dict[str, Any], list[Proble
         problems.append(("admin.bad_ratings_per_task", {"value": values.get("ratings_per_task")}))
         wanted = 3
     return {"raters": raters, "daily_cap": cap or None, "ratings_per_task": wanted}, problems
+
+
+def consent_languages(campaign_languages: list[str], current_version: str | None,
+                      texts: list[Any]) -> tuple[list[str], list[str], str | None]:
+    """Which campaign languages have a consent text of the current version: (with, without,
+    the language those without read instead, as `Store.consent_text` picks it: English, else
+    the first text). A text in `sw` serves `sw-KE` readers too."""
+    current = [t for t in texts if t.version == current_version]
+    have = {t.language for t in current} | {t.language.split("-")[0] for t in current}
+    covered = [lang for lang in campaign_languages if lang in have or lang.split("-")[0] in have]
+    missing = [lang for lang in campaign_languages if lang not in covered]
+    fallback = None
+    if current:
+        fallback = "en" if "en" in {t.language for t in current} else current[0].language
+    return covered, missing, fallback
+

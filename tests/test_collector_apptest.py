@@ -288,6 +288,9 @@ def test_organiser_actions_write_audit_events(app, env):
     assert "payout.export" in {e["action"] for e in store.audit_events()}
     assert at.session_state["po_csv"][1].startswith("pseudonym,name,method")
     at.switch_page("views/org_campaigns.py").run()
+    # the seeded campaign is in Swahili and Shona, with consent texts in English and Swahili
+    assert any("No consent text of the current version in Shona" in w.value and "in English" in w.value
+               for w in at.warning), [w.value for w in at.warning]
     at.text_input(key="oc_version").input("2")
     at.text_input(key="oc_language").input("sw")
     at.text_area(key="oc_text").input("   ")

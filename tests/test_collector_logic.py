@@ -432,3 +432,18 @@ def test_author_takes_a_suggested_edit_and_the_new_version_goes_back_to_review(s
     # someone else cannot apply it, and an item already decided cannot be edited
     intruder, _ = person(store, consent=ALL_SCOPES)
     assert review.apply_suggested_edit(store, item.id, intruder.id, out.review)[0] == "error"
+
+
+def test_organisers_see_which_campaign_languages_lack_a_consent_text(store):
+    """A Shona speaker with no Shona consent text reads the English one: the organiser's page
+    names Shona as missing and English as what they read instead, as the store picks it."""
+    c = store.create_campaign("c9", "C9", languages=["sw-KE", "sn"], actor_id=OPERATOR)
+    store.add_consent_text(c.id, "1", "en", "I agree.", actor_id=OPERATOR)
+    store.add_consent_text(c.id, "1", "sw", "Nakubali.", actor_id=OPERATOR)
+    store.add_consent_text(c.id, "2", "sn", "Ndinobvuma.", make_current=False, actor_id=OPERATOR)
+    campaign = store.campaign(c.id)
+    covered, missing, fallback = admin.consent_languages(
+        campaign.languages, campaign.current_consent_version, store.consent_texts(c.id))
+    assert (covered, missing, fallback) == (["sw-KE"], ["sn"], "en")  # v2's Shona is not current
+    assert store.consent_text(c.id, "sn").language == fallback
+    assert admin.consent_languages(["sn"], None, []) == ([], ["sn"], None)

@@ -5,6 +5,7 @@ import re
 import streamlit as st
 
 from jamii.collector import admin, ui
+from jamii.core.langtags import display_name
 from jamii.core.ratings import RATER_POLICIES
 from jamii.core.records import ACTIVITIES, COMPENSATION_METHODS, CONSENT_SCOPES
 from jamii.core.schema import ITEM_KINDS
@@ -116,7 +117,15 @@ with tab_edit:
 with tab_consent:
     if camp is not None:
         st.caption(tr("admin.consent_current", version=ui.plain(camp.current_consent_version or "-")))
-        for ct in reversed(store.consent_texts(camp.id)):
+        texts = store.consent_texts(camp.id)
+        _, missing, fallback = admin.consent_languages(camp.languages, camp.current_consent_version, texts)
+        if missing and fallback:
+            names = ", ".join(display_name(m, tr.language) for m in missing)
+            st.warning(tr("admin.consent_missing", languages=names, fallback=display_name(fallback, tr.language)),
+                       icon=":material/translate:")
+        elif camp.current_consent_version:
+            st.caption(tr("admin.consent_every_language"))
+        for ct in reversed(texts):
             with st.expander(ui.plain(f"v{ct.version} · {ct.language} · {ct.created_at:%Y-%m-%d}")):
                 ui.show_text(ct.text)
         with st.form("org_consent_form"):
