@@ -14,9 +14,27 @@ two seconds on a 2-core machine; a bare Streamlit page's first render is 2.5 s).
 create Streamlit caches at import (`*/ui.py`) are left to the first run, which has a runtime."""
 
 
-def _run_streamlit(app: Path, port: int, db_url: str | None, data_dir: str | None, headless: bool,
-                   warm: tuple[str, ...] = ()) -> None:
-    """Serve `app` with Streamlit in this process, after importing what its pages need."""
+def _serve_options(port: int):
+    """--host, --port, --base-path and --headless/--open-browser, shared by both apps."""
+    def add(fn):
+        for option in reversed((
+            click.option("--host", default=None,
+                         help="Address to listen on (default: every interface)."),
+            click.option("--port", default=port, show_default=True),
+            click.option("--base-path", default=None, metavar="PATH",
+                         help="Serve under this URL path (e.g. /jamii, behind a proxy); "
+                              "/healthz is then PATH/healthz."),
+            click.option("--headless/--open-browser", default=True, show_default=True),
+        )):
+            fn = option(fn)
+        return fn
+    return add
+
+
+def _serve(app_dir: Path, serve: dict, db_url: str | None, data_dir: str | None,
+           warm: tuple[str, ...] = ()) -> None:
+    """Serve the app's `serve.py` (its `st.App`) in this process, after importing what its
+    pages need."""
     import importlib
 
     if db_url:
@@ -25,40 +43,35 @@ def _run_streamlit(app: Path, port: int, db_url: str | None, data_dir: str | Non
         os.environ["JAMII_DATA"] = data_dir
     for module in (*WARM, *warm):
         importlib.import_module(module)
-    from streamlit.web import cli as streamlit_cli
+    from jamii.web.serve import run
 
-    os.chdir(app.parent)
-    streamlit_cli.main(args=["run", str(app), "--server.port", str(port),
-                             "--server.headless", "true" if headless else "false",
-                             "--browser.gatherUsageStats", "false"], prog_name="streamlit")
+    run(app_dir / "serve.py", **serve)
 
 
 @click.command("collect")
-@click.option("--port", default=8501, show_default=True)
-@click.option("--headless/--open-browser", default=True, show_default=True)
+@_serve_options(port=8501)
 @db_option
 @data_option
-def collect_command(port, headless, db_url, data_dir) -> None:
+def collect_command(db_url, data_dir, **serve) -> None:
     """Start the collector web app on the store."""
     from jamii import collector
 
-    _run_streamlit(Path(collector.__file__).parent / "app.py", port, db_url, data_dir, headless,
-                   warm=("jamii.core.items", "jamii.core.langtags"))
+    _serve(Path(collector.__file__).parent, serve, db_url, data_dir,
+           warm=("jamii.core.items", "jamii.core.langtags"))
 
 
 @click.command("dashboard")
-@click.option("--port", default=8502, show_default=True)
+@_serve_options(port=8502)
 @click.option("--results", type=click.Path(file_okay=False), default=None, envvar="JAMII_RESULTS",
               help="Folder whose subfolders are `jamii evaluate` results (default: JAMII_DATA/results).")
-@click.option("--headless/--open-browser", default=True, show_default=True)
 @db_option
 @data_option
-def dashboard_command(port, headless, results, db_url, data_dir) -> None:
+def dashboard_command(results, db_url, data_dir, **serve) -> None:
     """Start the dashboard: leaderboards, coverage, representation, agreement, compensation."""
     from jamii import dashboard
 
     if results:
         os.environ["JAMII_RESULTS"] = str(Path(results).resolve())
-    _run_streamlit(Path(dashboard.__file__).parent / "app.py", port, db_url, data_dir, headless,
-                   warm=("jamii.dashboard.community", "jamii.dashboard.leaderboard", "jamii.dashboard.charts",
-                         "jamii.evaluate._community"))
+    _serve(Path(dashboard.__file__).parent, serve, db_url, data_dir,
+           warm=("jamii.dashboard.community", "jamii.dashboard.leaderboard", "jamii.dashboard.charts",
+                 "jamii.evaluate._community"))

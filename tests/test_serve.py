@@ -1,0 +1,168 @@
+"""`jamii collect` and `jamii dashboard` as a deployment serves them: the real command on a free
+port, asked over HTTP what a load balancer, a proxy and a phone's browser ask.
+
+* `/healthz` says ok while the store answers, and 503 with a short reason, naming neither the
+  database nor its password, when it does not;
+* Streamlit's main JS bundle and the page go gzipped to a browser that accepts gzip (a bare
+  page is about 2.9 MB as Streamlit sends it, 1.1 MB gzipped);
+* `--base-path /jamii` serves the app, its bundles and `/healthz` under /jamii, and the page
+  still connects (its websocket) in chromium.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "browser"))
+
+import _jamii_browser as jb  # noqa: E402
+
+pytestmark = pytest.mark.slow
+
+PASSWORD = "s3cret-Pw"
+UNREACHABLE = f"postgresql+psycopg://jamii:{PASSWORD}@127.0.0.1:5432/jamii_no_such_db"
+
+
+@contextmanager
+def serving(data: Path, *command: str, db_url: str | None = None, ready: str = "/_stcore/health"):
+    """`jamii <command> --host 127.0.0.1 --port P` until the block ends; yields its URL."""
+    port = jb.free_port()
+    log = data.parent / f"{command[0]}-{port}.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            jb.jamii_command() + [*command, "--host", "127.0.0.1", "--port", str(port)],
+            env=jb.app_env(data, db_url), stdout=out, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while get(url + ready)[0] != 200:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"`jamii {' '.join(command)}` never answered:\n{log.read_text()}")
+            time.sleep(0.2)
+        yield url
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def get(url: str, encoding: str = "identity") -> tuple[int, dict, bytes]:
+    """Status, headers and body exactly as sent (urllib never unzips)."""
+    request = urllib.request.Request(url, headers={"Accept-Encoding": encoding})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as refused:
+        return refused.code, dict(refused.headers), refused.read()
+    except (urllib.error.URLError, OSError):
+        return 0, {}, b""
+
+
+def assert_page_and_bundle_gzipped(app_url: str) -> None:
+    """The page and the main JS bundle it loads: gzipped when asked, the same bytes unzipped,
+    and under half the size; as they are when gzip is not asked for."""
+    status, _, page = get(f"{app_url}/")
+    assert status == 200
+    bundle = re.search(rb'<script[^>]+src="\./(static/js/index\.[^"]+\.js)"', page)
+    assert bundle, page[:500]
+    for url in (f"{app_url}/", f"{app_url}/{bundle.group(1).decode()}"):
+        _, plain_headers, plain = get(url)
+        status, headers, zipped = get(url, "gzip, deflate, br")
+        assert status == 200 and headers.get("content-encoding") == "gzip", (url, headers)
+        assert "content-encoding" not in plain_headers
+        assert gzip.decompress(zipped) == plain
+        assert len(zipped) < len(plain) / 2, (url, len(zipped), len(plain))
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("serve") / "data"
+    jb.init_store(folder, seeds=False)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def collector(data):
+    with serving(data, "collect") as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def dashboard_under_jamii(data):
+    with serving(data, "dashboard", "--base-path", "/jamii", ready="/jamii/_stcore/health") as url:
+        yield url + "/jamii"
+
+
+def test_healthz_says_ok_while_the_store_answers(collector):
+    status, headers, body = get(f"{collector}/healthz")
+    assert status == 200 and headers["content-type"] == "application/json"
+    assert json.loads(body) == {"status": "ok"}
+
+
+def test_page_and_main_bundle_go_gzipped_to_a_browser_that_accepts_it(collector):
+    assert_page_and_bundle_gzipped(collector)
+
+
+def test_healthz_answers_503_naming_neither_database_nor_password(tmp_path):
+    with serving(tmp_path / "data", "collect", db_url=UNREACHABLE) as url:
+        status, _, body = get(f"{url}/healthz")
+    assert status == 503
+    answer = json.loads(body)
+    assert answer["status"] == "unavailable" and answer["reason"]
+    text = body.decode()
+    for secret in (PASSWORD, "postgresql", "127.0.0.1", "5432", "jamii_no_such_db", "Traceback"):
+        assert secret not in text
+
+
+def test_base_path_serves_the_app_its_bundles_and_healthz_under_it(dashboard_under_jamii):
+    root = dashboard_under_jamii.removesuffix("/jamii")
+    status, _, body = get(f"{dashboard_under_jamii}/healthz")
+    assert status == 200 and json.loads(body) == {"status": "ok"}
+    assert get(f"{root}/healthz")[0] == 404
+    assert get(f"{root}/")[0] == 404
+    assert_page_and_bundle_gzipped(dashboard_under_jamii)
+
+
+def test_page_under_the_base_path_connects_and_shows_the_leaderboard(dashboard_under_jamii):
+    """The websocket (`/jamii/_stcore/stream`) goes through st.App and its gzip untouched."""
+    if not jb.chromium_available():
+        pytest.skip(f"needs chromium at {jb.CHROMIUM}")
+    pytest.importorskip("playwright")
+    # in a thread of its own: Playwright's sync API refuses a thread where another is running
+    # (the browser tests' session-wide one, when they run in the same pytest)
+    with ThreadPoolExecutor(1) as thread:
+        shown = thread.submit(main_text, f"{dashboard_under_jamii}/").result()
+    assert "Leaderboard" in shown
+
+
+def main_text(url: str) -> str:
+    """The main area of the page at `url` in chromium, once connected and done running."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = jb.launch_chromium(playwright)
+        try:
+            page = browser.new_page(locale="en-GB")
+            page.goto(url)
+            page.wait_for_function(jb.IDLE, timeout=60000)
+            return page.locator("[data-testid='stMain']").inner_text()
+        finally:
+            browser.close()
