@@ -413,3 +413,23 @@ class SignInThrottle(Base):
     """Attempts not (yet) known to have succeeded, counted from the first after a quiet spell."""
     blocked_until: Mapped[datetime | None]
     last_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class WebSession(Base):
+    """A signed-in browser: what lets a reload, a locked phone or a dropped connection come
+    back signed in. Only hashes are kept: the token lives in the browser's HttpOnly cookie,
+    the hand-off (a one-use key that turns into that cookie) in the page for a moment."""
+
+    __tablename__ = "web_sessions"
+    __table_args__ = (Index("ix_web_sessions_contributor", "contributor_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contributor_id: Mapped[int] = mapped_column(ForeignKey("contributors.id"))
+    token_sha256: Mapped[str | None] = mapped_column(String(64), unique=True)
+    """SHA-256 of the cookie's token (256 random bits); null until the hand-off is used."""
+    handoff_sha256: Mapped[str | None] = mapped_column(String(64), unique=True)
+    """SHA-256 of the one-use hand-off; null once used."""
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None]
+

@@ -32,7 +32,8 @@ READERS = {
     "releases", "review_queue", "review_queue_for", "review_votes", "reviews_by_item",
     "reviews_of", "status_counts", "language_ok", "audio_path", "demo_people_active",
     "rating_settings", "may_rate", "rating_queue_for", "open_rating_count", "open_rating_tasks",
-    "pairwise_votes", "direct_ratings", "rating_progress", "ratings_stamp", "reviews_stamp", "rated_values", "gold_results", "rating_task_models",
+    "pairwise_votes", "direct_ratings", "rating_progress", "ratings_stamp", "reviews_stamp", "rated_values", "web_session_active",
+    "gold_results", "rating_task_models",
 }
 """Methods that read records and change none."""
 
@@ -40,8 +41,10 @@ INFRASTRUCTURE = {"open", "close", "read", "write", "tables"}
 """Opening, closing and transactions: library plumbing, not a user's action (`write` hands
 the caller a raw session; only the store's own modules and test set-up use it)."""
 
-BEFORE_SIGN_IN = {"sign_in_with_code", "sign_in_with_password", "sign_in_clock"}
-"""Sign-in: there is no actor yet; guessing is throttled instead (core/store/_signin.py)."""
+BEFORE_SIGN_IN = {"sign_in_with_code", "sign_in_with_password", "sign_in_clock", "adopt_web_session",
+                  "web_session_person"}
+"""Sign-in: there is no actor yet; guessing is throttled instead (core/store/_signin.py), and a
+web session is found by the 256-bit secret the browser holds (core/store/_web_sessions.py)."""
 
 FILES = {"save_audio"}
 """Writes a content-addressed audio file that no record points to until `submit_item`
@@ -64,6 +67,8 @@ class World:
     task: int
     task_public_id: str
     release_version: str = "1.0.0"
+    web_session: int = 0
+    """A signed-in browser session of `other`."""
 
 
 PHONE = "+255712345678"
@@ -102,8 +107,9 @@ def world(store) -> World:
                                        _answer(asked, "hf:b", "Subiri mvua ya kwanza.")],
                              mode="pairwise", actor_id=OPERATOR)
     task = store.open_rating_tasks(camp.id)[0]
+    web_session, _ = store.start_web_session(bob, actor_id=bob)
     return World(store, camp.id, org, gone, alice, bob, rev, newcomer, ct.id, item.id, entry,
-                 task.task_id, task.public_id)
+                 task.task_id, task.public_id, web_session=web_session)
 
 
 def _contextual() -> dict[str, Any]:
@@ -187,6 +193,11 @@ MUTATORS: dict[str, Mutator] = {
     "mark_gold": Mutator(lambda w, a: w.store.mark_gold(w.task, "a", actor_id=a)),
     "record_rating": Mutator(lambda w, a: w.store.record_rating(
         w.task, w.reviewer, choice="a", actor_id=a), good=lambda w: w.reviewer),
+    "start_web_session": Mutator(lambda w, a: w.store.start_web_session(w.other, actor_id=a),
+                                 good=lambda w: w.other),
+    "end_web_session": Mutator(lambda w, a: w.store.end_web_session(w.web_session, actor_id=a),
+                               good=lambda w: w.other),
+    "end_all_web_sessions": Mutator(lambda w, a: w.store.end_all_web_sessions(w.other, actor_id=a)),
     "record_sheet_ratings": Mutator(lambda w, a: w.store.record_sheet_ratings(
         w.campaign, [{"row": 2, "task": w.task_public_id, "rater": _pseudonym(w, w.reviewer),
                       "choice": "b"}], actor_id=a)),

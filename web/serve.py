@@ -1,5 +1,5 @@
 """How both apps are served as a deployment: Streamlit's `st.App` (Starlette under uvicorn)
-with a `/healthz` route and gzip.
+with a `/healthz` route, `/auth/adopt` (which sets the session cookie after a sign-in) and gzip.
 
 Each app keeps a `serve.py` beside its `app.py` holding `app = st.App(..., **app_options())`:
 `streamlit run` reads that file (without running it) and, finding a module-level `st.App`,
@@ -56,7 +56,9 @@ def app_options() -> dict[str, Any]:
     # Streamlit's own gzip skips its static bundles and the index page (CPU per request; it
     # expects a proxy in front to compress). Outside it, this one compresses them: a bare page
     # is about 2.9 MB as sent and 1.1 MB gzipped, which on a phone's connection is the wait.
-    return {"routes": [Route(f"/{base}/healthz" if base else "/healthz", healthz)],
+    prefix = f"/{base}" if base else ""
+    return {"routes": [Route(f"{prefix}/healthz", healthz),
+                       Route(f"{prefix}/auth/adopt", adopt, methods=["POST"])],
             "middleware": [Middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM_SIZE,
                                       compresslevel=GZIP_LEVEL)],
             "lifespan": _open_browser}
@@ -80,6 +82,42 @@ def healthz(request) -> Any:
         return JSONResponse({"status": "unavailable", "reason": "the store did not answer"},
                             status_code=503)
     return JSONResponse({"status": "ok"})
+
+
+async def adopt(request) -> Any:
+    """Turn a sign-in's one-use hand-off (posted by the page that signed the person in) into
+    the session cookie: HttpOnly (no script reads it), SameSite=Lax, Secure over HTTPS, for
+    the app's path, kept as long as the session may sit idle.
+
+    Only the app's own pages may post here: the Origin must name this host (a page elsewhere
+    cannot plant its own session in someone's browser). A wrong, used or stale hand-off gets
+    403 and sets nothing. The hand-off comes in the body, never the URL (which logs keep)."""
+    from urllib.parse import parse_qs, urlsplit
+
+    from starlette.concurrency import run_in_threadpool
+    from starlette.responses import Response
+    from streamlit import config
+
+    from jamii.web import session
+    from jamii.web.ui import get_store
+
+    origin = request.headers.get("origin") or ""
+    host = request.headers.get("host") or ""
+    if not origin or not host or urlsplit(origin).netloc != host:
+        return Response("cross-origin sign-in refused", status_code=403)
+    body = await request.body()
+    if len(body) > 1024:
+        return Response("not a sign-in hand-off", status_code=400)
+    handoff = (parse_qs(body.decode("ascii", "replace")).get("h") or [None])[0]
+    token = await run_in_threadpool(get_store().adopt_web_session, handoff)
+    if token is None:
+        return Response("this sign-in has been used or has expired: sign in again", status_code=403)
+    https = request.url.scheme == "https" or request.headers.get("x-forwarded-proto") == "https"
+    base = config.get_option("server.baseUrlPath").strip("/")
+    response = Response(status_code=204)
+    response.set_cookie(session.COOKIE, token, max_age=session.idle_days() * 86400,
+                        path=f"/{base}" if base else "/", httponly=True, samesite="lax", secure=https)
+    return response
 
 
 @asynccontextmanager

@@ -1,7 +1,8 @@
 """Who is signed in, what they may open, and in which language: plain logic, no Streamlit.
 
-Session state keeps only the signed-in person's id (`contributor_id`) plus harmless choices
-(interface language, selected campaign, form drafts). Roles, withdrawal and consent are read
+Session state keeps only the signed-in person's id (`contributor_id`) and their web session's
+id, plus harmless choices (interface language, selected campaign, form drafts). A reload starts
+a new browser session: `resume` signs it in again from the HttpOnly session cookie. Roles, withdrawal and consent are read
 from the store again on every run, so editing session state cannot grant anything: a
 contributor who sets `roles` or any other key still gets a contributor's pages.
 
@@ -21,6 +22,56 @@ from jamii.web.i18n import Translator
 SESSION_KEY = "contributor_id"
 CAMPAIGN_KEY = "campaign_id"
 LANG_KEY = "ui_lang"
+WEB_SESSION_KEY = "web_session_id"
+"""The store's web session (`core/store/_web_sessions.py`) this browser signed in with."""
+HANDOFF_KEY = "web_session_handoff"
+"""A hand-off the next run passes to /auth/adopt, which answers with the session cookie."""
+CHECKED_KEY = "web_session_checked"
+"""The hash of a cookie already found to sign nobody in (asked once per browser session)."""
+
+COOKIE = "jamii_session"
+IDLE_DAYS_ENV = "JAMII_SESSION_IDLE_DAYS"
+
+
+def idle_days() -> int:
+    """Days of inactivity after which a signed-in browser must sign in again (30 unless the
+    organiser sets JAMII_SESSION_IDLE_DAYS for the deployment)."""
+    import os
+
+    from jamii.core.store._web_sessions import DEFAULT_IDLE_DAYS
+
+    try:
+        days = int(os.environ.get(IDLE_DAYS_ENV, DEFAULT_IDLE_DAYS))
+    except ValueError:
+        return DEFAULT_IDLE_DAYS
+    return days if 1 <= days <= 3650 else DEFAULT_IDLE_DAYS
+
+
+def resume(store: Store, state: MutableMapping[str, Any], cookie_token: object) -> None:
+    """Sign this browser session in from the session cookie, or out when its web session has
+    ended (signed out here, everywhere, or expired): before `build_viewer` reads the person.
+
+    A cookie is looked up once per browser session (its hash remembered when it signs nobody
+    in); a web session already in use is checked on every run, which is one primary-key read,
+    so "sign out everywhere" reaches a phone that is still open at its next click."""
+    import hashlib
+
+    if state.get(WEB_SESSION_KEY) is not None:
+        if not store.web_session_active(state[WEB_SESSION_KEY]):
+            for key in (SESSION_KEY, WEB_SESSION_KEY, HANDOFF_KEY):
+                state.pop(key, None)
+        return
+    if state.get(SESSION_KEY) is not None or not isinstance(cookie_token, str) or not cookie_token:
+        return
+    digest = hashlib.sha256(cookie_token.encode("utf-8", "replace")).hexdigest()
+    if state.get(CHECKED_KEY) == digest:
+        return
+    found = store.web_session_person(cookie_token, idle_days=idle_days())
+    if found is None:
+        state[CHECKED_KEY] = digest
+        return
+    person, session_id = found
+    state[SESSION_KEY], state[WEB_SESSION_KEY] = person.id, session_id
 
 # What a page can require, checked in this order; the first unmet one is the refusal shown.
 SIGNED_IN, ACTIVE, ORGANISER, CAMPAIGN, REVIEWER, CONSENTED, KIND = (

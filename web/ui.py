@@ -36,11 +36,29 @@ def build_current(translator: type[Translator]) -> tuple[Store, Viewer]:
     """Read the viewer from the store for this run (roles, consent, language), in the app's
     catalogues (`translator`), and set the page's writing direction."""
     store = get_store()
+    session.resume(store, st.session_state, st.context.cookies.get(session.COOKIE))
     viewer = session.build_viewer(store, st.session_state, st.query_params.get("lang"),
                                   translator=translator)
     keep_language_in_address(viewer.tr.language)
     st.html(direction_css(viewer.tr))
+    handoff = st.session_state.pop(session.HANDOFF_KEY, None)
+    if handoff and viewer.signed_in:
+        _adopt(handoff)
     return store, viewer
+
+
+def _adopt(handoff: str) -> None:
+    """Ask the browser to post the hand-off to /auth/adopt, whose answer sets the HttpOnly
+    session cookie (a script cannot set one, and should not see it). The hand-off is ours:
+    `secrets.token_urlsafe`, so only [A-Za-z0-9_-]; it is checked again before it is written."""
+    import re
+
+    if not re.fullmatch(r"[A-Za-z0-9_-]{20,128}", handoff):
+        return
+    base = (st.get_option("server.baseUrlPath") or "").strip("/")
+    url = f"/{base}/auth/adopt" if base else "/auth/adopt"
+    st.html(f"<script>fetch({url!r}, {{method: 'POST', credentials: 'same-origin', "
+            f"body: new URLSearchParams({{h: {handoff!r}}})}});</script>", unsafe_allow_javascript=True)
 
 
 def keep_language_in_address(language: str) -> None:
@@ -202,8 +220,11 @@ def sign_in_forms(store: Store, tr: Translator, *, prefix: str = "sign_in_",
             st.error(tr("sign_in.unknown"))
             return
         chosen = st.query_params.get("lang") or st.session_state.get(session.LANG_KEY)
+        web_session, handoff = store.start_web_session(person.id, actor_id=person.id)
         st.session_state.clear()
         st.session_state[session.SESSION_KEY] = person.id
+        st.session_state[session.WEB_SESSION_KEY] = web_session
+        st.session_state[session.HANDOFF_KEY] = handoff  # the next run turns it into the cookie
         if chosen:
             st.session_state[session.LANG_KEY] = chosen
         st.rerun()
@@ -230,7 +251,14 @@ def account_controls(store: Store, viewer: Viewer, tr: Translator, *, languages:
     def set_campaign() -> None:
         st.session_state[session.CAMPAIGN_KEY] = st.session_state.get(campaign_key)
 
-    def sign_out() -> None:
+    def sign_out(everywhere: bool = False) -> None:
+        """End this browser's web session (or every one of the person's) in the store, so the
+        cookie left in the browser signs nobody in again; keep only the interface language."""
+        web_session = st.session_state.get(session.WEB_SESSION_KEY)
+        if everywhere:
+            store.end_all_web_sessions(viewer.id, actor_id=viewer.id)
+        elif isinstance(web_session, int):
+            store.end_web_session(web_session, actor_id=viewer.id)
         for key in list(st.session_state.keys()):
             if key != session.LANG_KEY:
                 del st.session_state[key]
@@ -247,3 +275,5 @@ def account_controls(store: Store, viewer: Viewer, tr: Translator, *, languages:
         st.caption(tr("app.signed_in_as", pseudonym=plain(viewer.person.pseudonym)))
         st.button(tr("app.sign_out"), key=f"{prefix}sign_out", on_click=sign_out,
                   icon=":material/logout:")
+        st.button(tr("app.sign_out_everywhere"), key=f"{prefix}sign_out_everywhere", on_click=sign_out,
+                  kwargs={"everywhere": True}, help=tr("app.sign_out_everywhere_help"), type="tertiary")

@@ -10,7 +10,8 @@ profiles, counts of people), `_consent` (consent texts, consents), `_items`, `_r
 (reviews, the acceptance rule, agreement's votes), `_ledger` (every ledger read, payouts),
 `_ratings` (community ratings of model answers), `_release` (the release's rows, release
 records), `_privacy` (personal-data flags),
-`_imports` (bulk import) and `_signin`; `_base` holds sessions, the audit trail, the actor
+`_imports` (bulk import), `_signin` and `_web_sessions` (a sign-in that survives a reload);
+`_base` holds database sessions, the audit trail, the actor
 check and the helpers they share. Callers only ever see `Store`.
 """
 
@@ -32,10 +33,12 @@ from jamii.core.store._ratings import QueueReport, RatingStore, RatingTaskView, 
 from jamii.core.store._release import ReleaseStore, as_datetime
 from jamii.core.store._reviews import REJECT_REASONS, ReviewStore
 from jamii.core.store._signin import SignInStore
+from jamii.core.store._web_sessions import WebSessionStore
 
 
 class Store(
     SignInStore,
+    WebSessionStore,
     CampaignStore,
     ConsentStore,
     ItemStore,

@@ -81,12 +81,53 @@ def test_url_path_inside_the_session_is_refused(st, jamii_app):
     assert_still_contributor(st, jamii_app.store)
 
 
-def test_url_typed_in_a_new_tab_needs_sign_in(st, jamii_app):
-    """Loading the URL starts a new session: nothing is shown before signing in."""
-    signed_in(st)
-    for path in ("org-payouts", "review"):
+def _session_cookie(st, timeout_s: float = 10.0):
+    """The session cookie once the page has posted its hand-off (a moment after sign-in)."""
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        found = [c for c in st.page.context.cookies() if c["name"] == "jamii_session"]
+        if found:
+            return found[0]
+        st.page.wait_for_timeout(50)
+    raise AssertionError("no session cookie was set after signing in")
+
+
+def test_a_reload_or_a_new_tab_keeps_the_person_signed_in_as_themself(new_st, jamii_app):
+    """A reload starts a new Streamlit session: the HttpOnly cookie signs the same person back
+    in, with their own pages only; a browser without it, or with a forged one, sees nothing."""
+    st = signed_in(new_st())
+    cookie = _session_cookie(st)
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Lax"
+    assert st.page.evaluate("document.cookie").find("jamii_session") < 0  # no script can read it
+    st.goto("", lang="sw")
+    st.wait_text(SW("write.intro"))
+    for path in ("org-payouts", "review"):  # typed into the address bar: a new session
         st.goto(path, lang="sw")
-        assert_refused(st, CLOSED[path][0], "access.sign_in_first")
+        assert_refused(st, CLOSED[path][0], CLOSED[path][1])
+    assert_still_contributor(st, jamii_app.store)
+    stranger = new_st()
+    stranger.page.context.add_cookies([{**cookie, "value": "A" * 43}])
+    stranger.goto("org-payouts", lang="sw")
+    assert_refused(stranger, "org_payouts", "access.sign_in_first")
+
+
+def test_sign_out_ends_the_session_for_good_and_everywhere_reaches_an_open_phone(new_st, jamii_app):
+    phone, laptop = signed_in(new_st()), signed_in(new_st())
+    _session_cookie(phone), _session_cookie(laptop)
+    laptop.open_menu()
+    laptop.click(laptop.button(SW("app.sign_out"), exact=True))
+    laptop.goto("", lang="sw")  # the cookie is still in the browser: it signs nobody in
+    laptop.wait_text(SW("sign_in.title"))
+    again = signed_in(new_st())
+    _session_cookie(again)
+    again.open_menu()
+    again.click(again.button(SW("app.sign_out_everywhere"), exact=True))
+    phone.nav(SW("nav.mine"), expect=None)  # the phone left open: its next click
+    phone.wait_text(SW("access.sign_in_first"))
+    phone.goto("", lang="sw")
+    phone.wait_text(SW("sign_in.title"))
 
 
 FORGED_QUERIES = [
