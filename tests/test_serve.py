@@ -166,3 +166,37 @@ def main_text(url: str) -> str:
             return page.locator("[data-testid='stMain']").inner_text()
         finally:
             browser.close()
+
+
+def _adopt(url: str, handoff: str, origin: str | None) -> tuple[int, dict]:
+    request = urllib.request.Request(f"{url}/auth/adopt", data=f"h={handoff}".encode(), method="POST",
+                                     headers={"Origin": origin} if origin else {})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as r:
+            return r.status, {k.lower(): v for k, v in r.headers.items()}
+    except urllib.error.HTTPError as exc:
+        return exc.code, {k.lower(): v for k, v in exc.headers.items()}
+
+
+def test_the_session_cookie_is_set_once_and_only_for_the_apps_own_pages(collector, data):
+    """A page on another site cannot plant its session in someone's browser (the Origin must be
+    this host), a hand-off works once, and the cookie is HttpOnly and SameSite=Lax."""
+    from jamii.core.store import OPERATOR, Store
+
+    store = Store(f"sqlite:///{data / 'jamii.sqlite3'}", data / "audio")
+    try:
+        person, _ = store.add_contributor(roles=["contributor"], actor_id=OPERATOR)
+        _, handoff = store.start_web_session(person.id, actor_id=person.id)
+        host = collector.split("://", 1)[1]
+        assert _adopt(collector, handoff, "https://evil.example")[0] == 403
+        assert _adopt(collector, handoff, None)[0] == 403
+        status, headers = _adopt(collector, handoff, f"http://{host}")  # the page that signed in
+        assert status == 204
+        cookie = headers["set-cookie"]
+        assert cookie.startswith("jamii_session=") and "HttpOnly" in cookie and "SameSite=lax" in cookie
+        assert "Secure" not in cookie  # plain http here; over HTTPS (or behind nginx) it is set
+        token = cookie.split("=", 1)[1].split(";", 1)[0]
+        assert store.web_session_person(token)[0].id == person.id
+        assert _adopt(collector, handoff, f"http://{host}")[0] == 403  # once only
+    finally:
+        store.close()
