@@ -37,14 +37,55 @@ def build_current(translator: type[Translator]) -> tuple[Store, Viewer]:
     catalogues (`translator`), and set the page's writing direction."""
     store = get_store()
     session.resume(store, st.session_state, st.context.cookies.get(session.COOKIE))
+    link_problem = _sign_in_from_link(store)
     viewer = session.build_viewer(store, st.session_state, st.query_params.get("lang"),
                                   translator=translator)
+    if link_problem:
+        key, values = link_problem
+        st.error(viewer.tr(key, **values))
     keep_language_in_address(viewer.tr.language)
     st.html(direction_css(viewer.tr))
     handoff = st.session_state.pop(session.HANDOFF_KEY, None)
     if handoff and viewer.signed_in:
         _adopt(handoff)
     return store, viewer
+
+
+def _sign_in_from_link(store: Store) -> tuple[str, dict[str, Any]] | None:
+    """An invite link (`?code=ABCD-EFGH-JKLM`, from a printed QR code) signs its person in as
+    the form would (throttled the same way), then the code leaves the address so it is not
+    kept in the browser's history or shown over a shoulder. Returns (catalogue key, values) to
+    show when it signs nobody in."""
+    code = st.query_params.get("code")
+    if code is None:
+        return None
+    del st.query_params["code"]
+    if st.session_state.get(session.SESSION_KEY) is not None:
+        return None  # already signed in: the link changes nobody
+    client = session.client_address(st.context.ip_address, st.context.headers)
+    try:
+        person = session.sign_in(store, code=code, client=client)
+    except TooManyAttempts as exc:
+        return "sign_in_guard.too_many", {"minutes": exc.minutes}
+    except BadSignInInput:
+        return "sign_in_guard.bad_code", {}
+    if person is None:
+        return "sign_in.unknown", {}
+    _start(store, person)
+    return None
+
+
+def _start(store: Store, person) -> None:
+    """A fresh browser session as `person`: only the interface language carries over; the
+    next run turns the hand-off into the session cookie."""
+    chosen = st.query_params.get("lang") or st.session_state.get(session.LANG_KEY)
+    web_session, handoff = store.start_web_session(person.id, actor_id=person.id)
+    st.session_state.clear()
+    st.session_state[session.SESSION_KEY] = person.id
+    st.session_state[session.WEB_SESSION_KEY] = web_session
+    st.session_state[session.HANDOFF_KEY] = handoff
+    if chosen:
+        st.session_state[session.LANG_KEY] = chosen
 
 
 def _adopt(handoff: str) -> None:
@@ -219,14 +260,7 @@ def sign_in_forms(store: Store, tr: Translator, *, prefix: str = "sign_in_",
         if person is None:
             st.error(tr("sign_in.unknown"))
             return
-        chosen = st.query_params.get("lang") or st.session_state.get(session.LANG_KEY)
-        web_session, handoff = store.start_web_session(person.id, actor_id=person.id)
-        st.session_state.clear()
-        st.session_state[session.SESSION_KEY] = person.id
-        st.session_state[session.WEB_SESSION_KEY] = web_session
-        st.session_state[session.HANDOFF_KEY] = handoff  # the next run turns it into the cookie
-        if chosen:
-            st.session_state[session.LANG_KEY] = chosen
+        _start(store, person)
         st.rerun()
 
 

@@ -197,3 +197,19 @@ def test_forged_protocol_messages_grant_nothing(new_st, jamii_app):
     st.open_path("org-payouts")
     assert_refused(st, "org_payouts", "access.organisers_only")
     assert len(store.audit_events(action_prefix="payout")) == before
+
+
+def test_an_invite_link_signs_in_and_leaves_no_code_in_the_address(new_st, jamii_app):
+    """The link on a printed QR code (`?code=`): signed in as its person, the code dropped from
+    the address (history, a shoulder); a wrong code signs nobody in and says so."""
+    st = new_st()
+    st.goto("", lang="sw", code=CONTRIBUTOR[0].lower())
+    st.wait_text(SW("write.intro"))
+    assert "code=" not in st.page.url and "lang=sw" in st.page.url
+    _session_cookie(st)
+    assert_still_contributor(st, jamii_app.store)
+    other = new_st()
+    other.goto("", lang="sw", code="ZZZZ-ZZZZ-ZZZZ")
+    other.wait_text(SW("sign_in.unknown"))
+    assert "code=" not in other.page.url
+    assert SW("sign_in.title") in other.main().inner_text()
