@@ -229,3 +229,19 @@ def consent_languages(campaign_languages: list[str], current_version: str | None
         fallback = "en" if "en" in {t.language for t in current} else current[0].language
     return covered, missing, fallback
 
+
+WHERE_LABELS = {"dialects": "admin.dialects", "targets": "admin.targets_items",
+                "representation": "admin.targets_representation"}
+"""The form field a `bad_line` problem is in -> the catalogue key of that field's label."""
+
+
+def problem_values(tr, values: dict[str, Any]) -> dict[str, Any]:
+    """A problem's values in the reader's language: the field and the activity are named as
+    the form names them, not by their English keys (`item_accepted`)."""
+    out = dict(values)
+    if "where" in out and out["where"] in WHERE_LABELS:
+        out["where"] = tr(WHERE_LABELS[out["where"]])
+    if "activity" in out:
+        out["activity"] = tr(f"activity.{out['activity']}", default=str(out["activity"]))
+    return out
+

@@ -448,3 +448,18 @@ def test_organisers_see_which_campaign_languages_lack_a_consent_text(store):
     assert (covered, missing, fallback) == (["sw-KE"], ["sn"], "en")  # v2's Shona is not current
     assert store.consent_text(c.id, "sn").language == fallback
     assert admin.consent_languages(["sn"], None, []) == ([], ["sn"], None)
+
+
+def test_form_problems_name_the_field_and_activity_in_the_readers_language():
+    """A Swahili organiser's rate-card or targets mistake names the field and the activity in
+    Swahili, not by the code's English keys (item_accepted, targets)."""
+    sw = Translator("sw")
+    _, problems = admin.rate_card({"item_accepted": {"amount": "abc", "unit": "KES"}})
+    key, values = problems[0]
+    shown = sw(key, **admin.problem_values(sw, values))
+    assert sw("activity.item_accepted") in shown and "item_accepted" not in shown
+    found: list = []
+    admin.parse_targets("sw/agriculture 200", "", found)
+    key, values = found[0]
+    shown = sw(key, **admin.problem_values(sw, values))
+    assert sw("admin.targets_items") in shown and "targets," not in shown

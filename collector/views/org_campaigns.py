@@ -17,7 +17,7 @@ st.title(tr("nav.org_campaigns"))
 
 def say_problems(problems) -> None:
     for key, values in problems:
-        st.error(ui.plain(tr(key, **values)))  # may quote what was typed
+        st.error(ui.plain(tr(key, **admin.problem_values(tr, values))))  # may quote what was typed
 
 
 def write_or_say(problems, call, done: str) -> None:
