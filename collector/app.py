@@ -1,4 +1,5 @@
-"""The collector's Streamlit entrypoint: `jamii collect` runs `streamlit run` on this file.
+"""The collector's Streamlit entrypoint: `jamii collect` serves it through
+`serve.py` (an `st.App` with `/healthz`, `/auth/adopt` and gzip: `jamii.web.serve`).
 
 One `st.navigation` holds every page (so links and `AppTest.switch_page` resolve), with its own
 menu hidden; the sidebar menu lists only the pages this viewer may open, and before any page

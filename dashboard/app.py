@@ -1,4 +1,5 @@
-"""The dashboard's Streamlit entrypoint: `jamii dashboard` runs `streamlit run` on this file.
+"""The dashboard's Streamlit entrypoint: `jamii dashboard` serves it through
+`serve.py` (an `st.App` with `/healthz`, `/auth/adopt` and gzip: `jamii.web.serve`).
 
 One `st.navigation` holds every page (menu hidden); the sidebar lists only the pages this
 viewer may open, and before any page runs the entrypoint checks access again from the store
