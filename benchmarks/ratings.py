@@ -217,7 +217,7 @@ def _wait_healthy(url: str) -> None:
 def _serve_and_open(cmd: list[str], env: dict, log, path: str, community: bool) -> tuple[float, float | None]:
     """Start a Streamlit server (`cmd`, which takes `--server.port`-style `--port`), open `path`
     in headless chromium: seconds until the first table is on screen, and (`community`) until
-    a community score's tab and a chart are."""
+    the community scores' vote count and a chart are."""
     from playwright.sync_api import sync_playwright
 
     from tests.browser import _jamii_browser as jb
@@ -236,8 +236,7 @@ def _serve_and_open(cmd: list[str], env: dict, log, path: str, community: bool) 
             page.locator("[data-testid='stDataFrame']").first.wait_for(timeout=180_000)
             first, complete = time.perf_counter() - t0, None
             if community:
-                page.locator("[data-testid='stTab']").get_by_text("Community", exact=False).first \
-                    .wait_for(timeout=180_000)
+                page.get_by_text("pairwise votes", exact=False).first.wait_for(timeout=180_000)
                 page.locator("[data-testid='stVegaLiteChart'], [data-testid='stArrowVegaLiteChart']").first \
                     .wait_for(timeout=180_000)
                 complete = time.perf_counter() - t0

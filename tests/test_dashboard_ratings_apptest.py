@@ -77,7 +77,9 @@ def test_public_leaderboard_shows_community_scores_beside_automatic_ones(app, en
     arena = table[table["label"] == "Community: pairwise strength"].set_index("model")
     assert arena.loc["models/alpha", "rank"] == 1 and arena.loc["models/gamma", "rank"] == 3
     assert (arena["n"] > 0).all() and (arena["ci_low"] <= arena["value"]).all()
-    assert at.get("vega_lite_chart")  # a chart per score, community ones included
+    assert at.get("vega_lite_chart")  # the chart of the first score
+    at.selectbox(key="lb_metric").select("community:arena").run()
+    assert not at.exception and at.get("vega_lite_chart")  # and of the community's, when chosen
     text = everything(at)
     assert "pairwise votes" in text and "Judge vs community" in text
     # aggregate scores only: nobody who rated is named, and no comment is shown

@@ -132,21 +132,20 @@ for t in board.tables:
 
 metrics = list(dict.fromkeys(table["metric"]))
 labels = table.drop_duplicates("metric").set_index("metric")["label"]
-tabs = st.tabs([ui.plain(labels[m]) for m in metrics])
-for tab, metric in zip(tabs, metrics):
-    rows = table[table["metric"] == metric]
-    with tab:
-        direction = ("dash.leaderboard.higher_better" if bool(rows["higher_is_better"].iloc[0])
-                     else "dash.leaderboard.lower_better")
-        scale = rows["scale"].iloc[0]
-        label = labels[metric]
-        title = f"{label} ({scale}, {tr(direction)})" if scale else f"{label} ({tr(direction)})"
-        if metric == ARENA:
-            st.caption(tr("dash.leaderboard.arena_help"))
-        chart = charts.interval_chart(rows, value_title=title,
-                                      model_title=tr("dash.leaderboard.chart_model"))
-        if chart is not None:
-            st.altair_chart(chart, width="stretch")
+# one chart, for the score chosen: a chart per score (ten or more with community scores) kept a
+# phone's browser drawing for seconds before the table above was usable
+metric = st.selectbox(tr("dash.leaderboard.chart_metric"), metrics, key="lb_metric",
+                      format_func=lambda m: str(labels[m]))  # options are text, never Markdown
+rows = table[table["metric"] == metric]
+direction = ("dash.leaderboard.higher_better" if bool(rows["higher_is_better"].iloc[0])
+             else "dash.leaderboard.lower_better")
+scale, label = rows["scale"].iloc[0], labels[metric]
+title = f"{label} ({scale}, {tr(direction)})" if scale else f"{label} ({tr(direction)})"
+if metric == ARENA:
+    st.caption(tr("dash.leaderboard.arena_help"))
+chart = charts.interval_chart(rows, value_title=title, model_title=tr("dash.leaderboard.chart_model"))
+if chart is not None:
+    st.altair_chart(chart, width="stretch")
 
 agreements = [(t.dataset, a) for t in board.tables for a in t.judge_agreement]
 if agreements:
