@@ -103,6 +103,8 @@ class WebSessionStore(StoreBase):
             if now - seen > TOUCH_EVERY:
                 session.last_seen_at = now
             person = s.get(Contributor, session.contributor_id)
+            if person is None:
+                return None
             s.expunge(person)
             return person, session.id
 
