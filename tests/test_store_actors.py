@@ -33,6 +33,7 @@ READERS = {
     "reviews_of", "status_counts", "language_ok", "audio_path", "demo_people_active",
     "rating_settings", "may_rate", "rating_queue_for", "open_rating_count", "open_rating_tasks",
     "pairwise_votes", "direct_ratings", "rating_progress", "ratings_stamp", "reviews_stamp", "rated_values", "web_session_active",
+    "web_session_adopted",
     "gold_results", "rating_task_models",
 }
 """Methods that read records and change none."""

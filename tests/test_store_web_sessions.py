@@ -124,3 +124,17 @@ def test_a_withdrawn_person_still_comes_back_to_read_their_own_page(store, peopl
     assert person.withdrawn_at is not None  # the pages refuse the rest, from the store
     assert store.end_web_session(session_id, actor_id=amina.id)  # and they can still sign out
     assert store.web_session_person(token) is None
+
+
+def test_the_page_knows_when_its_hand_off_has_become_the_cookie(store, people):
+    """The page posts its hand-off on every run until the store says it was used (or can no
+    longer be): a run cut short must not leave a signed-in person without their cookie."""
+    amina, _, _ = people
+    session_id, handoff = store.start_web_session(amina.id, actor_id=amina.id)
+    assert store.web_session_adopted(session_id) is False
+    store.adopt_web_session(handoff)
+    assert store.web_session_adopted(session_id) is True
+    other, _ = store.start_web_session(amina.id, actor_id=amina.id)
+    _age(store, "created_at", timedelta(seconds=HANDOFF_SECONDS + 1))
+    assert store.web_session_adopted(other) is True  # stale: stop posting it
+    assert store.web_session_adopted(None) is True and store.web_session_adopted(10**9) is True

@@ -38,16 +38,25 @@ def build_current(translator: type[Translator]) -> tuple[Store, Viewer]:
     store = get_store()
     session.resume(store, st.session_state, st.context.cookies.get(session.COOKIE))
     link_problem = _sign_in_from_link(store)
-    viewer = session.build_viewer(store, st.session_state, st.query_params.get("lang"),
-                                  translator=translator)
+    chosen = st.query_params.get("lang")
+    found = translator.catalogues.resolve_language(chosen) if chosen else None
+    if found and (found != "en" or str(chosen).lower().split("-")[0] == "en"):
+        st.session_state[session.LANG_KEY] = found  # asked for by a link: this session's choice
+    viewer = session.build_viewer(store, st.session_state, chosen, translator=translator)
     if link_problem:
         key, values = link_problem
         st.error(viewer.tr(key, **values))
-    keep_language_in_address(viewer.tr.language)
+    if st.session_state.get(session.LANG_KEY):
+        keep_language_in_address(viewer.tr.language)
     st.html(direction_css(viewer.tr))
-    handoff = st.session_state.pop(session.HANDOFF_KEY, None)
+    handoff = st.session_state.get(session.HANDOFF_KEY)
     if handoff and viewer.signed_in:
-        _adopt(handoff)
+        # posted on every run until the store has it as the cookie: a run cut short (the
+        # redirect home right after signing in) may drop the element before its script runs
+        if store.web_session_adopted(st.session_state.get(session.WEB_SESSION_KEY)):
+            st.session_state.pop(session.HANDOFF_KEY, None)
+        else:
+            _adopt(handoff)
     return store, viewer
 
 
@@ -103,10 +112,12 @@ def _adopt(handoff: str) -> None:
 
 
 def keep_language_in_address(language: str) -> None:
-    """Put the interface language in the address (`?lang=sw`) on every page. Moving between
-    pages (a menu link, a redirect home) drops the query, and a reload starts a new session
-    that only the address survives: without this a Swahili speaker who reloads after signing
-    in, or opens a link in a new tab, lands on English pages."""
+    """Put a chosen interface language (from a link's `?lang=` or the language menu) in the
+    address on every page. Moving between pages (a menu link, a redirect home) drops the
+    query, and a reload, a new tab or a reconnect to another process starts a new session that
+    only the address survives: without this a Swahili speaker who chose Swahili on an English
+    phone lands on English pages. A language nobody chose (the person's own, or the default)
+    stays out of the address, so the person's own follows them after signing in."""
     if st.query_params.get("lang") != language:
         st.query_params["lang"] = language
 

@@ -116,6 +116,19 @@ class WebSessionStore(StoreBase):
             return s.scalar(select(WebSession.id).where(WebSession.id == session_id,
                                                         WebSession.revoked_at.is_(None))) is not None
 
+    def web_session_adopted(self, session_id: object) -> bool:
+        """Whether a session's hand-off has become its cookie (or can no longer: used, ended or
+        stale), so the page stops posting it."""
+        if isinstance(session_id, bool) or not isinstance(session_id, int):
+            return True
+        with self.read() as s:
+            row = s.execute(select(WebSession.token_sha256, WebSession.handoff_sha256, WebSession.created_at)
+                            .where(WebSession.id == session_id)).first()
+        if row is None or row.token_sha256 is not None or row.handoff_sha256 is None:
+            return True
+        created = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=utcnow().tzinfo)
+        return utcnow() - created > timedelta(seconds=HANDOFF_SECONDS)
+
     def end_web_session(self, session_id: int, *, actor_id) -> bool:
         """Sign out one browser: its session stops signing anyone in, at once and for good.
         Only its person ends it. False when it had already ended."""
