@@ -39,8 +39,18 @@ def _serve(app_dir: Path, serve: dict, db_url: str | None, data_dir: str | None,
 
     if db_url:
         os.environ["JAMII_DB"] = db_url
-    if data_dir:
-        os.environ["JAMII_DATA"] = data_dir
+    if os.environ.get("JAMII_DB"):
+        from sqlalchemy.engine import make_url
+
+        url = make_url(os.environ["JAMII_DB"])
+        if url.get_backend_name() == "sqlite" and url.database and not Path(url.database).is_absolute():
+            os.environ["JAMII_DB"] = url.set(database=str(Path(url.database).resolve())) \
+                .render_as_string(hide_password=False)
+    # the server runs from the app's folder: a relative path is meant from here, so fix it now
+    for name, value in (("JAMII_DATA", data_dir or os.environ.get("JAMII_DATA")),
+                        ("JAMII_RESULTS", os.environ.get("JAMII_RESULTS"))):
+        if value:
+            os.environ[name] = str(Path(value).expanduser().resolve())
     for module in (*WARM, *warm):
         importlib.import_module(module)
     from jamii.web.serve import run

@@ -38,15 +38,17 @@ UNREACHABLE = f"postgresql+psycopg://jamii:{PASSWORD}@127.0.0.1:5432/jamii_no_su
 
 
 @contextmanager
-def serving(data: Path, *command: str, db_url: str | None = None, ready: str = "/_stcore/health"):
-    """`jamii <command> --host 127.0.0.1 --port P` until the block ends; yields its URL."""
+def serving(data: Path, *command: str, db_url: str | None = None, ready: str = "/_stcore/health",
+            cwd: Path | None = None):
+    """`jamii <command> --host 127.0.0.1 --port P` (run in `cwd`) until the block ends; yields
+    its URL."""
     port = jb.free_port()
     log = data.parent / f"{command[0]}-{port}.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen(
             jb.jamii_command() + [*command, "--host", "127.0.0.1", "--port", str(port)],
             env=jb.app_env(data, db_url), stdout=out, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, start_new_session=True)
+            stdin=subprocess.DEVNULL, start_new_session=True, cwd=cwd)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 90
@@ -200,3 +202,23 @@ def test_the_session_cookie_is_set_once_and_only_for_the_apps_own_pages(collecto
         assert _adopt(collector, handoff, f"http://{host}")[0] == 403  # once only
     finally:
         store.close()
+
+
+def test_a_relative_data_folder_means_the_one_where_the_command_was_typed(tmp_path):
+    """The server runs from the app's own folder; `--data-dir data` must still be the `data`
+    beside the person who typed it, not a new empty store inside the installed package."""
+    from jamii import collector
+
+    inside = Path(collector.__file__).parent / "data"
+    assert not inside.exists(), f"{inside} is left from an earlier run: remove it"
+    work = tmp_path / "work"
+    jb.init_store(work / "data", seeds=False)
+    before = (work / "data" / "jamii.sqlite3").stat().st_mtime_ns
+    with serving(work / "data", "collect", "--data-dir", "data", cwd=work) as url:
+        assert get(f"{url}/healthz")[0] == 200
+    assert not inside.exists()
+    assert (work / "data" / "jamii.sqlite3").stat().st_mtime_ns >= before
+    # and a relative SQLite URL likewise
+    with serving(work / "data", "collect", "--db", "sqlite:///data/jamii.sqlite3", cwd=work) as url:
+        assert get(f"{url}/healthz")[0] == 200
+    assert not inside.exists()
