@@ -138,3 +138,15 @@ def test_the_page_knows_when_its_hand_off_has_become_the_cookie(store, people):
     _age(store, "created_at", timedelta(seconds=HANDOFF_SECONDS + 1))
     assert store.web_session_adopted(other) is True  # stale: stop posting it
     assert store.web_session_adopted(None) is True and store.web_session_adopted(10**9) is True
+
+
+def test_a_bad_idle_setting_is_named_in_the_log_and_the_default_used(monkeypatch, caplog):
+    from jamii.web import session
+
+    monkeypatch.setenv(session.IDLE_DAYS_ENV, "7")
+    assert session.idle_days() == 7
+    for bad in ("thirty", "0", "-5", "99999"):
+        monkeypatch.setenv(session.IDLE_DAYS_ENV, bad)
+        caplog.clear()
+        assert session.idle_days() == 30
+        assert "JAMII_SESSION_IDLE_DAYS" in caplog.text and "from 1 to 3650" in caplog.text

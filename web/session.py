@@ -40,11 +40,21 @@ def idle_days() -> int:
 
     from jamii.core.store._web_sessions import DEFAULT_IDLE_DAYS
 
-    try:
-        days = int(os.environ.get(IDLE_DAYS_ENV, DEFAULT_IDLE_DAYS))
-    except ValueError:
+    raw = os.environ.get(IDLE_DAYS_ENV)
+    if raw is None:
         return DEFAULT_IDLE_DAYS
-    return days if 1 <= days <= 3650 else DEFAULT_IDLE_DAYS
+    try:
+        days = int(raw)
+    except ValueError:
+        days = 0
+    if 1 <= days <= 3650:
+        return days
+    import logging
+
+    logging.getLogger(__name__).warning(
+        "%s=%r is not a whole number of days from 1 to 3650: using %d. Set it to, for example, 30.",
+        IDLE_DAYS_ENV, raw, DEFAULT_IDLE_DAYS)
+    return DEFAULT_IDLE_DAYS
 
 
 def resume(store: Store, state: MutableMapping[str, Any], cookie_token: object) -> None:
