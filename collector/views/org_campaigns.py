@@ -121,8 +121,8 @@ with tab_consent:
         _, missing, fallback = admin.consent_languages(camp.languages, camp.current_consent_version, texts)
         if missing and fallback:
             names = ", ".join(display_name(m, tr.language) for m in missing)
-            st.warning(tr("admin.consent_missing", languages=names, fallback=display_name(fallback, tr.language)),
-                       icon=":material/translate:")
+            st.warning(tr("admin.consent_missing", languages=ui.plain(names),
+                          fallback=ui.plain(display_name(fallback, tr.language))), icon=":material/translate:")
         elif camp.current_consent_version:
             st.caption(tr("admin.consent_every_language"))
         for ct in reversed(texts):
