@@ -6,7 +6,7 @@ from typing import Any, Iterable
 
 import streamlit as st
 
-from jamii.collector import forms, ui
+from jamii.collector import drafts, forms, ui
 from jamii.collector.i18n import Translator
 from jamii.core.langtags import display_name
 from jamii.web.session import Viewer
@@ -53,15 +53,23 @@ def dialect_and_domain(tr: Translator, viewer: Viewer, language: str, prefix: st
     if dialects:
         options = ["", *dialects, OTHER]
         mine = viewer.person.dialect if viewer.person.dialect in dialects else ""
-        st.selectbox(tr("item.dialect"), options, index=options.index(mine),
-                     key=f"{prefix}_dialect",
+        if st.session_state.get(f"{prefix}_dialect") not in options:  # unset, or a draft's
+            st.session_state[f"{prefix}_dialect"] = mine  # dialect the campaign since dropped
+        st.selectbox(tr("item.dialect"), options, key=f"{prefix}_dialect",
                      format_func=lambda d: tr("item.no_dialect") if d == "" else
                      (tr("item.other_dialect") if d == OTHER else d))
         st.text_input(tr("item.other_dialect_name"), key=f"{prefix}_dialect_other",
                       max_chars=100)
     if campaign.domains:
+        if st.session_state.get(f"{prefix}_domain") not in campaign.domains:
+            st.session_state.pop(f"{prefix}_domain", None)
         st.selectbox(tr("item.domain"), list(campaign.domains), key=f"{prefix}_domain",
                      format_func=lambda d: tr(f"domain.{d}", default=d))
+
+
+def context_keys(prefix: str) -> list[str]:
+    """The keys of `dialect_and_domain`'s widgets (a draft keeps them)."""
+    return [f"{prefix}_dialect", f"{prefix}_dialect_other", f"{prefix}_domain"]
 
 
 def dialect_domain_values(viewer: Viewer, language: str,
@@ -99,9 +107,11 @@ def confirmed(form: str) -> bool:
 
 # A submit is handled at the top of the run the button starts, before any widget is drawn, so
 # that a stored item empties the form in that same run (no second run through st.rerun).
+# The contribution forms are plain widgets, not `st.form`: a form's fields reach the server
+# only on submit, and a draft must be kept as it is typed (collector/drafts.py).
 def send_button(tr: Translator, form: str) -> None:
-    st.form_submit_button(tr("contribute.submit"), type="primary", width="stretch",
-                          on_click=_mark_sent, args=(form,))
+    st.button(tr("contribute.submit"), key=f"{form}_send", type="primary", width="stretch",
+              on_click=_mark_sent, args=(form,))
 
 
 def _mark_sent(form: str) -> None:
@@ -114,10 +124,10 @@ def take_sent(form: str) -> bool:
 
 
 def after_submit(tr: Translator, form: str, outcome: forms.Outcome,
-                 widget_keys: Iterable[str]) -> tuple[list, list]:
-    """Called before the form is drawn. Success: empty the form. A warning: keep the text and
-    ask for the confirm tick (for exactly this text). Returns (messages above the form,
-    messages below it)."""
+                 widget_keys: Iterable[str], *, store, viewer: Viewer) -> tuple[list, list]:
+    """Called before the form is drawn. Success: empty the form and forget its draft. A
+    warning: keep the text and ask for the confirm tick (for exactly this text). Returns
+    (messages above the form, messages below it)."""
     messages = forms.outcome_messages(tr, outcome)
     st.session_state.pop(f"_warnings:{form}", None)
     if outcome.status == "confirm":  # the form is drawn with the warnings and a confirm box
@@ -126,6 +136,7 @@ def after_submit(tr: Translator, form: str, outcome: forms.Outcome,
         return [], []
     if outcome.ok:
         ui.clear_widgets([*widget_keys, f"{form}_confirm"])
+        drafts.clear(store, st.session_state, viewer, form)
         return messages, []
     return [], messages
 
@@ -141,3 +152,15 @@ def _page(kind: str) -> str:
 
 def values_of(keys: dict[str, str]) -> dict[str, Any]:
     return {name: st.session_state.get(key) for name, key in keys.items()}
+
+
+def draft_restored(tr: Translator, store, viewer: Viewer, form: str, keys: Iterable[str]) -> None:
+    """Before the widgets: give back the person's unsent draft of this form, and say so."""
+    if drafts.restore(store, st.session_state, viewer, form, keys):
+        ui.say([("info", tr("draft.restored", default="Your unsent work is back, as you left it."))])
+
+
+def draft_kept(store, viewer: Viewer, form: str, keys: Iterable[str], written: Iterable[str],
+               audio: bytes | None = None) -> None:
+    """After the widgets: keep what changed in the store, so a reload gives it back."""
+    drafts.keep(store, st.session_state, viewer, form, keys, written=written, audio=audio)

@@ -22,6 +22,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     Numeric,
     String,
@@ -433,3 +434,35 @@ class WebSession(Base):
     last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[datetime | None]
 
+
+
+class Draft(Base):
+    """A half-written item, kept server-side per person, campaign and form so that a reload, a
+    locked phone, a dropped connection or another server process gives it back. Private: never
+    read by a release, deleted on submit and on withdrawal."""
+
+    __tablename__ = "drafts"
+    __table_args__ = (UniqueConstraint("contributor_id", "campaign_id", "form"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contributor_id: Mapped[int] = mapped_column(ForeignKey("contributors.id"))
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"))
+    form: Mapped[str] = mapped_column(String(32))
+    """Which form of the collector (e.g. "pr", "cx", "sp")."""
+    fields: Mapped[dict[str, Any]] = mapped_column(JSON)
+    """The widgets' values as typed (text, choices, ticks), and the draft's submission key."""
+    audio: Mapped[bytes | None] = mapped_column(LargeBinary)
+    """A speech form's recording, until the item is sent (at most `MAX_DRAFT_AUDIO` bytes)."""
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AppSetting(Base):
+    """A setting an organiser changes in the app (e.g. how long an idle sign-in lasts), for
+    every process on one store."""
+
+    __tablename__ = "app_settings"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_by: Mapped[int | None] = mapped_column(ForeignKey("contributors.id"))

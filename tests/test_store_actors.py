@@ -33,7 +33,7 @@ READERS = {
     "reviews_of", "status_counts", "language_ok", "audio_path", "demo_people_active",
     "rating_settings", "may_rate", "rating_queue_for", "open_rating_count", "open_rating_tasks",
     "pairwise_votes", "direct_ratings", "rating_progress", "ratings_stamp", "reviews_stamp", "rated_values", "web_session_active",
-    "web_session_adopted",
+    "web_session_adopted", "draft", "session_idle_days",
     "gold_results", "rating_task_models",
 }
 """Methods that read records and change none."""
@@ -109,6 +109,7 @@ def world(store) -> World:
                              mode="pairwise", actor_id=OPERATOR)
     task = store.open_rating_tasks(camp.id)[0]
     web_session, _ = store.start_web_session(bob, actor_id=bob)
+    store.save_draft(bob, camp.id, "cx", {"cx_question": "Nipande lini?"}, actor_id=bob)
     return World(store, camp.id, org, gone, alice, bob, rev, newcomer, ct.id, item.id, entry,
                  task.task_id, task.public_id, web_session=web_session)
 
@@ -199,6 +200,11 @@ MUTATORS: dict[str, Mutator] = {
     "end_web_session": Mutator(lambda w, a: w.store.end_web_session(w.web_session, actor_id=a),
                                good=lambda w: w.other),
     "end_all_web_sessions": Mutator(lambda w, a: w.store.end_all_web_sessions(w.other, actor_id=a)),
+    "save_draft": Mutator(lambda w, a: w.store.save_draft(
+        w.other, w.campaign, "pr", {"pr_prompt": "Habari za shamba"}, actor_id=a), good=lambda w: w.other),
+    "clear_draft": Mutator(lambda w, a: w.store.clear_draft(w.other, w.campaign, "cx", actor_id=a),
+                           good=lambda w: w.other),
+    "set_session_idle_days": Mutator(lambda w, a: w.store.set_session_idle_days(7, actor_id=a)),
     "record_sheet_ratings": Mutator(lambda w, a: w.store.record_sheet_ratings(
         w.campaign, [{"row": 2, "task": w.task_public_id, "rater": _pseudonym(w, w.reviewer),
                       "choice": "b"}], actor_id=a)),

@@ -20,6 +20,7 @@ def crit_keys(i: int) -> dict[str, str]:
 
 CRIT_KEYS = [k for i in range(N_CRITERIA) for k in crit_keys(i).values()]
 ALL_KEYS = list(KEYS.values()) + CRIT_KEYS
+DRAFT_KEYS = [*ALL_KEYS, "cx_language", *widgets.context_keys(FORM)]
 
 
 def rubric_values() -> list[dict]:
@@ -29,6 +30,7 @@ def rubric_values() -> list[dict]:
             for k in (crit_keys(i) for i in range(N_CRITERIA))]
 
 
+widgets.draft_restored(tr, store, viewer, FORM, DRAFT_KEYS)  # before any widget is drawn
 forms.submission_key(st.session_state, FORM)
 above, below = [], []
 if widgets.take_sent(FORM):  # handled before the form is drawn: a stored item empties it now
@@ -39,7 +41,8 @@ if widgets.take_sent(FORM):  # handled before the form is drawn: a stored item e
     outcome = forms.submit_item(store, st.session_state, FORM, viewer=viewer, kind="contextual",
                                 language=language, values=values, dialect=dialect, domain=domain,
                                 confirmed=widgets.confirmed(FORM))
-    above, below = widgets.after_submit(tr, FORM, outcome, KEYS.values())
+    above, below = widgets.after_submit(tr, FORM, outcome, KEYS.values(), store=store,
+                                        viewer=viewer)
     if outcome.ok:
         for key in CRIT_KEYS:  # refilled below from the community's anchors
             st.session_state.pop(key, None)
@@ -60,7 +63,7 @@ for i in range(N_CRITERIA):
         if key not in st.session_state:
             st.session_state[key] = value
 
-with st.form("cx_form"):
+with st.container(border=True):
     st.markdown(f"**1. {tr('contextual.step_situation')}**")
     st.text_area(tr("field.scenario"), key=KEYS["scenario"], placeholder=tr("contextual.scenario_hint"))
     st.text_input(tr("field.persona"), key=KEYS["persona"], placeholder=tr("contextual.persona_hint"))
@@ -85,3 +88,4 @@ with st.form("cx_form"):
     widgets.confirm_box(tr, FORM)
     widgets.send_button(tr, FORM)
 ui.say(below)
+widgets.draft_kept(store, viewer, FORM, DRAFT_KEYS, written=KEYS.values())

@@ -8,7 +8,9 @@ from jamii.core.schema import TASK_TYPES
 store, viewer, tr = ui.guard("write")
 FORM = "pr"
 KEYS = {"prompt": "pr_prompt", "response": "pr_response", "task_type": "pr_task_type"}
+DRAFT_KEYS = [*KEYS.values(), "pr_language", *widgets.context_keys(FORM)]
 
+widgets.draft_restored(tr, store, viewer, FORM, DRAFT_KEYS)  # before any widget is drawn
 forms.submission_key(st.session_state, FORM)  # made when the form is first shown
 above, below = [], []
 if widgets.take_sent(FORM):  # handled before the form is drawn: a stored item empties it now
@@ -18,13 +20,15 @@ if widgets.take_sent(FORM):  # handled before the form is drawn: a stored item e
                                 kind="prompt_response", language=language,
                                 values=widgets.values_of(KEYS), dialect=dialect, domain=domain,
                                 confirmed=widgets.confirmed(FORM))
-    above, below = widgets.after_submit(tr, FORM, outcome, KEYS.values())
+    above, below = widgets.after_submit(tr, FORM, outcome, KEYS.values(), store=store, viewer=viewer)
 ui.say(above)
 
 widgets.kind_intro(tr, "prompt_response", viewer)
 language = widgets.item_language(tr, viewer, "pr_language")
 
-with st.form("pr_form"):
+if st.session_state.get(KEYS["task_type"]) not in TASK_TYPES:  # a draft's, no longer offered
+    st.session_state.pop(KEYS["task_type"], None)
+with st.container(border=True):
     st.selectbox(tr("field.task_type"), TASK_TYPES, key=KEYS["task_type"],
                  format_func=lambda v: tr(f"task_type.{v}", default=v))
     st.text_area(tr("field.prompt"), key=KEYS["prompt"], placeholder=tr("write.prompt_hint"),
@@ -35,3 +39,4 @@ with st.form("pr_form"):
     widgets.confirm_box(tr, FORM)
     widgets.send_button(tr, FORM)
 ui.say(below)
+widgets.draft_kept(store, viewer, FORM, DRAFT_KEYS, written=[KEYS["prompt"], KEYS["response"]])

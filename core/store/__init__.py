@@ -10,7 +10,8 @@ profiles, counts of people), `_consent` (consent texts, consents), `_items`, `_r
 (reviews, the acceptance rule, agreement's votes), `_ledger` (every ledger read, payouts),
 `_ratings` (community ratings of model answers), `_release` (the release's rows, release
 records), `_privacy` (personal-data flags),
-`_imports` (bulk import), `_signin` and `_web_sessions` (a sign-in that survives a reload);
+`_imports` (bulk import), `_signin` and `_web_sessions` (a sign-in that survives a reload),
+`_drafts` (half-written items kept for their person), `_app_settings` (organisers' settings);
 `_base` holds database sessions, the audit trail, the actor
 check and the helpers they share. Callers only ever see `Store`.
 """
@@ -22,9 +23,11 @@ from pathlib import Path
 from jamii.core.settings import Settings, load_settings
 from jamii.core.store._base import (OPERATOR, Forbidden, NotFound, Operator, StoreError,
                                     make_engine, migrate)
+from jamii.core.store._app_settings import AppSettingStore
 from jamii.core.store._campaigns import CampaignStore
 from jamii.core.store._consent import ConsentStore
 from jamii.core.store._imports import ImportQueries
+from jamii.core.store._drafts import DraftStore, DraftView
 from jamii.core.store._items import DuplicateItem, ItemStore, Submitted
 from jamii.core.store._ledger import LedgerStore
 from jamii.core.store._people import new_invite_code
@@ -39,9 +42,11 @@ from jamii.core.store._web_sessions import WebSessionStore
 class Store(
     SignInStore,
     WebSessionStore,
+    AppSettingStore,
     CampaignStore,
     ConsentStore,
     ItemStore,
+    DraftStore,
     ReviewStore,
     RatingStore,
     LedgerStore,
@@ -56,5 +61,5 @@ class Store(
         return cls(settings.db_url, settings.audio_dir)
 
 
-__all__ = ["Store", "OPERATOR", "Operator", "Flagged", "StoreError", "NotFound", "Forbidden", "DuplicateItem", "Submitted",
+__all__ = ["Store", "OPERATOR", "Operator", "Flagged", "StoreError", "NotFound", "Forbidden", "DuplicateItem", "Submitted", "DraftView",
            "REJECT_REASONS", "QueueReport", "RatingTaskView", "SheetReport", "new_invite_code", "make_engine", "migrate", "as_datetime"]

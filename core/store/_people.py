@@ -12,7 +12,7 @@ import secrets
 from collections import Counter
 from typing import Any, Iterable
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from jamii.core import checks
 from jamii.core.records import (
@@ -25,6 +25,7 @@ from jamii.core.records import (
     Consent,
     Contributor,
     ContributorContact,
+    Draft,
     Item,
     PaymentEvent,
     Rating,
@@ -182,6 +183,8 @@ class PeopleStore(StoreBase):
             for consent in s.scalars(select(Consent).where(
                     Consent.contributor_id == contributor_id, Consent.withdrawn_at.is_(None))):
                 consent.withdrawn_at = now
+            # unsent work goes too: nobody may read it again, the person included
+            s.execute(delete(Draft).where(Draft.contributor_id == contributor_id))
             self._audit(s, actor_id, "contributor.withdraw", "contributor", contributor_id,
                         reason=reason)
         return person
@@ -216,6 +219,7 @@ class PeopleStore(StoreBase):
             events = list(s.scalars(select(PaymentEvent).where(
                 PaymentEvent.entry_id.in_([e.id for e in entries] or [-1]))))
             slugs = dict(s.execute(select(Campaign.id, Campaign.slug)).all())
+            drafts = list(s.scalars(select(Draft).where(Draft.contributor_id == contributor_id)))
         return {
             "person": _row(person, ("pseudonym", "roles", "ui_language", "dialect", "region",
                                     "gender", "age_band", "languages_spoken",
@@ -238,6 +242,8 @@ class PeopleStore(StoreBase):
                           "campaign": slugs.get(e.campaign_id)} for e in entries],
             "payment_events": [_row(p, ("entry_id", "status", "reference", "created_at"))
                                for p in events],
+            "drafts": [{**_row(d, ("form", "fields", "updated_at")), "campaign": slugs.get(d.campaign_id),
+                        "recording_bytes": len(d.audio or b"")} for d in drafts],
         }
 
     # --- counts of people -----------------------------------------------------------------
