@@ -6,12 +6,15 @@ port, asked over HTTP what a load balancer, a proxy and a phone's browser ask.
 * Streamlit's main JS bundle and the page go gzipped to a browser that accepts gzip (a bare
   page is about 2.9 MB as Streamlit sends it, 1.1 MB gzipped);
 * `--base-path /jamii` serves the app, its bundles and `/healthz` under /jamii, and the page
-  still connects (its websocket) in chromium.
+  still connects (its websocket) in chromium;
+* `/j/CODE`, the short invite link of a printed QR code, sends the browser on to `?code=` (and a
+  known `?lang=`), and nothing else: hostile paths get a fixed 404.
 """
 
 from __future__ import annotations
 
 import gzip
+import http.client
 import json
 import os
 import re
@@ -24,6 +27,7 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urljoin, urlsplit
 
 import pytest
 
@@ -222,3 +226,96 @@ def test_a_relative_data_folder_means_the_one_where_the_command_was_typed(tmp_pa
     with serving(work / "data", "collect", "--db", "sqlite:///data/jamii.sqlite3", cwd=work) as url:
         assert get(f"{url}/healthz")[0] == 200
     assert not inside.exists()
+
+
+# --- the short invite path --------------------------------------------------------------------
+def raw_get(url: str, path: str, method: str = "GET") -> tuple[int, dict, bytes]:
+    """`path` sent exactly as written (no client tidies or follows anything): status, headers
+    (lower-case names) and body."""
+    connection = http.client.HTTPConnection(urlsplit(url).netloc, timeout=30)
+    try:
+        connection.request(method, path)
+        response = connection.getresponse()
+        return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
+    finally:
+        connection.close()
+
+
+def assert_redirects_to(app_url: str, path: str, query: str) -> None:
+    """`path` (under the app's URL) answers 303 with a relative Location that lands on the
+    app's own page with exactly `query`, and keeps the code out of caches and Referers."""
+    prefix = urlsplit(app_url).path
+    status, headers, _ = raw_get(app_url, prefix + path)
+    assert status == 303, (path, status, headers)
+    location = headers["location"]
+    assert not urlsplit(location).scheme and not urlsplit(location).netloc, location
+    assert urljoin(app_url + path, location) == f"{app_url}/?{query}", location
+    assert headers["cache-control"] == "no-store"
+    assert headers["referrer-policy"] == "no-referrer"
+
+
+def test_a_short_invite_link_goes_on_to_the_sign_in_link(collector):
+    """What a printed QR code carries: `/j/CODE`, spelt as people write codes (any case, dashes
+    or spaces between groups), becomes `?code=` as the sign-in reads it; a language the apps
+    have is kept, canonical, and any other query is dropped."""
+    code = "ABCDEFGHJKLM"
+    for spelt in ("ABCD-EFGH-JKLM", "abcd-efgh-jklm", "ABCDEFGHJKLM", "abcd%20efgh%20jklm"):
+        assert_redirects_to(collector, f"/j/{spelt}", f"code={code}")
+    # the seeds' demo codes, which use letters and digits new codes leave out
+    assert_redirects_to(collector, "/j/DEMO-ZAWA-DI01", "code=DEMOZAWADI01")
+    assert_redirects_to(collector, f"/j/{code}?lang=sw", f"code={code}&lang=sw")
+    assert_redirects_to(collector, f"/j/{code}?lang=SW-ke", f"code={code}&lang=sw")
+    assert_redirects_to(collector, f"/j/{code}?lang=fr", f"code={code}&lang=fr")
+    assert_redirects_to(collector, f"/j/{code}?lang=en", f"code={code}&lang=en")
+    for dropped in ("xx", "zz-Latn", "%3Cscript%3E", "sw%0d%0aSet-Cookie:%20a=b", "sw%22%3E%3Cb%3E",
+                    "//evil.example", "x" * 300):
+        assert_redirects_to(collector, f"/j/{code}?lang={dropped}", f"code={code}")
+    assert_redirects_to(collector, f"/j/{code}?code=OTHERCODE123&next=//evil.example&lang=sw",
+                        f"code={code}&lang=sw")
+    status, headers, _ = raw_get(collector, f"/j/{code}", method="HEAD")
+    assert status == 303 and headers["location"] == f"../?code={code}"
+    # and the page it lands on is the app
+    status, _, page = get(f"{collector}/j/{code}?lang=sw")  # urllib follows the redirect
+    assert status == 200 and b"<noscript>" in page
+
+
+HOSTILE_PATHS = [
+    "/j/", "/j//evil.example", "/j//evil.example/ABCD-EFGH-JKLM", "/j/%2F%2Fevil.example",
+    "/j/%5Cevil.example", "/j/\\evil.example", "/j/%5C%5Cevil.example%5CABCDEFGHJKLM",
+    "/j/http://evil.example", "/j/http:%2F%2Fevil.example", "/j/ABCD-EFGH-JKLM/",
+    "/j/ABCD-EFGH-JKLM/..%2F..%2Fevil", "/j/ABCD-EFGH-JKLM%0d%0aSet-Cookie:%20jamii_session=x",
+    "/j/%0d%0aLocation:%20http://evil.example", "/j/ABCD-EFGH-JKLM%00", "/j/ABCD%09EFGH%09JKLM",
+    "/j/%3Cscript%3Ealert(1)%3C%2Fscript%3E", "/j/ABCD-EFGH-JKLM%22%3E%3Cimg%20src=x%3E",
+    "/j/ABCD.EFGH.JKLM", "/j/ABCD--EFGH-JKLM", "/j/-ABCDEFGHJKLM", "/j/ABCD_EFGH_JKLM",
+    "/j/%EF%BC%A1%EF%BC%A2%EF%BC%A3%EF%BC%A4%EF%BC%A5%EF%BC%A6%EF%BC%A7%EF%BC%A8",  # full-width
+    "/j/ABCD+EFGH+JKLM", "/j/SHORT", "/j/" + "A" * 33, "/j/" + "AB-" * 400 + "AB",
+    "/j/..", "/j/%2e%2e", "/j/.%2e/.%2e/healthz",
+]
+
+
+@pytest.mark.parametrize("path", HOSTILE_PATHS)
+def test_a_path_that_is_not_a_code_gets_a_plain_404_that_repeats_nothing(collector, path):
+    """No header, open redirect or markup rides on `/j/`: whatever is not a code gets the same
+    short plain-text 404 (never a Location, never a word of what was asked for)."""
+    from jamii.web.serve import NOT_FOUND
+
+    status, headers, body = raw_get(collector, path)
+    assert "location" not in headers and "set-cookie" not in headers, headers
+    # 400: Streamlit's own path guard answered first; "Not Found": a line break in the path,
+    # which no route's pattern matches, so Starlette's own 404 answered
+    assert status in (400, 404), (status, body[:200])
+    if status == 404:
+        assert body.decode() in (NOT_FOUND, "Not Found"), body[:200]
+        assert headers["content-type"].startswith("text/plain")
+    for piece in ("evil", "script", "img", "jamii_session", "ABCD", "AAAA"):
+        assert piece.encode() not in body.lower() and piece.lower().encode() not in body.lower()
+
+
+def test_the_short_path_sits_under_the_base_path(dashboard_under_jamii):
+    """Behind a proxy at /jamii, `/jamii/j/CODE` lands on `/jamii/?code=` (the relative
+    Location keeps whatever prefix the browser used), and `/j/` outside it is not served."""
+    root = dashboard_under_jamii.removesuffix("/jamii")
+    assert_redirects_to(dashboard_under_jamii, "/j/ABCD-EFGH-JKLM?lang=sw",
+                        "code=ABCDEFGHJKLM&lang=sw")
+    status, headers, _ = raw_get(root, "/j/ABCD-EFGH-JKLM")
+    assert status == 404 and "location" not in headers

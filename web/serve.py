@@ -1,5 +1,6 @@
 """How both apps are served as a deployment: Streamlit's `st.App` (Starlette under uvicorn)
-with a `/healthz` route, `/auth/adopt` (which sets the session cookie after a sign-in) and gzip.
+with a `/healthz` route, `/auth/adopt` (which sets the session cookie after a sign-in), the
+short invite path `/j/CODE` (for printed QR codes) and gzip.
 
 Each app keeps a `serve.py` beside its `app.py` holding `app = st.App(..., **app_options())`:
 `streamlit run` reads that file (without running it) and, finding a module-level `st.App`,
@@ -7,14 +8,15 @@ serves it instead of running the file as a page. `run` does that in this process
 the caller imported before (`jamii collect` warms pandas, altair, SQLAlchemy) is already loaded
 when the first visitor arrives.
 
-`/healthz` and every Streamlit route sit under `server.baseUrlPath` (`--base-path`), so one
-proxy rule forwards them all.
+`/healthz`, `/j/...` and every Streamlit route sit under `server.baseUrlPath` (`--base-path`), so
+one proxy rule forwards them all.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import re
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -25,7 +27,22 @@ GZIP_LEVEL = 6
 """zlib's default: Streamlit's bundles come out 0.3% larger than at level 9 for a third less CPU,
 which counts because they are compressed again for every browser that has not cached them."""
 
+from jamii.web.draft_route import save_typed_draft
+
 _log = logging.getLogger(__name__)
+
+INVITE_PATH = re.compile(r"[A-Za-z0-9]+(?:[- ][A-Za-z0-9]+)*")
+"""What `/j/` accepts as a code: ASCII letters and digits, in groups split by single dashes
+or spaces (`ABCD-EFGH-JKLM`, `abcdefghjklm`). Anything else (a slash, a backslash, `%`, a
+control character, a dot) is not a code and gets a 404: nothing but this reaches the Location."""
+INVITE_CHARS = (8, 32)
+"""Letters and digits a code may have: `new_invite_code` makes 12 and the seeds' demo codes
+need at least 8 (`jamii.core.seeding`); 32 leaves room for hand-made ones and no more."""
+NOT_FOUND = "Not found: check the link on the invitation.\n"
+"""The whole body of a refused `/j/` path: it never repeats what was asked for."""
+SHORT_PATH_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer",
+                      "X-Content-Type-Options": "nosniff"}
+"""On every `/j/` answer: neither a cache nor the next page's Referer keeps the code."""
 
 
 def run(script: Path, *, port: int, host: str | None, base_path: str | None,
@@ -45,8 +62,9 @@ def run(script: Path, *, port: int, host: str | None, base_path: str | None,
 
 
 def app_options() -> dict[str, Any]:
-    """What an app's `st.App` adds to Streamlit's own routes: `/healthz` under the base path,
-    gzip on every response a browser accepts it for, and the browser opened unless headless."""
+    """What an app's `st.App` adds to Streamlit's own routes: `/healthz`, `/auth/adopt` and
+    `/j/CODE` under the base path, gzip on every response a browser accepts it for, and the
+    browser opened unless headless."""
     from starlette.middleware import Middleware
     from starlette.middleware.gzip import GZipMiddleware
     from starlette.routing import Route
@@ -58,7 +76,9 @@ def app_options() -> dict[str, Any]:
     # is about 2.9 MB as sent and 1.1 MB gzipped, which on a phone's connection is the wait.
     prefix = f"/{base}" if base else ""
     return {"routes": [Route(f"{prefix}/healthz", healthz),
-                       Route(f"{prefix}/auth/adopt", adopt, methods=["POST"])],
+                       Route(f"{prefix}/auth/adopt", adopt, methods=["POST"]),
+                       Route(f"{prefix}/j/{{rest:path}}", short_invite),
+                       Route(f"{prefix}/drafts", save_typed_draft, methods=["POST"])],
             "middleware": [Middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM_SIZE,
                                       compresslevel=GZIP_LEVEL)],
             "lifespan": _open_browser}
@@ -82,6 +102,55 @@ def healthz(request) -> Any:
         return JSONResponse({"status": "unavailable", "reason": "the store did not answer"},
                             status_code=503)
     return JSONResponse({"status": "ok"})
+
+
+def short_invite(request) -> Any:
+    """`/j/CODE`, the short invite link a printed QR code carries: 303 to `../?code=CODE`
+    (`?lang=` kept when it names a language the apps have), where the page signs the person in
+    as the sign-in form would, throttled, and drops the code from the address.
+
+    The Location is relative (`../` from `{base}/j/CODE` is `{base}/`), so it holds whatever
+    prefix a proxy puts in front, and is built only from the code's letters and digits (made
+    upper case, separators dropped: `normalise_code`, as the sign-in) and a language tag from the
+    catalogues' own names: no header, open redirect (`/j//evil.com`, `/j/%5Cevil.com`) or
+    markup can ride on it. A path that is not a code gets a fixed plain-text 404. Nothing is
+    looked up here: whether a code is real is the sign-in's to say, with its throttle."""
+    from urllib.parse import urlencode
+
+    from starlette.responses import PlainTextResponse, RedirectResponse
+
+    code = _invite_code(request.path_params.get("rest"))
+    if code is None:
+        return PlainTextResponse(NOT_FOUND, status_code=404, headers=SHORT_PATH_HEADERS)
+    query = {"code": code}
+    language = _known_language(request.query_params.get("lang"))
+    if language:
+        query["lang"] = language
+    return RedirectResponse(f"../?{urlencode(query)}", status_code=303, headers=SHORT_PATH_HEADERS)
+
+
+def _invite_code(raw: object) -> str | None:
+    """A `/j/` path's code as the sign-in reads it (upper case, letters and digits), or None."""
+    from jamii.core.store._people import normalise_code
+
+    if not isinstance(raw, str) or len(raw) > 64 or not INVITE_PATH.fullmatch(raw):
+        return None
+    code = normalise_code(raw)
+    low, high = INVITE_CHARS
+    return code if low <= len(code) <= high else None
+
+
+def _known_language(raw: object) -> str | None:
+    """The catalogue tag a `?lang=` asks for, as the pages accept it (`resolve_language`), or
+    None when no catalogue has it (English counts only when English was asked for)."""
+    from jamii.web.i18n import Translator
+
+    if not isinstance(raw, str) or not raw or len(raw) > 35:
+        return None
+    found = Translator.catalogues.resolve_language(raw)
+    if found == "en" and raw.strip().lower().replace("_", "-").split("-")[0] != "en":
+        return None
+    return found
 
 
 async def adopt(request) -> Any:
