@@ -8,7 +8,9 @@ port, asked over HTTP what a load balancer, a proxy and a phone's browser ask.
 * `--base-path /jamii` serves the app, its bundles and `/healthz` under /jamii, and the page
   still connects (its websocket) in chromium;
 * `/j/CODE`, the short invite link of a printed QR code, sends the browser on to `?code=` (and a
-  known `?lang=`), and nothing else: hostile paths get a fixed 404.
+  known `?lang=`), and nothing else: hostile paths get a fixed 404;
+* how long a sign-in lasts unused is the organiser's choice (People page) over
+  JAMII_SESSION_IDLE_DAYS, read at most once a minute per process, and the cookie follows it.
 """
 
 from __future__ import annotations
@@ -319,3 +321,210 @@ def test_the_short_path_sits_under_the_base_path(dashboard_under_jamii):
                         "code=ABCDEFGHJKLM&lang=sw")
     status, headers, _ = raw_get(root, "/j/ABCD-EFGH-JKLM")
     assert status == 404 and "location" not in headers
+
+
+# --- how long a sign-in lasts unused ----------------------------------------------------------
+def test_the_cookie_lasts_as_long_as_the_organiser_chose(tmp_path, monkeypatch):
+    """The cookie's Max-Age is the organiser's setting, not JAMII_SESSION_IDLE_DAYS."""
+    from jamii.core.store import OPERATOR, Store
+
+    data = tmp_path / "data"
+    jb.init_store(data, seeds=False)
+    store = Store(f"sqlite:///{data / 'jamii.sqlite3'}", data / "audio")
+    try:
+        organiser, _ = store.add_contributor(roles=["organiser"], actor_id=OPERATOR)
+        store.set_session_idle_days(3, actor_id=organiser.id)
+        monkeypatch.setenv("JAMII_SESSION_IDLE_DAYS", "90")  # the server's environment
+        with serving(data, "collect") as url:
+            _, handoff = store.start_web_session(organiser.id, actor_id=organiser.id)
+            status, headers = _adopt(url, handoff, url)
+        assert status == 204
+        assert f"Max-Age={3 * 86400}" in headers["set-cookie"], headers["set-cookie"]
+    finally:
+        store.close()
+
+
+@pytest.fixture
+def people_store(store):
+    """An organiser and a contributor in an empty store, on SQLite and on PostgreSQL."""
+    from jamii.core.store import OPERATOR
+
+    organiser, _ = store.add_contributor(roles=["organiser"], actor_id=OPERATOR)
+    amina, _ = store.add_contributor(roles=["contributor"], actor_id=OPERATOR)
+    return store, organiser, amina
+
+
+def _cookie_idle_for(store, person, days: float) -> str:
+    """A signed-in browser's cookie token, last used `days` ago."""
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from jamii.core.records import WebSession, utcnow
+
+    session_id, handoff = store.start_web_session(person.id, actor_id=person.id)
+    token = store.adopt_web_session(handoff)
+    with store.write() as s:
+        s.execute(update(WebSession).where(WebSession.id == session_id)
+                  .values(last_seen_at=utcnow() - timedelta(days=days)))
+    return token
+
+
+def test_the_organisers_idle_period_wins_over_the_environment(people_store, monkeypatch):
+    """Default, then the environment's, then the organiser's: and `resume` (a reload, a new
+    tab) signs a browser in only within the period in force."""
+    from jamii.web import session
+
+    store, organiser, amina = people_store
+    monkeypatch.delenv(session.IDLE_DAYS_ENV, raising=False)
+    assert session.idle_period(store) == (30, session.DEFAULT)
+    monkeypatch.setenv(session.IDLE_DAYS_ENV, "90")
+    assert session.idle_period(store) == (90, session.ENVIRONMENT)
+    ten_days = _cookie_idle_for(store, amina, 10)
+    state: dict = {}
+    session.resume(store, state, ten_days)
+    assert state[session.SESSION_KEY] == amina.id  # 10 days unused, 90 allowed
+    session.set_idle_days(store, 7, actor_id=organiser.id)
+    assert session.idle_period(store) == (7, session.SETTING)  # at once in this process
+    assert store.session_idle_days() == 7
+    eight_days = _cookie_idle_for(store, amina, 8)
+    state = {}
+    session.resume(store, state, eight_days)
+    assert session.SESSION_KEY not in state  # 8 days unused, 7 allowed: sign in again
+    assert store.web_session_person(eight_days, idle_days=90) is None  # and it stays ended
+    with pytest.raises(Exception, match="organiser|Only|may not|cannot"):
+        session.set_idle_days(store, 365, actor_id=amina.id)  # a contributor may not
+    assert session.idle_period(store) == (7, session.SETTING)
+
+
+def test_the_setting_is_read_at_most_once_a_minute_per_process(people_store, monkeypatch):
+    """Reloads and new tabs ask on every resume; the store is asked once per minute, and a
+    change made by another process arrives within that minute."""
+    import time
+
+    from jamii.core.store import Store
+    from jamii.web import session
+
+    store, organiser, amina = people_store
+    other = Store(store.url, store.audio_dir)  # another collector process on the same database
+    try:
+        reads = []
+        real = store.session_idle_days
+        monkeypatch.setattr(store, "session_idle_days", lambda: reads.append(1) or real())
+        clock = [time.monotonic()]
+        monkeypatch.setattr(time, "monotonic", lambda: clock[0])
+        session.set_idle_days(store, 20, actor_id=organiser.id)
+        for token in [_cookie_idle_for(store, amina, 1) for _ in range(5)]:
+            state: dict = {}
+            session.resume(store, state, token)  # a reload, a new tab, a reconnect
+            assert state[session.SESSION_KEY] == amina.id
+        assert all(session.idle_days(store) == 20 for _ in range(50))
+        assert len(reads) == 1
+        session.set_idle_days(other, 5, actor_id=organiser.id)
+        clock[0] += session.IDLE_DAYS_TTL_SECONDS - 1
+        assert session.idle_days(store) == 20 and len(reads) == 1
+        clock[0] += 2
+        assert session.idle_days(store) == 5 and len(reads) == 2
+    finally:
+        other.close()
+
+
+# --- the organiser's People page ----------------------------------------------------------------
+@pytest.fixture
+def collector_app(tmp_path, monkeypatch):
+    """AppTest of the collector on a seeded store of its own (the page's store is another
+    object than the test's, as another process's would be)."""
+    import streamlit as st
+
+    from support.collector_fixtures import seeded_store
+
+    data = tmp_path / "data"
+    store = seeded_store(data)
+    monkeypatch.setenv("JAMII_DATA", str(data))
+    monkeypatch.delenv("JAMII_DB", raising=False)
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    yield store
+    st.cache_resource.clear()
+    store.close()
+
+
+def _people_page(person_id: int, lang: str = "en"):
+    from streamlit.testing.v1 import AppTest
+
+    from support.collector_fixtures import APP
+
+    at = AppTest.from_file(str(APP), default_timeout=30)
+    at.session_state["contributor_id"] = person_id
+    at.query_params["lang"] = lang
+    at.run()
+    at.switch_page("views/org_people.py").run()
+    return at
+
+
+def test_an_organiser_chooses_how_long_sign_ins_last(collector_app, monkeypatch):
+    from jamii.collector.i18n import Translator
+    from jamii.core.store import Store, StoreError
+    from jamii.web import session
+    from jamii.web.ui import plain
+
+    store = collector_app
+    tr = Translator("en")
+    monkeypatch.setenv(session.IDLE_DAYS_ENV, "45")
+    organiser = store.contributor_by_pseudonym("demo-mratibu")
+    at = _people_page(organiser.id)
+    assert not at.exception
+    assert tr("admin.signins_title") in [h.value for h in at.subheader]
+    captions = [c.value for c in at.caption]
+    from_env = tr("admin.idle_from_environment", days=45, env=session.IDLE_DAYS_ENV)
+    assert from_env in captions, captions
+    assert at.number_input(key="op_idle_days").value == 45
+    at.number_input(key="op_idle_days").set_value(9)
+    at.button(key="FormSubmitter:op_idle_form-" + tr("admin.idle_save")).click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert store.session_idle_days() == 9
+    assert plain(tr("admin.idle_saved", days=9)) in [s.value for s in at.success]  # as flashed
+    assert tr("admin.idle_from_setting", days=9) in [c.value for c in at.caption]
+    assert at.number_input(key="op_idle_days").value == 9
+    event = store.audit_events(action_prefix="settings.session_idle_days")[0]
+    assert event["actor"] == "demo-mratibu" and event["details"] == {"days": 9}, event
+    # the store's refusal is shown, and nothing changes
+    def refuse(self, days, *, actor_id):
+        raise StoreError("Sign-ins last between 1 and 365 days of inactivity; got 0.")
+
+    monkeypatch.setattr(Store, "set_session_idle_days", refuse)
+    at.number_input(key="op_idle_days").set_value(2)
+    at.button(key="FormSubmitter:op_idle_form-" + tr("admin.idle_save")).click().run()
+    assert not at.exception
+    assert any("between 1 and 365" in e.value for e in at.error), [e.value for e in at.error]
+    assert store.session_idle_days() == 9
+
+
+def test_the_sign_ins_section_speaks_swahili_and_french(collector_app):
+    from jamii.collector.i18n import Translator
+
+    organiser = collector_app.contributor_by_pseudonym("demo-mratibu")
+    for lang in ("sw", "fr"):
+        tr = Translator(lang)
+        at = _people_page(organiser.id, lang)
+        assert not at.exception
+        for key in ("admin.signins_title", "admin.idle_days", "admin.idle_from_default"):
+            assert tr(key) not in (key, Translator("en")(key)), (lang, key)
+        assert tr("admin.signins_title") in [h.value for h in at.subheader]
+        assert at.number_input(key="op_idle_days").label == tr("admin.idle_days")
+        assert tr("admin.idle_from_default", days=30) in [c.value for c in at.caption]
+
+
+def test_a_contributor_never_sees_the_sign_ins_setting(collector_app):
+    from jamii.collector.i18n import Translator
+
+    tr = Translator("en")
+    zawadi = collector_app.contributor_by_pseudonym("demo-zawadi")
+    at = _people_page(zawadi.id)
+    assert not at.exception
+    assert "organisers only" in "\n".join(e.value for e in at.error)
+    assert not at.number_input and tr("admin.signins_title") not in [h.value for h in at.subheader]
+    at.session_state["roles"] = ["organiser"]  # tampering: roles come from the store
+    at.run()
+    assert not at.number_input
+    assert collector_app.session_idle_days() is None

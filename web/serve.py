@@ -156,7 +156,8 @@ def _known_language(raw: object) -> str | None:
 async def adopt(request) -> Any:
     """Turn a sign-in's one-use hand-off (posted by the page that signed the person in) into
     the session cookie: HttpOnly (no script reads it), SameSite=Lax, Secure over HTTPS, for
-    the app's path, kept as long as the session may sit idle.
+    the app's path, kept as long as the session may sit idle (`session.idle_days`: the
+    organiser's choice on the People page, else JAMII_SESSION_IDLE_DAYS, else 30).
 
     Only the app's own pages may post here: the Origin must name this host (a page elsewhere
     cannot plant its own session in someone's browser). A wrong, used or stale hand-off gets
@@ -178,13 +179,15 @@ async def adopt(request) -> Any:
     if len(body) > 1024:
         return Response("not a sign-in hand-off", status_code=400)
     handoff = (parse_qs(body.decode("ascii", "replace")).get("h") or [None])[0]
-    token = await run_in_threadpool(get_store().adopt_web_session, handoff)
+    store = get_store()
+    token = await run_in_threadpool(store.adopt_web_session, handoff)
     if token is None:
         return Response("this sign-in has been used or has expired: sign in again", status_code=403)
     https = request.url.scheme == "https" or request.headers.get("x-forwarded-proto") == "https"
     base = config.get_option("server.baseUrlPath").strip("/")
+    days = await run_in_threadpool(session.idle_days, store)  # the organiser's, else the env's
     response = Response(status_code=204)
-    response.set_cookie(session.COOKIE, token, max_age=session.idle_days() * 86400,
+    response.set_cookie(session.COOKIE, token, max_age=days * 86400,
                         path=f"/{base}" if base else "/", httponly=True, samesite="lax", secure=https)
     return response
 

@@ -12,8 +12,10 @@ Each app keeps its own access table (page id -> what it needs, from the requirem
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
-from typing import Any, Mapping, MutableMapping
+from typing import Any, Mapping, MutableMapping, NamedTuple
+from weakref import WeakKeyDictionary
 
 from jamii.core.records import Campaign, Consent, Contributor
 from jamii.core.store import NotFound, Store
@@ -31,30 +33,89 @@ CHECKED_KEY = "web_session_checked"
 
 COOKIE = "jamii_session"
 IDLE_DAYS_ENV = "JAMII_SESSION_IDLE_DAYS"
+IDLE_DAYS_TTL_SECONDS = 60.0
+"""How long one process trusts the organiser's idle period it read: see `idle_period`."""
+SETTING, ENVIRONMENT, DEFAULT = "setting", "environment", "default"
+"""Where an idle period comes from: an organiser's setting in the store, the deployment's
+JAMII_SESSION_IDLE_DAYS, or jamii's own default."""
 
 
-def idle_days() -> int:
-    """Days of inactivity after which a signed-in browser must sign in again (30 unless the
-    organiser sets JAMII_SESSION_IDLE_DAYS for the deployment)."""
+class IdlePeriod(NamedTuple):
+    days: int
+    source: str
+    """SETTING, ENVIRONMENT or DEFAULT."""
+
+
+_chosen: "WeakKeyDictionary[Store, tuple[float, int | None]]" = WeakKeyDictionary()
+_chosen_lock = threading.Lock()
+
+
+def idle_period(store: Store | None = None) -> IdlePeriod:
+    """Days of inactivity after which a signed-in browser must sign in again, and where that
+    comes from: the organiser's setting in `store` (People page), else JAMII_SESSION_IDLE_DAYS,
+    else 30.
+
+    It is asked when a browser session resumes from its cookie and when a cookie is set, never
+    on an ordinary click; still, a page load from a whole classroom at once should not be one
+    read each. So each process keeps the store's answer for `IDLE_DAYS_TTL_SECONDS`: a change
+    reaches every other process within a minute (the organiser's own at once, see
+    `set_idle_days`), which is nothing against a period counted in days."""
+    if store is not None:
+        chosen = _organisers_choice(store)
+        if chosen is not None:
+            return IdlePeriod(chosen, SETTING)
+    return _from_environment()
+
+
+def idle_days(store: Store | None = None) -> int:
+    """`idle_period(store).days`: what a cookie's session is resumed with and kept for."""
+    return idle_period(store).days
+
+
+def set_idle_days(store: Store, days: int, *, actor_id: int) -> None:
+    """Save the organiser's idle period (the store checks who and how many days, and audits
+    it) and stop this process from using the one it remembered."""
+    store.set_session_idle_days(days, actor_id=actor_id)
+    with _chosen_lock:
+        _chosen.pop(store, None)
+
+
+def _organisers_choice(store: Store) -> int | None:
+    import time
+
+    now = time.monotonic()
+    with _chosen_lock:
+        kept = _chosen.get(store)
+    if kept is not None and kept[0] > now:
+        return kept[1]
+    value = store.session_idle_days()
+    with _chosen_lock:
+        _chosen[store] = (now + IDLE_DAYS_TTL_SECONDS, value)
+    return value
+
+
+def _from_environment() -> IdlePeriod:
+    """JAMII_SESSION_IDLE_DAYS when it is a whole number of days from 1 to 3650, else 30 (a bad
+    value is named in the log with what to set)."""
     import os
 
     from jamii.core.store._web_sessions import DEFAULT_IDLE_DAYS
 
     raw = os.environ.get(IDLE_DAYS_ENV)
     if raw is None:
-        return DEFAULT_IDLE_DAYS
+        return IdlePeriod(DEFAULT_IDLE_DAYS, DEFAULT)
     try:
         days = int(raw)
     except ValueError:
         days = 0
     if 1 <= days <= 3650:
-        return days
+        return IdlePeriod(days, ENVIRONMENT)
     import logging
 
     logging.getLogger(__name__).warning(
         "%s=%r is not a whole number of days from 1 to 3650: using %d. Set it to, for example, 30.",
         IDLE_DAYS_ENV, raw, DEFAULT_IDLE_DAYS)
-    return DEFAULT_IDLE_DAYS
+    return IdlePeriod(DEFAULT_IDLE_DAYS, DEFAULT)
 
 
 def resume(store: Store, state: MutableMapping[str, Any], cookie_token: object) -> None:
@@ -76,7 +137,7 @@ def resume(store: Store, state: MutableMapping[str, Any], cookie_token: object) 
     digest = hashlib.sha256(cookie_token.encode("utf-8", "replace")).hexdigest()
     if state.get(CHECKED_KEY) == digest:
         return
-    found = store.web_session_person(cookie_token, idle_days=idle_days())
+    found = store.web_session_person(cookie_token, idle_days=idle_days(store))
     if found is None:
         state[CHECKED_KEY] = digest
         return

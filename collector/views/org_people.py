@@ -1,10 +1,13 @@
-"""Organiser: invite people, change roles, set a password, record a withdrawal."""
+"""Organiser: invite people, change roles, set a password, record a withdrawal, and choose how
+long a sign-in lasts unused."""
 
 import streamlit as st
 
 from jamii.collector import ui
 from jamii.core.records import ROLES
 from jamii.core.store import StoreError
+from jamii.core.store._app_settings import IDLE_DAYS_RANGE
+from jamii.web import session
 
 store, viewer, tr = ui.guard("org_people")
 st.title(tr("nav.org_people"))
@@ -90,3 +93,21 @@ if who:
                 else:
                     ui.flash([("success", tr("admin.withdrawn_done", pseudonym=who))])
                     st.rerun()
+
+st.subheader(tr("admin.signins_title"))
+period = session.idle_period(store)
+st.caption(tr(f"admin.idle_from_{period.source}", days=period.days, env=session.IDLE_DAYS_ENV))
+low, high = IDLE_DAYS_RANGE
+with st.form("op_idle_form"):
+    days = st.number_input(tr("admin.idle_days"), min_value=low, max_value=high, step=1,
+                           value=min(max(period.days, low), high), key="op_idle_days",
+                           help=tr("admin.idle_help"))
+    save_idle = st.form_submit_button(tr("admin.idle_save"))
+if save_idle:
+    try:
+        session.set_idle_days(store, int(days), actor_id=viewer.id)
+    except StoreError as exc:  # Forbidden, or a number of days the store refuses
+        st.error(tr("admin.idle_refused", reason=ui.plain(exc)))
+    else:
+        ui.flash([("success", tr("admin.idle_saved", days=int(days)))])
+        st.rerun()
