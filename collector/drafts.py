@@ -1,9 +1,10 @@
 """A contribution form's half-written item, kept in the store as it is typed.
 
 Each contribution page calls `restore` before it draws its widgets and `keep` after: the first
-fills the widgets from the stored draft once per browser session (a reload, a locked phone, a
-reconnect to another server process all start one), the second saves what changed since the
-last save. `clear` runs after a successful submit. Nothing here imports Streamlit: `state` is
+fills the widgets from the stored draft whenever the page is entered afresh (a reload, a locked
+phone, a reconnect to another server process, a visit to another page), the second saves the choices and the
+recording when they change; the texts are sent by the page's script as they are typed
+(web/draft_route.py). `clear` runs after a successful submit. Nothing here imports Streamlit: `state` is
 the session state in the app and a dict in tests.
 
 The draft holds the form's submission key, so an item whose answer was lost with the
@@ -42,12 +43,14 @@ def _fields(state: MutableMapping[str, Any], form: str, keys: Iterable[str]) -> 
 
 
 def restore(store: Store, state: MutableMapping[str, Any], viewer: Viewer, form: str,
-            keys: Iterable[str]) -> bool:
-    """Once per browser session: put the stored draft's values into the widgets' keys (call
-    before the widgets are drawn). True when a draft was given back."""
-    if state.get(f"_draft_loaded:{form}"):
+            keys: Iterable[str], *, texts: Iterable[str] = ()) -> bool:
+    """Put the stored draft's values into the widgets' keys when the page is entered (call
+    before the widgets are drawn): after a reload, a reconnect, or a visit to another page,
+    which drops the widgets' values from the session. True when a draft with something
+    written (one of `texts`) or recorded was given back."""
+    keys = list(keys)
+    if any(key in state for key in keys):  # the page is being used: its widgets hold the text
         return False
-    state[f"_draft_loaded:{form}"] = True
     person = viewer.person.id
     try:
         draft = store.draft(person, viewer.campaign.id, form, actor_id=person)
@@ -65,28 +68,27 @@ def restore(store: Store, state: MutableMapping[str, Any], viewer: Viewer, form:
         state[AUDIO_STATE.format(form=form)] = draft.audio
     state[f"_draft_sig:{form}"] = _sig(_fields(state, form, keys))
     state[f"_draft_audio_sha:{form}"] = hashlib.sha256(draft.audio).hexdigest() if draft.audio else None
-    return True
+    written = any(isinstance(draft.fields.get(k), str) and draft.fields[k].strip() for k in texts)
+    return bool(written or draft.audio)
 
 
 def keep(store: Store, state: MutableMapping[str, Any], viewer: Viewer, form: str,
-         keys: Iterable[str], *, written: Iterable[str], audio: bytes | None = None) -> bool:
-    """Save the form's values when they changed since the last save (call after the widgets
-    are drawn). Nothing is saved for a form nobody has written in yet: `written` names the
-    keys a person types or records into, as opposed to choices with a default. `audio` is the
-    recording the form would send. True when a save happened."""
+         keys: Iterable[str], *, audio: bytes | None = None) -> bool:
+    """Save the choices `keys` (and the form's recording, `audio`) when they changed since the
+    last save (call after the widgets are drawn). The texts are not the server's to save: in a
+    form they reach the script only on submit, so the page's script sends them as typed
+    (web/draft_route.py). Choices alone start no draft; they join one that texts or a
+    recording began. True when a save happened."""
     fields = _fields(state, form, keys)
     sig = _sig(fields)
     audio_sha = hashlib.sha256(audio).hexdigest() if audio else None
     saved_audio = state.get(f"_draft_audio_sha:{form}")
     if sig == state.get(f"_draft_sig:{form}") and audio_sha == saved_audio:
         return False
-    started = f"_draft_sig:{form}" in state
-    if not started and not audio and not any(
-            isinstance(state.get(k), str) and state.get(k).strip() for k in written):
-        return False
     person = viewer.person.id
     try:
-        store.save_draft(person, viewer.campaign.id, form, fields,
+        store.save_draft(person, viewer.campaign.id, form, fields, merge=True,
+                         create=audio_sha != saved_audio,
                          audio=KEEP if audio_sha == saved_audio else audio, actor_id=person)
     except (Forbidden, StoreError):  # withdrawn meanwhile, or more than a form holds: not kept
         return False

@@ -9,6 +9,7 @@ import streamlit as st
 from jamii.collector import drafts, forms, ui
 from jamii.collector.i18n import Translator
 from jamii.core.langtags import display_name
+from jamii.web.draft_route import draft_script
 from jamii.web.session import Viewer
 
 OTHER = "__other__"
@@ -46,8 +47,9 @@ def _dialects(viewer: Viewer, language: str) -> list[str]:
 
 
 def dialect_and_domain(tr: Translator, viewer: Viewer, language: str, prefix: str) -> None:
-    """Dialect (campaign list or "other: ...") and domain, inside the form; their values are
-    read with `dialect_domain_values`."""
+    """Dialect (the campaign's list or "other", named in the form by `other_dialect`) and
+    domain, above the form so a choice reaches the server (and the draft) at once; their values
+    are read with `dialect_domain_values`."""
     campaign = viewer.campaign
     dialects = _dialects(viewer, language)
     if dialects:
@@ -58,8 +60,6 @@ def dialect_and_domain(tr: Translator, viewer: Viewer, language: str, prefix: st
         st.selectbox(tr("item.dialect"), options, key=f"{prefix}_dialect",
                      format_func=lambda d: tr("item.no_dialect") if d == "" else
                      (tr("item.other_dialect") if d == OTHER else d))
-        st.text_input(tr("item.other_dialect_name"), key=f"{prefix}_dialect_other",
-                      max_chars=100)
     if campaign.domains:
         if st.session_state.get(f"{prefix}_domain") not in campaign.domains:
             st.session_state.pop(f"{prefix}_domain", None)
@@ -67,9 +67,15 @@ def dialect_and_domain(tr: Translator, viewer: Viewer, language: str, prefix: st
                      format_func=lambda d: tr(f"domain.{d}", default=d))
 
 
-def context_keys(prefix: str) -> list[str]:
-    """The keys of `dialect_and_domain`'s widgets (a draft keeps them)."""
-    return [f"{prefix}_dialect", f"{prefix}_dialect_other", f"{prefix}_domain"]
+def other_dialect(tr: Translator, viewer: Viewer, language: str, prefix: str) -> None:
+    """Inside the form: the name of a dialect the campaign does not list, once "other" is chosen."""
+    if _dialects(viewer, language) and st.session_state.get(f"{prefix}_dialect") == OTHER:
+        st.text_input(tr("item.other_dialect_name"), key=f"{prefix}_dialect_other", max_chars=100)
+
+
+def choice_keys(prefix: str) -> list[str]:
+    """The keys of `dialect_and_domain`'s choices (a draft keeps them)."""
+    return [f"{prefix}_dialect", f"{prefix}_domain"]
 
 
 def dialect_domain_values(viewer: Viewer, language: str,
@@ -107,11 +113,12 @@ def confirmed(form: str) -> bool:
 
 # A submit is handled at the top of the run the button starts, before any widget is drawn, so
 # that a stored item empties the form in that same run (no second run through st.rerun).
-# The contribution forms are plain widgets, not `st.form`: a form's fields reach the server
-# only on submit, and a draft must be kept as it is typed (collector/drafts.py).
+# The texts stay in an `st.form`: outside one, a phone's tap on a button straight after
+# typing sends the text box's old value (streamlit#10007). Their drafts go by the page's own
+# script instead (`draft_saver`); the choices sit above the form and reach the server at once.
 def send_button(tr: Translator, form: str) -> None:
-    st.button(tr("contribute.submit"), key=f"{form}_send", type="primary", width="stretch",
-              on_click=_mark_sent, args=(form,))
+    st.form_submit_button(tr("contribute.submit"), type="primary", width="stretch",
+                          on_click=_mark_sent, args=(form,))
 
 
 def _mark_sent(form: str) -> None:
@@ -154,13 +161,19 @@ def values_of(keys: dict[str, str]) -> dict[str, Any]:
     return {name: st.session_state.get(key) for name, key in keys.items()}
 
 
-def draft_restored(tr: Translator, store, viewer: Viewer, form: str, keys: Iterable[str]) -> None:
+def draft_restored(tr: Translator, store, viewer: Viewer, form: str, *, texts: list[str],
+                   choices: list[str]) -> None:
     """Before the widgets: give back the person's unsent draft of this form, and say so."""
-    if drafts.restore(store, st.session_state, viewer, form, keys):
-        ui.say([("info", tr("draft.restored", default="Your unsent work is back, as you left it."))])
+    if drafts.restore(store, st.session_state, viewer, form, [*texts, *choices], texts=texts):
+        ui.say([("info", tr("contribute.draft_restored"))])
 
 
-def draft_kept(store, viewer: Viewer, form: str, keys: Iterable[str], written: Iterable[str],
+def draft_kept(store, viewer: Viewer, form: str, *, texts: Iterable[str], choices: Iterable[str],
                audio: bytes | None = None) -> None:
-    """After the widgets: keep what changed in the store, so a reload gives it back."""
-    drafts.keep(store, st.session_state, viewer, form, keys, written=written, audio=audio)
+    """After the widgets: the page's script sends the form's `texts` to the store as they are
+    typed; the server keeps the `choices` (and a recording) when they change."""
+    base = (st.get_option("server.baseUrlPath") or "").strip("/")
+    st.html(draft_script(f"/{base}/drafts" if base else "/drafts", form, viewer.campaign.id,
+                         list(texts), forms.submission_key(st.session_state, form)),
+            unsafe_allow_javascript=True)
+    drafts.keep(store, st.session_state, viewer, form, choices, audio=audio)

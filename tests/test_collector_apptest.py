@@ -100,11 +100,11 @@ def test_consent_then_contribute_prompt_response(app, env):
     assert at.title[0].value == "Write a question"
     at.text_area(key="pr_prompt").input(SW_PROMPT)
     at.text_area(key="pr_response").input("<script>alert(1)</script>")
-    at.button(key="pr_send").click().run()
+    at.button(key="FormSubmitter:pr_form-Send").click().run()
     assert "remove the HTML code" in texts(at)
     assert not store.items(store.campaigns()[0].id, author_id=who.id)
     at.text_area(key="pr_response").input(SW_ANSWER)
-    at.button(key="pr_send").click().run()
+    at.button(key="FormSubmitter:pr_form-Send").click().run()
     assert not at.exception
     mine = store.items(store.campaigns()[0].id, author_id=who.id)
     assert len(mine) == 1 and mine[0].content["response"] == SW_ANSWER
@@ -113,7 +113,7 @@ def test_consent_then_contribute_prompt_response(app, env):
     # the same text again (a reload): one item, said kindly
     at.text_area(key="pr_prompt").input(SW_PROMPT)
     at.text_area(key="pr_response").input(SW_ANSWER)
-    at.button(key="pr_send").click().run()
+    at.button(key="FormSubmitter:pr_form-Send").click().run()
     assert "already saved" in texts(at)
     assert len(store.items(store.campaigns()[0].id, author_id=who.id)) == 1
 
@@ -124,11 +124,11 @@ def test_pii_warning_asks_for_confirmation(app, env):
     at = app(who.id).run()
     at.text_area(key="pr_prompt").input(SW_PROMPT + " Swali la pili.")
     at.text_area(key="pr_response").input(SW_ANSWER + " Barua: amina@example.org")
-    at.button(key="pr_send").click().run()
+    at.button(key="FormSubmitter:pr_form-Send").click().run()
     assert "email address" in "\n".join(w.value for w in at.warning)
     assert not store.items(store.campaigns()[0].id, author_id=who.id)
     at.checkbox(key="pr_confirm").check()
-    at.button(key="pr_send").click().run()
+    at.button(key="FormSubmitter:pr_form-Send").click().run()
     assert not at.exception
     assert len(store.items(store.campaigns()[0].id, author_id=who.id)) == 1
 
@@ -142,11 +142,11 @@ def test_speech_page_refuses_a_short_clip_and_stores_a_good_one(app, env):
     at.audio_input(key="sp_audio").set_value(("clip.wav", wav(0.5), "audio/wav")).run()
     assert "shorter than 1" in texts(at)
     at.text_area(key="sp_transcript").input("Habari za asubuhi, mahindi yanahitaji mvua.")
-    at.button(key="sp_send").click().run()
+    at.button(key="FormSubmitter:sp_form-Send").click().run()
     assert not store.items(store.campaigns()[0].id, author_id=who.id)
     at.audio_input(key="sp_audio").set_value(("clip.wav", wav(2), "audio/wav")).run()
     at.text_area(key="sp_transcript").input("Habari za asubuhi, mahindi yanahitaji mvua.")
-    at.button(key="sp_send").click().run()
+    at.button(key="FormSubmitter:sp_form-Send").click().run()
     assert not at.exception
     [item] = store.items(store.campaigns()[0].id, author_id=who.id)
     assert item.kind == "speech" and item.content["duration_s"] == pytest.approx(2, abs=0.01)
@@ -168,7 +168,7 @@ def test_contextual_page_renders_with_community_anchors(app, env):
     at.switch_page("views/contextual.py").run()
     assert not at.exception and at.title[0].value == "Real-life situation"
     assert at.text_input(key="cx_c0_a1").value  # prefilled from the seeded rubric
-    at.button(key="cx_send").click().run()
+    at.button(key="FormSubmitter:cx_form-Send").click().run()
     assert "this is empty" in texts(at)
 
 

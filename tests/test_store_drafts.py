@@ -155,3 +155,18 @@ def test_session_idle_days_is_an_organisers_choice_within_a_year(world):
     assert store.session_idle_days() == 7
     [event] = store.audit_events(action_prefix="settings.")
     assert event["details"]["days"] == 7
+
+
+def test_merging_keeps_the_other_fields_and_create_false_makes_none(world):
+    """The page's script sends the texts as typed, the server the choices: neither wipes the
+    other's fields."""
+    store, camp, amina, _, _ = world
+    assert not store.save_draft(amina, camp, "pr", {"pr_task_type": "open_qa"}, merge=True,
+                                create=False, actor_id=amina)
+    assert store.draft(amina, camp, "pr", actor_id=amina) is None
+    store.save_draft(amina, camp, "pr", {"pr_prompt": "Mvua", "_key": "pr:1"}, merge=True, actor_id=amina)
+    assert store.save_draft(amina, camp, "pr", {"pr_task_type": "open_qa"}, merge=True,
+                            create=False, actor_id=amina)
+    store.save_draft(amina, camp, "pr", {"pr_prompt": "Mvua za masika"}, merge=True, actor_id=amina)
+    assert store.draft(amina, camp, "pr", actor_id=amina).fields == {
+        "pr_prompt": "Mvua za masika", "pr_task_type": "open_qa", "_key": "pr:1"}

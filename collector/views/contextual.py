@@ -20,7 +20,8 @@ def crit_keys(i: int) -> dict[str, str]:
 
 CRIT_KEYS = [k for i in range(N_CRITERIA) for k in crit_keys(i).values()]
 ALL_KEYS = list(KEYS.values()) + CRIT_KEYS
-DRAFT_KEYS = [*ALL_KEYS, "cx_language", *widgets.context_keys(FORM)]
+TEXTS = [*ALL_KEYS, f"{FORM}_dialect_other"]
+CHOICES = ["cx_language", *widgets.choice_keys(FORM)]
 
 
 def rubric_values() -> list[dict]:
@@ -30,7 +31,7 @@ def rubric_values() -> list[dict]:
             for k in (crit_keys(i) for i in range(N_CRITERIA))]
 
 
-widgets.draft_restored(tr, store, viewer, FORM, DRAFT_KEYS)  # before any widget is drawn
+widgets.draft_restored(tr, store, viewer, FORM, texts=TEXTS, choices=CHOICES)  # before any widget is drawn
 forms.submission_key(st.session_state, FORM)
 above, below = [], []
 if widgets.take_sent(FORM):  # handled before the form is drawn: a stored item empties it now
@@ -63,7 +64,8 @@ for i in range(N_CRITERIA):
         if key not in st.session_state:
             st.session_state[key] = value
 
-with st.container(border=True):
+widgets.dialect_and_domain(tr, viewer, language, FORM)
+with st.form("cx_form"):
     st.markdown(f"**1. {tr('contextual.step_situation')}**")
     st.text_area(tr("field.scenario"), key=KEYS["scenario"], placeholder=tr("contextual.scenario_hint"))
     st.text_input(tr("field.persona"), key=KEYS["persona"], placeholder=tr("contextual.persona_hint"))
@@ -84,8 +86,8 @@ with st.container(border=True):
                 st.text_input(tr("contextual.anchor", score=s), key=keys[f"a{s}"])
     st.markdown(f"**4. {tr('contextual.step_red_flags')}**")
     st.text_area(tr("field.red_flags"), key=KEYS["red_flags"], help=tr("contextual.red_flags_help"))
-    widgets.dialect_and_domain(tr, viewer, language, FORM)
+    widgets.other_dialect(tr, viewer, language, FORM)
     widgets.confirm_box(tr, FORM)
     widgets.send_button(tr, FORM)
 ui.say(below)
-widgets.draft_kept(store, viewer, FORM, DRAFT_KEYS, written=KEYS.values())
+widgets.draft_kept(store, viewer, FORM, texts=TEXTS, choices=CHOICES)

@@ -7,7 +7,8 @@ from jamii.collector import drafts, forms, ui, widgets
 store, viewer, tr = ui.guard("speech")
 FORM = "sp"
 KEYS = {"transcript": "sp_transcript", "prompt_text": "sp_prompt_text"}
-DRAFT_KEYS = [*KEYS.values(), "sp_language", *widgets.context_keys(FORM)]
+TEXTS = [*KEYS.values(), f"{FORM}_dialect_other"]
+CHOICES = ["sp_language", *widgets.choice_keys(FORM)]
 KEPT = drafts.AUDIO_STATE.format(form=FORM)
 """A recording given back with the draft: it is sent unless a new one is recorded."""
 
@@ -33,7 +34,7 @@ if not viewer.scope("voice"):
     st.page_link("views/consent.py", label=tr("nav.consent"), icon=":material/handshake:")
     st.stop()
 
-widgets.draft_restored(tr, store, viewer, FORM, DRAFT_KEYS)  # before any widget is drawn
+widgets.draft_restored(tr, store, viewer, FORM, texts=TEXTS, choices=CHOICES)  # before any widget is drawn
 forms.submission_key(st.session_state, FORM)
 above, below = [], []
 if widgets.take_sent(FORM):  # handled before the form is drawn: a stored item empties it now
@@ -54,10 +55,9 @@ language = widgets.item_language(tr, viewer, "sp_language")
 
 AUDIO_KEY = audio_key()
 if st.session_state.get(KEPT) and st.session_state.get(AUDIO_KEY) is None:
-    st.caption(tr("speech.kept_recording", default="Your recording from before: listen, then "
-                                                    "send it or record a new one."))
+    st.caption(tr("speech.kept_recording"))
     st.audio(st.session_state[KEPT], format="audio/wav")
-    st.button(tr("speech.drop_recording", default="Delete this recording"), key="sp_drop_kept",
+    st.button(tr("speech.drop_recording"), key="sp_drop_kept",
               on_click=drop_kept)
 recording = st.audio_input(tr("speech.record"), key=AUDIO_KEY, sample_rate=16000,
                            help=tr("speech.record_help"))
@@ -71,11 +71,12 @@ if clip is not None:
     else:
         st.caption(tr("speech.listen_back", seconds=f"{clip.duration_s:.1f}"))
 
-with st.container(border=True):
+widgets.dialect_and_domain(tr, viewer, language, FORM)
+with st.form("sp_form"):
     st.text_area(tr("field.prompt_text"), key=KEYS["prompt_text"], help=tr("speech.prompt_help"))
     st.text_area(tr("field.transcript"), key=KEYS["transcript"], help=tr("speech.transcript_help"))
-    widgets.dialect_and_domain(tr, viewer, language, FORM)
+    widgets.other_dialect(tr, viewer, language, FORM)
     widgets.confirm_box(tr, FORM)
     widgets.send_button(tr, FORM)
 ui.say(below)
-widgets.draft_kept(store, viewer, FORM, DRAFT_KEYS, written=KEYS.values(), audio=recorded())
+widgets.draft_kept(store, viewer, FORM, texts=TEXTS, choices=CHOICES, audio=recorded())

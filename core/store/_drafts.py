@@ -75,9 +75,12 @@ def _check_form(form: object) -> str:
 
 class DraftStore(StoreBase):
     def save_draft(self, person_id: int, campaign_id: int, form: str, fields: dict[str, Any], *,
-                   audio: bytes | None | object = KEEP, actor_id) -> None:
-        """Keep what the person has typed so far (replacing the last draft of that form).
-        Only the person themself saves their draft."""
+                   audio: bytes | None | object = KEEP, merge: bool = False,
+                   create: bool = True, actor_id) -> bool:
+        """Keep what the person has typed so far, replacing the last draft of that form, or with
+        `merge` only the fields given (the page's script sends the texts as they are typed,
+        the server the choices). With `create=False` only an existing draft changes. Only the
+        person themself saves their draft. True when a draft was written."""
         form = _check_form(form)
         fields = _check_fields(fields)
         if audio is not KEEP and audio is not None:
@@ -88,6 +91,14 @@ class DraftStore(StoreBase):
         with self.write() as s:
             _actor(s, actor_id, "keep this draft", roles=(), self_id=person_id)
             _get(s, Campaign, campaign_id)
+            if merge or not create:
+                row = s.scalar(select(Draft).where(
+                    Draft.contributor_id == person_id, Draft.campaign_id == campaign_id,
+                    Draft.form == form).with_for_update())
+                if row is None and not create:
+                    return False
+                if merge and row is not None:
+                    fields = _check_fields({**(row.fields or {}), **fields})
             values = {"contributor_id": person_id, "campaign_id": campaign_id, "form": form,
                       "fields": fields, "updated_at": now}
             changes = {"fields": fields, "updated_at": now}
@@ -101,6 +112,7 @@ class DraftStore(StoreBase):
             # one statement: two tabs saving at once leave one draft, the later one
             s.execute(insert(Draft).values(values).on_conflict_do_update(
                 index_elements=["contributor_id", "campaign_id", "form"], set_=changes))
+            return True
 
     def draft(self, person_id: int, campaign_id: int, form: str, *, actor_id) -> DraftView | None:
         """The person's draft of a form, or None. A draft whose submission key is already an
