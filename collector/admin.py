@@ -245,3 +245,29 @@ def problem_values(tr, values: dict[str, Any]) -> dict[str, Any]:
         out["activity"] = tr(f"activity.{out['activity']}", default=str(out["activity"]))
     return out
 
+
+
+def invite_link(page_url: str | None, base_path: str | None, code: str) -> str | None:
+    """The short link of an invite (`{app}/j/CODE`, web/serve.py) as the organiser's browser
+    reaches the app: what a printed QR code carries. None when the page's address is unknown."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    if not page_url:
+        return None
+    parts = urlsplit(page_url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return None
+    base = (base_path or "").strip("/")
+    path = f"/{base}/j/{code}" if base else f"/j/{code}"
+    return urlunsplit((parts.scheme, parts.netloc, path, "", ""))
+
+
+def invite_qr_png(link: str) -> bytes:
+    """A QR code of the link (segno), large enough to print on a card and scan from a phone."""
+    import io
+
+    import segno
+
+    buffer = io.BytesIO()
+    segno.make(link, error="m").save(buffer, kind="png", scale=8, border=4)
+    return buffer.getvalue()

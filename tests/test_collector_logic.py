@@ -463,3 +463,15 @@ def test_form_problems_name_the_field_and_activity_in_the_readers_language():
     key, values = found[0]
     shown = sw(key, **admin.problem_values(sw, values))
     assert sw("admin.targets_items") in shown and "targets," not in shown
+
+
+def test_an_invite_link_is_the_short_path_on_the_organisers_own_host():
+    from jamii.collector.admin import invite_link, invite_qr_png
+
+    assert invite_link("https://jamii.example.org/org-people", "", "ABCD-EFGH-JKLM") == \
+        "https://jamii.example.org/j/ABCD-EFGH-JKLM"
+    assert invite_link("http://10.0.0.2:8501/jamii/org-people", "/jamii/", "ABCD") == \
+        "http://10.0.0.2:8501/jamii/j/ABCD"
+    for bad in (None, "", "javascript:alert(1)", "file:///etc/passwd", "/relative"):
+        assert invite_link(bad, "", "ABCD") is None
+    assert invite_qr_png("https://jamii.example.org/j/ABCD").startswith(b"\x89PNG\r\n\x1a\n")

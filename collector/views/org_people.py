@@ -4,6 +4,7 @@ long a sign-in lasts unused."""
 import streamlit as st
 
 from jamii.collector import ui
+from jamii.collector.admin import invite_link, invite_qr_png
 from jamii.core.records import ROLES
 from jamii.core.store import StoreError
 from jamii.core.store._app_settings import IDLE_DAYS_RANGE
@@ -37,6 +38,9 @@ if invite:
         else:
             st.success(tr("admin.invited", pseudonym=ui.plain(person.pseudonym)))
             st.code(code, language=None)
+            link = invite_link(st.context.url, st.get_option("server.baseUrlPath"), code)
+            if link:  # for a printed card: the QR code signs its holder in
+                st.image(invite_qr_png(link), caption=link, width=220)
             st.caption(tr("admin.code_once"))
 
 by_pseudonym = {p["pseudonym"]: p for p in people}

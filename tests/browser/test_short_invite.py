@@ -75,3 +75,25 @@ def test_a_short_path_that_is_no_code_goes_nowhere(new_st, jamii_app):
         assert urlsplit(st.page.url).netloc == urlsplit(jamii_app.url).netloc, st.page.url
         assert st.page.locator("body").inner_text().strip() == NOT_FOUND.strip()
         assert st.page.locator("img").count() == 0
+
+
+def test_an_organisers_new_invite_comes_with_a_qr_code_of_its_short_link(new_st, jamii_app):
+    """The People page shows a new invite's short link under its QR code (what a printed card
+    carries); that link, opened on another phone, signs the new person in."""
+    _, organiser_code = jamii_app.person(roles=["organiser"], consent=CONSENT, language="en")
+    st = new_st()
+    st.goto("", code=organiser_code, lang="en")
+    _session_cookie(st)  # set by the page's hand-off, a moment after the sign-in
+    st.goto("org-people", lang="en")
+    st.wait_text(EN("admin.invite_title"))
+    st.click(st.button(EN("admin.invite"), exact=True))
+    st.wait_text(EN("admin.code_once"))
+    image = st.main().locator("[data-testid='stImage'] img")
+    assert image.count() == 1 and image.evaluate("i => i.naturalWidth") > 100
+    link = st.main().locator("[data-testid='stImageCaption']").inner_text().strip()
+    shown_code = st.main().locator("[data-testid='stCode']").inner_text().strip()
+    assert link == f"{jamii_app.url}/j/{shown_code}", (link, shown_code)
+    phone = new_st()
+    phone.goto(urlsplit(link).path.lstrip("/"), lang="sw")
+    phone.wait_text(SW("consent.title"))  # the new person, not yet consented
+    assert "code" not in urlsplit(phone.page.url).query
