@@ -28,6 +28,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "ratings": ("jamii.cli._ratings", "ratings_group", "Queue model answers for community rating; rating sheets on paper."),
     "leaderboard": ("jamii.cli._leaderboard", "leaderboard_command", "Automatic, judge and community scores side by side."),
     "export-task": ("jamii.cli._evaluate", "export_task_command", "Export a release as an lm-evaluation-harness or inspect-ai task."),
+    "kit": ("jamii.cli._kit", "kit_group", "Field kits: collect with no internet, bring the work back."),
     "results": ("jamii.cli._results", "results_group", "Export evaluation results in the Hugging Face Hub's formats."),
 }
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
@@ -12,10 +13,21 @@ if TYPE_CHECKING:  # the store is imported where it is used, not to type it
 
 @click.command("init")
 @click.option("--no-seeds", is_flag=True, help="Create or migrate the store without the example campaign.")
+@click.option("--from-kit", "kit", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Make a new, empty store a field store of this kit (from `jamii kit create`).")
 @store_options
-def init_command(store: Store, no_seeds: bool) -> None:
-    """Create or migrate the store, and load the example campaign from seeds/."""
+def init_command(store: Store, no_seeds: bool, kit: Path | None) -> None:
+    """Create or migrate the store, and load the example campaign from seeds/ (or a field kit)."""
     click.echo(f"Store ready: {_safe_url(store.url)} ({len(store.tables())} tables)")
+    if kit is not None:
+        from jamii.core.kit.kits import init_from_kit
+        from jamii.core.store import OPERATOR
+
+        done = init_from_kit(store, kit, actor_id=OPERATOR)
+        click.echo(f"Field store of kit {done.kit_id}: campaign '{done.campaign}', {done.people} "
+                   f"people, {done.consents} consents, {done.known_items} central items known by "
+                   "hash. Start the collector with `jamii collect`; no internet is needed.")
+        return
     if no_seeds:
         _warn_demo_people(store)
         return

@@ -11,6 +11,7 @@ three kinds share their lifecycle (review, acceptance, consent, pay) but not the
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
@@ -54,6 +55,12 @@ order (under the rule of five, `jamii.core.disclosure`)."""
 PROFILE_FIELDS = (*DEMOGRAPHIC_FIELDS, "languages_spoken", "compensation_method",
                   "compensation_choice", "ui_language")
 """Every self-described field of a `Contributor`: all optional, set by the person themself."""
+
+
+def new_uid() -> str:
+    """A record's global id: made where the record is made (a field kit or the central store),
+    so records from several kits merge without two ever taking the same id."""
+    return uuid.uuid4().hex
 
 
 def utcnow() -> datetime:
@@ -104,8 +111,13 @@ class Contributor(Base):
     """A person, known outside the private tables only by `pseudonym`."""
 
     __tablename__ = "contributors"
+    __table_args__ = (Index("ix_contributors_uid", "uid", unique=True),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    uid: Mapped[str] = mapped_column(String(32), nullable=True, default=new_uid)
+    """Global id (`new_uid`), the same in every store the record reaches."""
+    kit_id: Mapped[str | None] = mapped_column(String(32))
+    """The field kit the record was made in (null: made in this store, or centrally)."""
     pseudonym: Mapped[str] = mapped_column(String(64), unique=True)
     roles: Mapped[list[Any]] = mapped_column(default=lambda: ["contributor"])
     invite_code_sha256: Mapped[str | None] = mapped_column(String(64), unique=True)
@@ -161,9 +173,13 @@ class ConsentText(Base):
 
 class Consent(Base):
     __tablename__ = "consents"
-    __table_args__ = (Index("ix_consents_contributor_campaign", "contributor_id", "campaign_id"),)
+    __table_args__ = (Index("ix_consents_uid", "uid", unique=True), Index("ix_consents_contributor_campaign", "contributor_id", "campaign_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    uid: Mapped[str] = mapped_column(String(32), nullable=True, default=new_uid)
+    """Global id (`new_uid`), the same in every store the record reaches."""
+    kit_id: Mapped[str | None] = mapped_column(String(32))
+    """The field kit the record was made in (null: made in this store, or centrally)."""
     contributor_id: Mapped[int] = mapped_column(ForeignKey("contributors.id"))
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"))
     consent_text_id: Mapped[int] = mapped_column(ForeignKey("consent_texts.id"))
@@ -188,6 +204,8 @@ class Item(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    kit_id: Mapped[str | None] = mapped_column(String(32))
+    """The field kit the item was made in (null: made centrally); `public_id` is its global id."""
     public_id: Mapped[str] = mapped_column(String(40), unique=True)
     """Stable id published in releases; derived from nothing private."""
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"))
@@ -214,9 +232,13 @@ class ItemRevision(Base):
     """Earlier versions of an item, kept when an accepted edit replaces its content."""
 
     __tablename__ = "item_revisions"
-    __table_args__ = (UniqueConstraint("item_id", "version"),)
+    __table_args__ = (Index("ix_item_revisions_uid", "uid", unique=True), UniqueConstraint("item_id", "version"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    uid: Mapped[str] = mapped_column(String(32), nullable=True, default=new_uid)
+    """Global id (`new_uid`), the same in every store the record reaches."""
+    kit_id: Mapped[str | None] = mapped_column(String(32))
+    """The field kit the record was made in (null: made in this store, or centrally)."""
     item_id: Mapped[int] = mapped_column(ForeignKey("items.id"))
     version: Mapped[int] = mapped_column(Integer)
     content: Mapped[dict[str, Any]] = mapped_column(default=dict)
@@ -226,10 +248,14 @@ class ItemRevision(Base):
 
 class Review(Base):
     __tablename__ = "reviews"
-    __table_args__ = (UniqueConstraint("item_id", "reviewer_id"),
+    __table_args__ = (Index("ix_reviews_uid", "uid", unique=True), UniqueConstraint("item_id", "reviewer_id"),
                       Index("ix_reviews_item_verdict", "item_id", "item_version", "verdict"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    uid: Mapped[str] = mapped_column(String(32), nullable=True, default=new_uid)
+    """Global id (`new_uid`), the same in every store the record reaches."""
+    kit_id: Mapped[str | None] = mapped_column(String(32))
+    """The field kit the record was made in (null: made in this store, or centrally)."""
     item_id: Mapped[int] = mapped_column(ForeignKey("items.id"))
     item_version: Mapped[int] = mapped_column(Integer)
     reviewer_id: Mapped[int] = mapped_column(ForeignKey("contributors.id"))
@@ -334,13 +360,17 @@ class CompensationEntry(Base):
     """Append-only ledger line. Its status moves only through `PaymentEvent`s."""
 
     __tablename__ = "compensation_entries"
-    __table_args__ = (
+    __table_args__ = (Index("ix_compensation_entries_uid", "uid", unique=True), 
         Index("ix_comp_contributor", "contributor_id"),
         Index("ix_comp_campaign_status", "campaign_id", "status", "id"),
         UniqueConstraint("activity", "source_key"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    uid: Mapped[str] = mapped_column(String(32), nullable=True, default=new_uid)
+    """Global id (`new_uid`), the same in every store the record reaches."""
+    kit_id: Mapped[str | None] = mapped_column(String(32))
+    """The field kit the record was made in (null: made in this store, or centrally)."""
     contributor_id: Mapped[int] = mapped_column(ForeignKey("contributors.id"))
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"))
     activity: Mapped[str] = mapped_column(String(32))
@@ -466,3 +496,28 @@ class AppSetting(Base):
     value: Mapped[str] = mapped_column(String(200))
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_by: Mapped[int | None] = mapped_column(ForeignKey("contributors.id"))
+
+
+class Kit(Base):
+    """A field kit: issued by a central store for one campaign (`made_here`), or, in a field
+    store made from one, the kit it came from (`made_here` false). Its id is what the field's
+    records carry as `kit_id`."""
+
+    __tablename__ = "kits"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_uid)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"))
+    made_here: Mapped[bool] = mapped_column(Boolean)
+    note: Mapped[str] = mapped_column(String(200), default="")
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("contributors.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class KnownContent(Base):
+    """In a field store: the content hashes of the central store's items when the kit was made
+    (never their texts), so a duplicate is refused in the field as it would be centrally."""
+
+    __tablename__ = "kit_known_content"
+
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"), primary_key=True)
+    content_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)

@@ -104,3 +104,53 @@ def test_organiser_actions_are_audited(world):
     assert roles.record_id == str(person.id)
     assert roles.details == {"before": ["contributor"], "after": ["contributor", "reviewer"]}
     assert all(e.created_at is not None for e in events)
+
+
+def test_migration_0008_gives_old_records_global_ids_and_ledger_keys(store_url, tmp_path):
+    """A store from before field kits: its people, consents, reviews and ledger entries get
+    distinct global ids, and its ledger's source keys name items and reviews by them, so an
+    entry for the same item made in a kit can never be a second one."""
+    from alembic import command
+    from alembic.config import Config
+
+    from jamii.core.store._base import MIGRATIONS, make_engine
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    engine = make_engine(store_url)
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0007")
+    now = "2026-01-01 00:00:00+00:00"
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO campaigns (id, slug, name, description, languages, dialects, domains, "
+                          "item_kinds, targets, acceptance_rule, consent_scopes, compensation_options, "
+                          "rating_settings, licence_plan, created_at) VALUES (1, 'k', 'K', '', '[]', '{}', "
+                          "'[]', '[]', '{}', '{}', '[]', '{}', '{}', 'cc-by-4.0', :t)"), {"t": now})
+        for pid in (1, 2):
+            conn.execute(text("INSERT INTO contributors (id, pseudonym, roles, languages_spoken, created_at) "
+                              "VALUES (:i, :p, '[]', '[]', :t)"), {"i": pid, "p": f"p{pid}", "t": now})
+        conn.execute(text("INSERT INTO items (id, public_id, campaign_id, kind, language, author_id, status, "
+                          "version, content, content_sha256, client_key, provenance, created_at) VALUES "
+                          "(7, 'itm_seven', 1, 'prompt_response', 'sw', 1, 'accepted', 1, '{}', 'x', 'c7', '{}', :t)"),
+                     {"t": now})
+        conn.execute(text("INSERT INTO reviews (id, item_id, item_version, reviewer_id, verdict, reasons, created_at) "
+                          "VALUES (3, 7, 1, 2, 'approve', '[]', :t)"), {"t": now})
+        for eid, who, activity, key in ((1, 1, "item_accepted", "item:7"), (2, 1, "recording_minute", "audio:7"),
+                                        (3, 2, "review", "review:3"), (4, 2, "rating", "rating:9")):
+            conn.execute(text("INSERT INTO compensation_entries (id, contributor_id, campaign_id, activity, "
+                              "source_key, quantity, amount, unit, status, created_at) VALUES "
+                              "(:i, :w, 1, :a, :k, 1, 5, 'KES', 'owed', :t)"),
+                         {"i": eid, "w": who, "a": activity, "k": key, "t": now})
+    engine.dispose()
+    migrated = Store(store_url, tmp_path / "audio")
+    try:
+        with migrated.read() as s:
+            keys = dict(s.execute(text("SELECT id, source_key FROM compensation_entries")).all())
+            review_uid = s.execute(text("SELECT uid FROM reviews WHERE id = 3")).scalar()
+            uids = [u for t in ("contributors", "reviews", "compensation_entries")
+                    for u in s.scalars(text(f"SELECT uid FROM {t}"))]
+        assert keys == {1: "item:itm_seven", 2: "audio:itm_seven", 3: f"review:{review_uid}", 4: "rating:9"}
+        assert all(len(u) == 32 for u in uids) and len(set(uids)) == len(uids) == 7
+    finally:
+        migrated.close()

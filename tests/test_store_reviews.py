@@ -168,7 +168,9 @@ def test_reviews_and_acceptance_earn_entries_at_the_card_in_force(paid_world):
     assert all(e.rate_card_id == card.id and e.status == "owed" for e in entries)
     assert all(e.item_id == item.id and e.language == "sw" for e in entries)
     accepted = [e for e in entries if e.activity == "item_accepted"]
-    assert accepted[0].source_key == f"item:{item.id}"
+    assert accepted[0].source_key == f"item:{item.public_id}"  # global ids: the same in a field kit
+    review_uids = {r.uid for r in store.reviews_of(item.id)}
+    assert {e.source_key for e in entries if e.activity == "review"} == {f"review:{u}" for u in review_uids}
 
 
 def test_a_rejected_item_earns_its_author_nothing(paid_world):

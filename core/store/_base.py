@@ -218,6 +218,8 @@ class StoreBase:
             else self.engine
         )
         self._writer = sessionmaker(writer_bind, expire_on_commit=False)
+        if hasattr(self, "_stamp_kit"):  # a field store's new records carry its kit's id
+            event.listen(self._writer, "before_flush", self._stamp_kit)
 
     def check_actor(self, actor_id: "int | Operator | None", what: str, *,
                     roles: tuple[str, ...] = ORGANISER) -> None:

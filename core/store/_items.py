@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from jamii.core import checks
 from jamii.core import items as item_rules
 from jamii.core.langtags import normalise_tag
-from jamii.core.records import Campaign, Contributor, Item, Review
+from jamii.core.records import Campaign, Contributor, Item, KnownContent, Review
 from jamii.core.store._base import (Actor, Forbidden, NotFound, StoreBase, StoreError,
                                     _active_consent, _actor, _get, _tag)
 
@@ -108,6 +108,8 @@ class ItemStore(StoreBase):
                                                    Item.content_sha256 == digest))
                 if same is not None and same.client_key == client_key:
                     return Submitted(same, False)  # our own double click committed meanwhile
+                if same is None and s.get(KnownContent, (campaign_id, digest)) is not None:
+                    same = True  # a field store: the central store had it when the kit was made
                 if same is not None:
                     raise DuplicateItem("This exact item is already in the campaign: write a new one.")
                 item = Item(public_id=new_public_id(), campaign_id=campaign_id, kind=kind,

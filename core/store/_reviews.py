@@ -122,7 +122,7 @@ class ReviewStore(StoreBase):
             s.add(review)
             s.flush()
             campaign = s.get(Campaign, item.campaign_id)
-            self._earn(s, campaign, reviewer_id, "review", f"review:{review.id}", item)
+            self._earn(s, campaign, reviewer_id, "review", f"review:{review.uid}", item)
             votes = dict(s.execute(select(Review.verdict, func.count()).where(
                 Review.item_id == item_id, Review.item_version == item.version)
                 .group_by(Review.verdict)).all())
@@ -138,11 +138,11 @@ class ReviewStore(StoreBase):
         item.status = outcome
         item.decided_at = utcnow()
         if outcome == "accepted":
-            self._earn(session, campaign, item.author_id, "item_accepted", f"item:{item.id}", item)
+            self._earn(session, campaign, item.author_id, "item_accepted", f"item:{item.public_id}", item)
             if item.kind == "speech" and item.content.get("duration_s"):
                 minutes = Decimal(str(item.content["duration_s"])) / Decimal(60)
                 self._earn(session, campaign, item.author_id, "recording_minute",
-                           f"audio:{item.id}", item, quantity=minutes)
+                           f"audio:{item.public_id}", item, quantity=minutes)
 
     @staticmethod
     def _earn(session, campaign: Campaign, contributor_id: int, activity: str, source_key: str,
