@@ -37,3 +37,55 @@ def kit_create(store: Store, campaign: str, out: Path, note: str, actor) -> None
     click.echo(f"On the field laptop: jamii init --from-kit {done.path.name}, then make run. "
                f"Bundles from it open only with {central_key_path(store)}: back it up with the "
                "store, and never copy it to a field laptop.")
+
+
+@kit_group.command("bundle")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="The bundle file to write (carry it to the central store).")
+@store_options
+def kit_bundle(store: Store, out: Path) -> None:
+    """Seal everything this field store made into one file that only the central store opens.
+    Each bundle carries all of the kit's work so far: a lost one loses nothing."""
+    from jamii.core.kit.bundles import write_bundle
+    from jamii.core.store import OPERATOR
+
+    done = write_bundle(store, out, actor_id=OPERATOR)
+    counts = ", ".join(f"{n} {table}" for table, n in done.rows.items() if n)
+    click.echo(f"Bundle of kit {done.kit_id} written to {done.path}: {counts or 'nothing yet'}, "
+               f"{done.recordings} recordings. Sealed to the central store's key: a lost copy "
+               "leaks nothing.")
+
+
+@kit_group.command("merge")
+@click.argument("bundle", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the whole report as JSON.")
+@actor_option
+@store_options
+def kit_merge(store: Store, bundle: Path, as_json: bool, actor) -> None:
+    """Merge a field bundle: each record once, however often it comes; conflicts, duplicates
+    and items of people who withdrew are listed, not published."""
+    import dataclasses
+    import json
+
+    from jamii.core.kit.bundles import merge_bundle
+    from jamii.core.kit.sealed import SealedError
+
+    try:
+        report = merge_bundle(store, bundle, actor_id=acting(store, actor))
+    except SealedError as exc:
+        raise click.ClickException(str(exc)) from None
+    if as_json:
+        click.echo(json.dumps(dataclasses.asdict(report), indent=2, ensure_ascii=False))
+        return
+    for table, n in report.added.items():
+        click.echo(f"{table}: {n} added, {report.retries[table]} already here")
+    for outcome, n in report.decided.items():
+        click.echo(f"items {outcome} by the campaign's rule with the field's reviews: {n}")
+    for title, rows in (("Conflicts (not applied)", report.conflicts),
+                        ("Duplicates of items already in the campaign (refused)", report.duplicates),
+                        ("Items of people who withdrew (kept, never published)", report.withdrawn_authors),
+                        ("People renamed (their pseudonym was taken)", report.renamed)):
+        if rows:
+            click.echo(f"{title}: {len(rows)}")
+            for row in rows:
+                click.echo("  " + ", ".join(f"{k}={v}" for k, v in row.items()))

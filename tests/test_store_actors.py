@@ -34,6 +34,7 @@ READERS = {
     "rating_settings", "may_rate", "rating_queue_for", "open_rating_count", "open_rating_tasks",
     "pairwise_votes", "direct_ratings", "rating_progress", "ratings_stamp", "reviews_stamp", "rated_values", "web_session_active",
     "web_session_adopted", "draft", "session_idle_days", "field_kit", "kits",
+    "kit_records",
     "gold_results", "rating_task_models",
 }
 """Methods that read records and change none."""
@@ -114,6 +115,7 @@ def world(store) -> World:
     task = store.open_rating_tasks(camp.id)[0]
     web_session, _ = store.start_web_session(bob, actor_id=bob)
     store.save_draft(bob, camp.id, "cx", {"cx_question": "Nipande lini?"}, actor_id=bob)
+    store.issue_kit(camp.id, actor_id=OPERATOR, note="Kitui hall")
     return World(store, camp.id, org, gone, alice, bob, rev, newcomer, ct.id, item.id, entry,
                  task.task_id, task.public_id, web_session=web_session)
 
@@ -209,6 +211,8 @@ MUTATORS: dict[str, Mutator] = {
     "clear_draft": Mutator(lambda w, a: w.store.clear_draft(w.other, w.campaign, "cx", actor_id=a),
                            good=lambda w: w.other),
     "issue_kit": Mutator(lambda w, a: w.store.issue_kit(w.campaign, actor_id=a)),
+    "merge_kit_rows": Mutator(lambda w, a: w.store.merge_kit_rows(
+        w.store.kits(w.campaign)[0].id, "people", [], actor_id=a)),
     "set_session_idle_days": Mutator(lambda w, a: w.store.set_session_idle_days(7, actor_id=a)),
     "record_sheet_ratings": Mutator(lambda w, a: w.store.record_sheet_ratings(
         w.campaign, [{"row": 2, "task": w.task_public_id, "rater": _pseudonym(w, w.reviewer),

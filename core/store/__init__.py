@@ -12,7 +12,8 @@ profiles, counts of people), `_consent` (consent texts, consents), `_items`, `_r
 records), `_privacy` (personal-data flags),
 `_imports` (bulk import), `_signin` and `_web_sessions` (a sign-in that survives a reload),
 `_drafts` (half-written items kept for their person), `_app_settings` (organisers' settings),
-`_kits` (field kits: what one carries out, a field store made from one);
+`_kits` (field kits: what one carries out, a field store made from one), `_kit_merge` (a
+field store's work bundled, and merged back);
 `_base` holds database sessions, the audit trail, the actor
 check and the helpers they share. Callers only ever see `Store`.
 """
@@ -29,6 +30,7 @@ from jamii.core.store._campaigns import CampaignStore
 from jamii.core.store._consent import ConsentStore
 from jamii.core.store._imports import ImportQueries
 from jamii.core.store._drafts import DraftStore, DraftView
+from jamii.core.store._kit_merge import KitMergeStore, MergeReport
 from jamii.core.store._kits import KIT_FORMAT, KitStore
 from jamii.core.store._items import DuplicateItem, ItemStore, Submitted
 from jamii.core.store._ledger import LedgerStore
@@ -50,6 +52,7 @@ class Store(
     ItemStore,
     DraftStore,
     KitStore,
+    KitMergeStore,
     ReviewStore,
     RatingStore,
     LedgerStore,
@@ -64,5 +67,5 @@ class Store(
         return cls(settings.db_url, settings.audio_dir)
 
 
-__all__ = ["Store", "OPERATOR", "Operator", "Flagged", "StoreError", "NotFound", "Forbidden", "DuplicateItem", "Submitted", "DraftView", "KIT_FORMAT",
+__all__ = ["Store", "OPERATOR", "Operator", "Flagged", "StoreError", "NotFound", "Forbidden", "DuplicateItem", "Submitted", "DraftView", "KIT_FORMAT", "MergeReport",
            "REJECT_REASONS", "QueueReport", "RatingTaskView", "SheetReport", "new_invite_code", "make_engine", "migrate", "as_datetime"]

@@ -169,8 +169,11 @@ class KitStore(StoreBase):
                 record.kit_id = kit
 
 
-def _when(text: str):
+def _when(text: str | None):
+    """A time as a kit or bundle writes it (ISO 8601), timezone-aware; None stays None."""
     from datetime import datetime
 
+    if text is None:
+        return None
     value = datetime.fromisoformat(text)
     return value if value.tzinfo else value.replace(tzinfo=utcnow().tzinfo)

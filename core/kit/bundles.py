@@ -1,0 +1,104 @@
+"""Bundles: a field store's work, sealed to the central store's key, and their merge.
+
+    write_bundle(field, Path("kitui-1.bundle"), actor_id=OPERATOR)        # jamii kit bundle
+    report = merge_bundle(central, Path("kitui-1.bundle"), actor_id=OPERATOR)  # jamii kit merge
+
+A bundle is a sealed tar (core/kit/sealed.py): `manifest.json`, then each recording the items
+need as `audio/<sha256>.wav`, then one `tables/<table>.jsonl` per table in merge order
+(`TABLES`). The merge reads the whole bundle through once before it changes anything (a wrong
+key, a damaged or cut-short file is refused with nothing written), then applies each table in
+batches of `BATCH` rows, one transaction each (`Store.merge_kit_rows`): a merge killed at any
+point and run again ends as one clean run would, and the same bundle twice adds nothing.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+from jamii.core.kit.kits import central_key_path
+from jamii.core.kit.sealed import load_or_create_key, read_sealed, verify_sealed, write_sealed
+from jamii.core.store import Store, StoreError
+from jamii.core.store._kit_merge import TABLES, MergeReport
+
+BUNDLE_FORMAT = "jamii-bundle/1"
+BATCH = 2000
+PUBLIC_KEY_FILE = Path("kit") / "central-public-key.txt"
+
+
+@dataclass(frozen=True)
+class BundleSummary:
+    kit_id: str
+    path: Path
+    rows: dict[str, int]
+    recordings: int
+
+
+def write_bundle(store: Store, out: Path, *, actor_id) -> BundleSummary:
+    """Seal everything this field store made into `out`, to the central key the kit named."""
+    kit_id = store.field_kit()
+    key_file = store.audio_dir.parent / PUBLIC_KEY_FILE
+    if kit_id is None or not key_file.exists():
+        raise StoreError("This store was not made from a kit (jamii init --from-kit): there is "
+                         "nothing to bundle.")
+    public = key_file.read_text(encoding="ascii").strip()
+    tables = dict(store.kit_records(actor_id=actor_id))
+    audio = sorted({row["content"]["audio_sha256"] for row in tables["items"]
+                    if row["kind"] == "speech" and row["content"].get("audio_sha256")})
+    rows = {table: len(tables[table]) for table in TABLES}
+    manifest = {"format": BUNDLE_FORMAT, "kit_id": kit_id, "rows": rows, "recordings": len(audio)}
+
+    def members() -> Iterator[tuple[str, Any]]:
+        yield "manifest.json", json.dumps(manifest).encode()
+        for digest in audio:
+            yield f"audio/{digest}.wav", store.audio_path(digest, ".wav")
+        for table in TABLES:
+            yield f"tables/{table}.jsonl", b"".join(
+                json.dumps(row, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
+                for row in tables[table])
+
+    write_sealed(out, public, members())
+    return BundleSummary(kit_id, Path(out), rows, len(audio))
+
+
+def merge_bundle(store: Store, path: Path, *, actor_id, batch: int = BATCH) -> MergeReport:
+    """Merge a bundle into the central store that made its kit (see the module's rules)."""
+    secret = load_or_create_key(central_key_path(store))
+    verify_sealed(path, secret)  # all or nothing: refuse a bad bundle before any write
+    report = MergeReport()
+    kit_id = None
+    for name, stream in read_sealed(path, secret):
+        if name == "manifest.json":
+            manifest = json.loads(stream.read(1 << 20))
+            if manifest.get("format") != BUNDLE_FORMAT:
+                raise StoreError(f"{path} is not a jamii bundle of format {BUNDLE_FORMAT}.")
+            kit_id = manifest["kit_id"]
+            store.check_actor(actor_id, "merge a field kit's work")
+        elif kit_id is None:
+            raise StoreError(f"{path} has no manifest first: it was not made by `jamii kit bundle`.")
+        elif name.startswith("audio/") and name.endswith(".wav"):
+            data = stream.read()
+            if store.save_audio(data, ".wav") != name[len("audio/"):-len(".wav")]:
+                raise StoreError(f"{path}: the recording {name} does not match its name.")
+        elif name.startswith("tables/") and name[len("tables/"):-len(".jsonl")] in TABLES:
+            table = name[len("tables/"):-len(".jsonl")]
+            for rows in _batches(stream, batch):
+                report.absorb(store.merge_kit_rows(kit_id, table, rows, actor_id=actor_id))
+    if kit_id is None:
+        raise StoreError(f"{path} is an empty bundle.")
+    return report
+
+
+def _batches(stream, size: int) -> Iterator[list[dict[str, Any]]]:
+    rows: list[dict[str, Any]] = []
+    for line in io.TextIOWrapper(io.BufferedReader(stream), encoding="utf-8"):
+        if line.strip():
+            rows.append(json.loads(line))
+        if len(rows) >= size:
+            yield rows
+            rows = []
+    if rows:
+        yield rows

@@ -1,0 +1,326 @@
+"""Field kits, the store's side of bringing work back: the rows a field store bundles, and
+their merge into the central store.
+
+    for table, rows in field.kit_records(actor_id=OPERATOR): ...          # jamii kit bundle
+    report = central.merge_kit_rows(kit_id, "items", rows, actor_id=OPERATOR)  # jamii kit merge
+
+Merging follows ODK/KoboToolbox's proven rules. Every record carries the global id it got where
+it was made (`uid`, an item's `public_id`). A record whose id the central store already has is
+a retry when its content is the same (nothing happens) and a conflict when it differs (listed,
+not applied). A batch is one transaction, and every row is idempotent by its id, so a merge cut
+short at any point and run again ends exactly as one clean run, and the same bundle twice adds
+nothing. A field item whose text is already in the campaign (a central item, or another kit's)
+is refused as a duplicate, as at submission. An item of a person who withdrew centrally is kept
+for the record but listed: the release gates never publish a withdrawn person's items. Ledger
+entries keep their source keys (`item:<public_id>`, `review:<uid>`), unique with their
+activity, so nothing is paid twice. A person added in the field keeps their pseudonym unless
+the central store gave it to someone else meanwhile; then they get a new one, never merged with
+that other person.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Iterable, Iterator
+
+from sqlalchemy import func, select
+
+from jamii.core.records import (Campaign, CompensationEntry, Consent, Contributor,
+                                ContributorContact, Item, Kit, Review, utcnow)
+from jamii.core.rules import AcceptanceRule, decide
+from jamii.core.store._base import Actor, StoreBase, StoreError, _actor
+from jamii.core.store._kits import _when
+
+TABLES = ("people", "consents", "items", "reviews", "ledger", "withdrawals")
+"""In merge order: each table's rows name only records of the tables before it."""
+PERSON_FIELDS = ("uid", "pseudonym", "roles", "invite_code_sha256", "ui_language",
+                 "languages_spoken", "dialect", "region", "gender", "age_band",
+                 "compensation_method", "compensation_choice")
+CONTACT_FIELDS = ("name", "email", "phone", "payment_account", "login_name", "password_hash")
+ITEM_FIELDS = ("public_id", "campaign_id", "kind", "language", "dialect", "domain", "status",
+               "version", "content", "content_sha256", "client_key", "provenance")
+
+
+@dataclass
+class MergeReport:
+    """What one merge did, per table; lists say which records and why."""
+
+    added: dict[str, int] = field(default_factory=lambda: {t: 0 for t in TABLES})
+    retries: dict[str, int] = field(default_factory=lambda: {t: 0 for t in TABLES})
+    conflicts: list[dict[str, Any]] = field(default_factory=list)
+    duplicates: list[dict[str, Any]] = field(default_factory=list)
+    withdrawn_authors: list[dict[str, Any]] = field(default_factory=list)
+    renamed: list[dict[str, Any]] = field(default_factory=list)
+    decided: dict[str, int] = field(default_factory=dict)
+
+    def conflict(self, table: str, why: str, **ids: Any) -> None:
+        self.conflicts.append({"table": table, **ids, "why": why})
+
+    def absorb(self, other: "MergeReport") -> None:
+        for table in TABLES:
+            self.added[table] += other.added[table]
+            self.retries[table] += other.retries[table]
+        self.conflicts += other.conflicts
+        self.duplicates += other.duplicates
+        self.withdrawn_authors += other.withdrawn_authors
+        self.renamed += other.renamed
+        for outcome, n in other.decided.items():
+            self.decided[outcome] = self.decided.get(outcome, 0) + n
+
+
+def _iso(value: Any) -> Any:
+    return value.isoformat() if hasattr(value, "isoformat") else value
+
+
+class KitMergeStore(StoreBase):
+    # --- field: what a bundle carries -------------------------------------------------------
+    def kit_records(self, *, actor_id: Actor) -> Iterator[tuple[str, list[dict[str, Any]]]]:
+        """Everything this field store made, as (table, rows) in merge order, by global ids
+        only. A bundle carries all of it every time: a bundle lost on the way loses nothing,
+        and the central store takes each record once however many bundles carry it."""
+        kit = self.field_kit()
+        if kit is None:
+            raise StoreError("This store was not made from a kit (jamii init --from-kit): "
+                             "there is nothing to bundle.")
+        with self.read() as s:
+            _actor(s, actor_id, "bundle a kit's work")
+            uid = dict(s.execute(select(Contributor.id, Contributor.uid)).all())
+            people = list(s.scalars(select(Contributor).where(Contributor.kit_id == kit)
+                                    .order_by(Contributor.id)))
+            contacts = {c.contributor_id: c for c in s.scalars(select(ContributorContact).where(
+                ContributorContact.contributor_id.in_([p.id for p in people] or [-1])))}
+            yield "people", [{**{f: _iso(getattr(p, f)) for f in PERSON_FIELDS},
+                              "created_at": _iso(p.created_at),
+                              "contact": {f: getattr(contacts[p.id], f) for f in CONTACT_FIELDS}
+                              if p.id in contacts else None} for p in people]
+            consent_uid = dict(s.execute(select(Consent.id, Consent.uid)).all())
+            yield "consents", [
+                {"uid": c.uid, "person": uid[c.contributor_id], "campaign_id": c.campaign_id,
+                 "consent_text_id": c.consent_text_id, "version": c.version,
+                 "text_sha256": c.text_sha256, "scopes": c.scopes,
+                 "accepted_at": _iso(c.accepted_at), "withdrawn_at": _iso(c.withdrawn_at)}
+                for c in s.scalars(select(Consent).where(Consent.kit_id == kit).order_by(Consent.id))]
+            items = list(s.scalars(select(Item).where(Item.kit_id == kit).order_by(Item.id)))
+            public = {i.id: i.public_id for i in items}
+            yield "items", [{**{f: getattr(i, f) for f in ITEM_FIELDS}, "author": uid[i.author_id],
+                             "consent": consent_uid.get(i.consent_id), "created_at": _iso(i.created_at)}
+                            for i in items]
+            yield "reviews", [
+                {"uid": r.uid, "item": public[r.item_id], "item_version": r.item_version,
+                 "reviewer": uid[r.reviewer_id], "verdict": r.verdict, "reasons": r.reasons,
+                 "suggested_edit": r.suggested_edit, "created_at": _iso(r.created_at)}
+                for r in s.scalars(select(Review).where(Review.kit_id == kit).order_by(Review.id))
+                if r.item_id in public]
+            yield "ledger", [
+                {"uid": e.uid, "person": uid[e.contributor_id], "campaign_id": e.campaign_id,
+                 "activity": e.activity, "source_key": e.source_key,
+                 "item": public.get(e.item_id), "language": e.language,
+                 "rate_card_id": e.rate_card_id, "quantity": str(e.quantity),
+                 "amount": str(e.amount), "unit": e.unit, "created_at": _iso(e.created_at)}
+                for e in s.scalars(select(CompensationEntry).where(CompensationEntry.kit_id == kit)
+                                   .order_by(CompensationEntry.id))]
+            yield "withdrawals", [
+                {"person": p.uid, "withdrawn_at": _iso(p.withdrawn_at)}
+                for p in s.scalars(select(Contributor).where(Contributor.withdrawn_at.is_not(None))
+                                   .order_by(Contributor.id))]
+
+    # --- central: one batch of one table ----------------------------------------------------
+    def merge_kit_rows(self, kit_id: str, table: str, rows: list[dict[str, Any]], *,
+                       actor_id: Actor) -> MergeReport:
+        """Apply one batch of a bundle's table in one transaction (see the module's rules)."""
+        if table not in TABLES:
+            raise StoreError(f"A bundle has no table '{table}'.")
+        report = MergeReport()
+        with self.write() as s:
+            _actor(s, actor_id, "merge a field kit's work")
+            kit = s.get(Kit, kit_id)
+            if kit is None or not kit.made_here:
+                raise StoreError(f"Kit {kit_id} was not made by this store: merge its bundles into "
+                                 "the central store that wrote the kit.")
+            getattr(self, f"_merge_{table}")(s, kit, rows, report)
+            self._audit(s, actor_id, "kit.merge", "kit", kit_id, table=table, rows=len(rows),
+                        added=report.added[table], retries=report.retries[table],
+                        conflicts=len(report.conflicts), duplicates=len(report.duplicates))
+        return report
+
+    @staticmethod
+    def _ids(s, model, column, keys: Iterable[str]) -> dict[str, Any]:
+        keys = list({k for k in keys if k})
+        found = {}
+        for start in range(0, len(keys), 900):  # SQLite's bound-parameter limit
+            chunk = keys[start:start + 900]
+            found.update({getattr(r, column): r for r in s.scalars(
+                select(model).where(getattr(model, column).in_(chunk)))})
+        return found
+
+    def _merge_people(self, s, kit: Kit, rows, report: MergeReport) -> None:
+        have = self._ids(s, Contributor, "uid", (r["uid"] for r in rows))
+        for row in rows:
+            if row["uid"] in have:
+                report.retries["people"] += 1
+                continue
+            values = {f: row.get(f) for f in PERSON_FIELDS}
+            wanted = values["pseudonym"]
+            if s.scalar(select(Contributor.id).where(Contributor.pseudonym == wanted)):
+                values["pseudonym"] = self._new_pseudonym(s)
+                report.renamed.append({"uid": row["uid"], "field_pseudonym": wanted,
+                                       "pseudonym": values["pseudonym"]})
+            if values["invite_code_sha256"] and s.scalar(select(Contributor.id).where(
+                    Contributor.invite_code_sha256 == values["invite_code_sha256"])):
+                values["invite_code_sha256"] = None  # the code stays with the central person
+            person = Contributor(**values, kit_id=kit.id, created_at=_when(row.get("created_at")) or utcnow())
+            s.add(person)
+            s.flush()
+            contact = row.get("contact") or None
+            if contact:
+                login = contact.get("login_name")
+                if login and s.scalar(select(ContributorContact.contributor_id).where(
+                        ContributorContact.login_name == login)):
+                    contact = {**contact, "login_name": None, "password_hash": None}
+                s.add(ContributorContact(contributor_id=person.id,
+                                         **{f: contact.get(f) for f in CONTACT_FIELDS}))
+            report.added["people"] += 1
+
+    def _merge_consents(self, s, kit: Kit, rows, report: MergeReport) -> None:
+        have = self._ids(s, Consent, "uid", (r["uid"] for r in rows))
+        people = self._ids(s, Contributor, "uid", (r["person"] for r in rows))
+        for row in rows:
+            if row["uid"] in have:
+                old = have[row["uid"]]
+                if row.get("withdrawn_at") and old.withdrawn_at is None:
+                    old.withdrawn_at = _when(row["withdrawn_at"])
+                report.retries["consents"] += 1
+                continue
+            person = people.get(row["person"])
+            if person is None:
+                report.conflict("consents", "names a person the bundle does not carry",
+                                uid=row["uid"])
+                continue
+            s.add(Consent(uid=row["uid"], kit_id=kit.id, contributor_id=person.id,
+                          campaign_id=kit.campaign_id, consent_text_id=row["consent_text_id"],
+                          version=row["version"], text_sha256=row["text_sha256"],
+                          scopes=row["scopes"], accepted_at=_when(row["accepted_at"]),
+                          withdrawn_at=_when(row.get("withdrawn_at"))))
+            report.added["consents"] += 1
+
+    def _merge_items(self, s, kit: Kit, rows, report: MergeReport) -> None:
+        have = self._ids(s, Item, "public_id", (r["public_id"] for r in rows))
+        people = self._ids(s, Contributor, "uid", (r["author"] for r in rows))
+        consents = self._ids(s, Consent, "uid", (r.get("consent") for r in rows))
+        hashes = self._ids(s, Item, "content_sha256", (r["content_sha256"] for r in rows))
+        for row in rows:
+            old = have.get(row["public_id"])
+            if old is not None:
+                if old.content_sha256 == row["content_sha256"] and old.version == row["version"]:
+                    report.retries["items"] += 1
+                else:
+                    report.conflict("items", "the central store holds a different text under this id",
+                                    public_id=row["public_id"])
+                continue
+            same = hashes.get(row["content_sha256"])
+            if same is not None and same.campaign_id == kit.campaign_id:
+                report.duplicates.append({"public_id": row["public_id"], "same_as": same.public_id})
+                continue
+            author = people.get(row["author"])
+            if author is None:
+                report.conflict("items", "names an author the bundle does not carry",
+                                public_id=row["public_id"])
+                continue
+            consent = consents.get(row.get("consent"))
+            item = Item(**{f: row[f] for f in ITEM_FIELDS if f not in ("status",)},
+                        status="submitted", author_id=author.id, kit_id=kit.id,
+                        consent_id=consent.id if consent else None,
+                        created_at=_when(row.get("created_at")) or utcnow())
+            if item.campaign_id != kit.campaign_id:
+                report.conflict("items", "belongs to another campaign than the kit's",
+                                public_id=row["public_id"])
+                continue
+            s.add(item)
+            hashes[row["content_sha256"]] = item
+            if author.withdrawn_at is not None:
+                report.withdrawn_authors.append({"public_id": row["public_id"],
+                                                 "author": author.pseudonym})
+            report.added["items"] += 1
+        s.flush()
+
+    def _merge_reviews(self, s, kit: Kit, rows, report: MergeReport) -> None:
+        have = self._ids(s, Review, "uid", (r["uid"] for r in rows))
+        items = self._ids(s, Item, "public_id", (r["item"] for r in rows))
+        people = self._ids(s, Contributor, "uid", (r["reviewer"] for r in rows))
+        touched = set()
+        for row in rows:
+            if row["uid"] in have:
+                report.retries["reviews"] += 1
+                continue
+            item, reviewer = items.get(row["item"]), people.get(row["reviewer"])
+            if item is None or reviewer is None:
+                report.conflict("reviews", "names an item or reviewer the central store does not hold",
+                                uid=row["uid"])
+                continue
+            if s.scalar(select(Review.id).where(Review.item_id == item.id,
+                                                Review.reviewer_id == reviewer.id)):
+                report.conflict("reviews", "this reviewer already reviewed this item centrally",
+                                uid=row["uid"])
+                continue
+            s.add(Review(uid=row["uid"], kit_id=kit.id, item_id=item.id,
+                         item_version=row["item_version"], reviewer_id=reviewer.id,
+                         verdict=row["verdict"], reasons=row["reasons"] or [],
+                         suggested_edit=row.get("suggested_edit"),
+                         created_at=_when(row.get("created_at")) or utcnow()))
+            touched.add(item.id)
+            report.added["reviews"] += 1
+        s.flush()
+        campaign = s.get(Campaign, kit.campaign_id)
+        rule = AcceptanceRule.from_campaign(campaign.acceptance_rule)
+        for item_id in sorted(touched):  # the campaign's rule over every review, central ones too
+            item = s.get(Item, item_id, with_for_update=True)
+            if item.status != "submitted":
+                continue
+            votes = dict(s.execute(select(Review.verdict, func.count()).where(
+                Review.item_id == item.id, Review.item_version == item.version)
+                .group_by(Review.verdict)).all())
+            outcome = decide(votes.get("approve", 0), votes.get("reject", 0), rule)
+            if outcome:
+                item.status, item.decided_at = outcome, utcnow()
+                report.decided[outcome] = report.decided.get(outcome, 0) + 1
+
+    def _merge_ledger(self, s, kit: Kit, rows, report: MergeReport) -> None:
+        have = self._ids(s, CompensationEntry, "uid", (r["uid"] for r in rows))
+        people = self._ids(s, Contributor, "uid", (r["person"] for r in rows))
+        items = self._ids(s, Item, "public_id", (r.get("item") for r in rows))
+        for row in rows:
+            if row["uid"] in have or s.scalar(select(CompensationEntry.id).where(
+                    CompensationEntry.activity == row["activity"],
+                    CompensationEntry.source_key == row["source_key"])):
+                report.retries["ledger"] += 1  # this work was recorded (and maybe paid) already
+                continue
+            person = people.get(row["person"])
+            if person is None:
+                report.conflict("ledger", "names a person the central store does not hold",
+                                uid=row["uid"])
+                continue
+            item = items.get(row.get("item"))
+            s.add(CompensationEntry(uid=row["uid"], kit_id=kit.id, contributor_id=person.id,
+                                    campaign_id=kit.campaign_id, activity=row["activity"],
+                                    source_key=row["source_key"], item_id=item.id if item else None,
+                                    language=row.get("language"), rate_card_id=row.get("rate_card_id"),
+                                    quantity=Decimal(row["quantity"]), amount=Decimal(row["amount"]),
+                                    unit=row["unit"], created_at=_when(row.get("created_at")) or utcnow()))
+            report.added["ledger"] += 1
+
+    def _merge_withdrawals(self, s, kit: Kit, rows, report: MergeReport) -> None:
+        people = self._ids(s, Contributor, "uid", (r["person"] for r in rows))
+        for row in rows:
+            person = people.get(row["person"])
+            if person is None:
+                continue
+            if person.withdrawn_at is not None:
+                report.retries["withdrawals"] += 1
+                continue
+            when = _when(row["withdrawn_at"])
+            person.withdrawn_at = when
+            for consent in s.scalars(select(Consent).where(Consent.contributor_id == person.id,
+                                                           Consent.withdrawn_at.is_(None))):
+                consent.withdrawn_at = when
+            report.added["withdrawals"] += 1

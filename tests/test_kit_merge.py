@@ -1,0 +1,193 @@
+"""Bringing a kit's work back (issue 14): `jamii kit bundle` on a field SQLite store, `jamii
+kit merge` into the central store (SQLite and PostgreSQL, the `store` fixture).
+
+Every item, review, consent, new person and ledger entry arrives exactly once, whatever is
+merged twice or cut short; duplicates, conflicts and withdrawn authors are listed; a bundle
+for another store, or one changed after it was sealed, is refused with nothing written.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import func, select
+
+from jamii.cli import cli
+from jamii.core.kit.bundles import merge_bundle, write_bundle
+from jamii.core.kit.kits import create_kit, init_from_kit
+from jamii.core.kit.sealed import SealedError
+from jamii.core.records import CompensationEntry, Consent, Contributor, Item, Review
+from jamii.core.store import OPERATOR
+from tests.test_kit_create import ANSWER, PROMPT, central, field_store  # noqa: F401 - fixture
+
+COUNTED = (Contributor, Consent, Item, Review, CompensationEntry)
+
+
+def counts(store) -> dict[str, int]:
+    with store.read() as s:
+        return {m.__tablename__: s.scalar(select(func.count()).select_from(m)) for m in COUNTED}
+
+
+def content(text: str) -> dict:
+    return {"prompt": text, "response": ANSWER, "task_type": "open_qa"}
+
+
+@pytest.fixture
+def field_work(central, tmp_path):
+    """A kit out in the field: Amina writes two items, a newcomer joins, consents and writes
+    one, and the reviewer approves Amina's first (a paid review)."""
+    store, camp, people = central
+    create_kit(store, camp.id, tmp_path / "k.kit", actor_id=OPERATOR)
+    field = field_store(tmp_path)
+    init_from_kit(field, tmp_path / "k.kit", actor_id=OPERATOR)
+    amina = field.sign_in_with_code(people["amina"][1])
+    reviewer = field.sign_in_with_password("mkaguzi", "a long reviewer secret")
+    first = field.submit_item(campaign_id=camp.id, author_id=amina.id, kind="prompt_response",
+                              language="sw", content=content("Mahindi ya msimu wa vuli hupandwa lini?"),
+                              client_key="f-1").item
+    field.submit_item(campaign_id=camp.id, author_id=amina.id, kind="prompt_response", language="sw",
+                      content=content("Mtama unastahimili ukame kiasi gani?"), client_key="f-2")
+    newcomer, _ = field.add_contributor(roles=["contributor"], pseudonym="mgeni-kitui", actor_id=OPERATOR)
+    text = field.consent_text(camp.id, "sw")
+    field.accept_consent(newcomer.id, text.id, {"open_publication": True})
+    field.submit_item(campaign_id=camp.id, author_id=newcomer.id, kind="prompt_response", language="sw",
+                      content=content("Maji ya mvua yahifadhiwe vipi?"), client_key="f-3")
+    field.record_review(first.id, reviewer.id, "approve")
+    yield store, camp, people, field, tmp_path
+    field.close()
+
+
+def test_a_bundle_merges_every_record_once_and_twice_adds_nothing(field_work):
+    store, camp, people, field, tmp = field_work
+    before = counts(store)
+    done = write_bundle(field, tmp / "b1.bundle", actor_id=OPERATOR)
+    assert done.rows["items"] == 3 and done.rows["people"] == 1 and done.rows["reviews"] == 1
+    report = merge_bundle(store, tmp / "b1.bundle", actor_id=OPERATOR)
+    assert report.added == {"people": 1, "consents": 1, "items": 3, "reviews": 1, "ledger": 1,
+                            "withdrawals": 0}
+    assert not (report.conflicts or report.duplicates or report.withdrawn_authors)
+    after = counts(store)
+    assert {k: after[k] - before[k] for k in after} == {
+        "contributors": 1, "consents": 1, "items": 3, "reviews": 1, "compensation_entries": 1}
+    mine = {i.content["prompt"] for i in store.items(camp.id, author_id=people["amina"][0].id)}
+    assert "Mahindi ya msimu wa vuli hupandwa lini?" in mine  # under her central account
+    newcomer = store.contributor_by_pseudonym("mgeni-kitui")
+    assert newcomer.kit_id == done.kit_id and store.active_consent(newcomer.id, camp.id)
+    [entry] = [e for e in store.ledger(camp.id) if e.kit_id == done.kit_id]
+    assert entry.activity == "review" and entry.contributor_id == people["reviewer"].id
+
+    again = merge_bundle(store, tmp / "b1.bundle", actor_id=OPERATOR)
+    assert set(again.added.values()) == {0} and again.retries["items"] == 3
+    assert counts(store) == after
+    # the next bundle carries everything again, and only the new work is added
+    field.submit_item(campaign_id=camp.id, author_id=field.sign_in_with_code(people["amina"][1]).id,
+                      kind="prompt_response", language="sw",
+                      content=content("Kunde hupandwa pamoja na mahindi?"), client_key="f-4")
+    write_bundle(field, tmp / "b2.bundle", actor_id=OPERATOR)
+    later = merge_bundle(store, tmp / "b2.bundle", actor_id=OPERATOR)
+    assert later.added["items"] == 1 and later.retries["items"] == 3
+
+
+def test_a_merge_cut_short_and_run_again_ends_as_one_clean_run(field_work, monkeypatch):
+    store, _, _, field, tmp = field_work
+    write_bundle(field, tmp / "b.bundle", actor_id=OPERATOR)
+    before = counts(store)
+    real = type(store).merge_kit_rows
+    calls = {"n": 0}
+
+    def dies_on_the_third_batch(self, *args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt  # as a kill between two batches leaves it
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(type(store), "merge_kit_rows", dies_on_the_third_batch)
+    with pytest.raises(KeyboardInterrupt):
+        merge_bundle(store, tmp / "b.bundle", actor_id=OPERATOR)
+    partial = counts(store)
+    assert partial != before and partial["reviews"] == before["reviews"]  # people, consents only
+    monkeypatch.setattr(type(store), "merge_kit_rows", real)
+    merge_bundle(store, tmp / "b.bundle", actor_id=OPERATOR)
+    after = counts(store)
+    assert {k: after[k] - before[k] for k in after} == {
+        "contributors": 1, "consents": 1, "items": 3, "reviews": 1, "compensation_entries": 1}
+
+
+def test_withdrawals_duplicates_and_conflicts_are_listed_not_applied(field_work):
+    store, camp, people, field, tmp = field_work
+    amina = people["amina"][0]
+    store.withdraw(amina.id, actor_id=amina.id)  # centrally, while the kit was out
+    # another kit's item with the same text as one of this kit's arrived first
+    store.submit_item(campaign_id=camp.id, author_id=people["reviewer"].id, kind="prompt_response",
+                      language="sw", content=content("Maji ya mvua yahifadhiwe vipi?"), client_key="c-dup")
+    write_bundle(field, tmp / "b.bundle", actor_id=OPERATOR)
+    report = merge_bundle(store, tmp / "b.bundle", actor_id=OPERATOR)
+    assert len(report.withdrawn_authors) == 2 and {w["author"] for w in report.withdrawn_authors} == {amina.pseudonym}
+    assert len(report.duplicates) == 1 and report.added["items"] == 2
+    # the field changes an item's text under the same id: a conflict, the central text stays
+    with field.write() as s:
+        item = s.scalar(select(Item).where(Item.client_key == "f-2"))
+        item.content = {**item.content, "prompt": "Mtama mweupe unastahimili ukame?"}
+        item.content_sha256 = "f" * 64
+        public_id = item.public_id
+    write_bundle(field, tmp / "b2.bundle", actor_id=OPERATOR)
+    again = merge_bundle(store, tmp / "b2.bundle", actor_id=OPERATOR)
+    assert [c["public_id"] for c in again.conflicts if c["table"] == "items"] == [public_id]
+    with store.read() as s:
+        kept = s.scalar(select(Item).where(Item.public_id == public_id))
+    assert kept.content["prompt"] == "Mtama unastahimili ukame kiasi gani?"
+
+
+def test_a_bundle_for_another_store_or_changed_after_sealing_is_refused_with_nothing_written(
+        field_work, tmp_path_factory):
+    from jamii.core.store import Store
+
+    store, _, _, field, tmp = field_work
+    write_bundle(field, tmp / "b.bundle", actor_id=OPERATOR)
+    before = counts(store)
+    sealed = bytearray((tmp / "b.bundle").read_bytes())
+    sealed[len(sealed) // 2] ^= 0x01
+    (tmp / "changed.bundle").write_bytes(bytes(sealed))
+    with pytest.raises(SealedError, match="damaged|changed"):
+        merge_bundle(store, tmp / "changed.bundle", actor_id=OPERATOR)
+    assert counts(store) == before
+    other_dir = tmp_path_factory.mktemp("other-central")
+    other = Store(f"sqlite:///{other_dir / 'jamii.sqlite3'}", other_dir / "audio")
+    try:
+        with pytest.raises(SealedError, match="another central store"):
+            merge_bundle(other, tmp / "b.bundle", actor_id=OPERATOR)
+    finally:
+        other.close()
+
+
+def test_the_four_commands_in_order(central, tmp_path, monkeypatch):
+    store, camp, people = central
+    monkeypatch.delenv("JAMII_DB", raising=False)
+    runner = CliRunner()
+    central_args = ["--db", store.url, "--data-dir", str(store.audio_dir.parent)]
+    laptop = ["--data-dir", str(tmp_path / "laptop")]
+
+    def run(*args):
+        result = runner.invoke(cli, list(args))
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    run("kit", "create", "--campaign", "kilimo", "--out", str(tmp_path / "k.kit"), *central_args)
+    run("init", "--from-kit", str(tmp_path / "k.kit"), *laptop)
+    from jamii.core.store import Store
+
+    field = Store.open(data_dir=tmp_path / "laptop")
+    try:
+        amina = field.sign_in_with_code(people["amina"][1])
+        field.submit_item(campaign_id=camp.id, author_id=amina.id, kind="prompt_response",
+                          language="sw", content=content("Mbegu bora za maharage ni zipi?"), client_key="cli-1")
+    finally:
+        field.close()
+    assert "1 items" in run("kit", "bundle", "--out", str(tmp_path / "b.bundle"), *laptop)
+    out = run("kit", "merge", str(tmp_path / "b.bundle"), *central_args)
+    assert "items: 1 added" in out
+    assert "items: 0 added, 1 already here" in run("kit", "merge", str(tmp_path / "b.bundle"), *central_args)
+    refused = runner.invoke(cli, ["kit", "merge", str(tmp_path / "k.kit"), *central_args])
+    assert refused.exit_code != 0 and "Traceback" not in refused.output
