@@ -28,6 +28,9 @@ def init_command(store: Store, no_seeds: bool, kit: Path | None) -> None:
                    f"people, {done.consents} consents, {done.known_items} central items known by "
                    "hash. Start the collector with `jamii collect`; no internet is needed.")
         return
+    if store.field_kit() is not None:  # `make run` on a field laptop: no demo people there
+        click.echo(f"Field store of kit {store.field_kit()}: the example campaign is not added.")
+        return
     if no_seeds:
         _warn_demo_people(store)
         return

@@ -150,3 +150,10 @@ def test_the_two_commands_in_order(central, tmp_path, monkeypatch):
     assert (field_data / "kit" / "central-public-key.txt").read_text().startswith("age1")
     assert not (field_data / "kit" / "central-key.txt").exists()  # the secret stays central
     assert os.listdir(tmp_path).count("k.kit") == 1
+    rerun = runner.invoke(cli, ["init", "--data-dir", str(field_data)])  # what `make run` does
+    assert rerun.exit_code == 0 and "example campaign is not added" in rerun.output
+    field = Store.open(data_dir=field_data)
+    try:
+        assert [c.slug for c in field.campaigns()] == ["kilimo"] and not field.demo_people_active()
+    finally:
+        field.close()
