@@ -508,6 +508,9 @@ class Kit(Base):
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_uid)
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"))
     made_here: Mapped[bool] = mapped_column(Boolean)
+    token_sha256: Mapped[str | None] = mapped_column(String(64))
+    """SHA-256 of the kit's secret token, which its bundles carry inside their encryption: the
+    central key is public (every kit holds it), so only the token proves a bundle is the kit's."""
     note: Mapped[str] = mapped_column(String(200), default="")
     created_by: Mapped[int | None] = mapped_column(ForeignKey("contributors.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

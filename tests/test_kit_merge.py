@@ -191,3 +191,27 @@ def test_the_four_commands_in_order(central, tmp_path, monkeypatch):
     assert "items: 0 added, 1 already here" in run("kit", "merge", str(tmp_path / "b.bundle"), *central_args)
     refused = runner.invoke(cli, ["kit", "merge", str(tmp_path / "k.kit"), *central_args])
     assert refused.exit_code != 0 and "Traceback" not in refused.output
+
+
+def test_a_bundle_sealed_by_someone_with_only_the_public_key_is_refused(field_work):
+    """The central key travels in every kit: a stranger can seal a bundle to it, with a real
+    kit's id, but not with that kit's secret token."""
+    from jamii.core.kit.bundles import BUNDLE_FORMAT
+    from jamii.core.kit.sealed import write_sealed
+
+    store, camp, people, field, tmp = field_work
+    public = (field.audio_dir.parent / "kit" / "central-public-key.txt").read_text().strip()
+    manifest = {"format": BUNDLE_FORMAT, "kit_id": field.field_kit(), "kit_token": "guess" * 9}
+    forged = [{"uid": "f" * 32, "person": people["amina"][0].uid, "campaign_id": camp.id,
+               "activity": "review", "source_key": "review:forged", "item": None, "language": "sw",
+               "rate_card_id": None, "quantity": "1", "amount": "100000", "unit": "KES",
+               "created_at": "2026-12-01T00:00:00+00:00"}]
+    import json
+
+    write_sealed(tmp / "forged.bundle", public, [
+        ("manifest.json", json.dumps(manifest).encode()),
+        ("tables/ledger.jsonl", json.dumps(forged).encode()[1:-1] + b"\n")])
+    before = counts(store)
+    with pytest.raises(Exception, match="does not prove it comes from a kit"):
+        merge_bundle(store, tmp / "forged.bundle", actor_id=OPERATOR)
+    assert counts(store) == before

@@ -34,7 +34,7 @@ READERS = {
     "rating_settings", "may_rate", "rating_queue_for", "open_rating_count", "open_rating_tasks",
     "pairwise_votes", "direct_ratings", "rating_progress", "ratings_stamp", "reviews_stamp", "rated_values", "web_session_active",
     "web_session_adopted", "draft", "session_idle_days", "field_kit", "kits",
-    "kit_records",
+    "kit_records", "kit_token_ok",
     "gold_results", "rating_task_models",
 }
 """Methods that read records and change none."""

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
-from jamii.core.kit.kits import central_key_path
+from jamii.core.kit.kits import TOKEN_FILE, central_key_path
 from jamii.core.kit.sealed import load_or_create_key, read_sealed, verify_sealed, write_sealed
 from jamii.core.store import Store, StoreError
 from jamii.core.store._kit_merge import TABLES, MergeReport
@@ -45,11 +45,13 @@ def write_bundle(store: Store, out: Path, *, actor_id) -> BundleSummary:
         raise StoreError("This store was not made from a kit (jamii init --from-kit): there is "
                          "nothing to bundle.")
     public = key_file.read_text(encoding="ascii").strip()
+    token = (store.audio_dir.parent / "kit" / TOKEN_FILE).read_text(encoding="ascii").strip()
     tables = dict(store.kit_records(actor_id=actor_id))
     audio = sorted({row["content"]["audio_sha256"] for row in tables["items"]
                     if row["kind"] == "speech" and row["content"].get("audio_sha256")})
     rows = {table: len(tables[table]) for table in TABLES}
-    manifest = {"format": BUNDLE_FORMAT, "kit_id": kit_id, "rows": rows, "recordings": len(audio)}
+    manifest = {"format": BUNDLE_FORMAT, "kit_id": kit_id, "kit_token": token, "rows": rows,
+                "recordings": len(audio)}
 
     def members() -> Iterator[tuple[str, Any]]:
         yield "manifest.json", json.dumps(manifest).encode()
@@ -75,8 +77,12 @@ def merge_bundle(store: Store, path: Path, *, actor_id, batch: int = BATCH) -> M
             manifest = json.loads(stream.read(1 << 20))
             if manifest.get("format") != BUNDLE_FORMAT:
                 raise StoreError(f"{path} is not a jamii bundle of format {BUNDLE_FORMAT}.")
-            kit_id = manifest["kit_id"]
             store.check_actor(actor_id, "merge a field kit's work")
+            if not store.kit_token_ok(manifest.get("kit_id"), manifest.get("kit_token")):
+                raise StoreError(f"{path} does not prove it comes from a kit this store made: "
+                                 "merge only bundles written by `jamii kit bundle` on a laptop "
+                                 "set up from this store's kit.")
+            kit_id = manifest["kit_id"]
         elif kit_id is None:
             raise StoreError(f"{path} has no manifest first: it was not made by `jamii kit bundle`.")
         elif name.startswith("audio/") and name.endswith(".wav"):

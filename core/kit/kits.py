@@ -12,7 +12,9 @@ hashes), plus the central store's public key, to which the field's bundles will 
 every bundle, so back it up with the store and never copy it to a field laptop.
 
 The kit itself is not encrypted: it holds no text anyone wrote, but it does hold the hashes
-that let its people sign in, so treat the file like the laptop it goes on.
+that let its people sign in, and the kit's secret token, which its bundles carry to prove they
+come from it (the central key is public: anyone could seal a bundle to it). Treat the file like
+the laptop it goes on.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ from jamii.core.kit.sealed import load_or_create_key, public_key_of
 from jamii.core.store import KIT_FORMAT, Store, StoreError
 
 KEY_FILE = Path("kit") / "central-key.txt"
+TOKEN_FILE = "kit-token.txt"
+"""In a field store's `<data>/kit/`: the kit's secret token, which every bundle carries."""
 MAX_KIT_BYTES = 2 << 30
 """A kit of a campaign with millions of items is some hundred MB of hashes; more is not a kit."""
 
@@ -79,6 +83,8 @@ def read_kit(path: Path) -> dict[str, Any]:
                          "`jamii kit create`.") from None
     if not isinstance(contents, dict) or contents.get("format") != KIT_FORMAT:
         raise StoreError(f"{path} is not a jamii kit of format {KIT_FORMAT}.")
+    if not isinstance(contents.get("kit_token"), str):
+        raise StoreError(f"{path} carries no kit token: make a new kit with `jamii kit create`.")
     public = contents.get("central_public_key")
     if not isinstance(public, str) or not public.startswith("age1"):
         raise StoreError(f"{path} names no central store key: make a new kit with `jamii kit create`.")
@@ -90,9 +96,13 @@ def init_from_kit(store: Store, path: Path, *, actor_id) -> KitSummary:
     sealing bundles (`<data>/kit/central-public-key.txt`)."""
     contents = read_kit(path)
     store.load_kit(contents, actor_id=actor_id)
-    key = store.audio_dir.parent / "kit" / "central-public-key.txt"
-    key.parent.mkdir(parents=True, exist_ok=True)
-    key.write_text(contents["central_public_key"] + "\n", encoding="ascii")
+    folder = store.audio_dir.parent / "kit"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "central-public-key.txt").write_text(contents["central_public_key"] + "\n", encoding="ascii")
+    token = folder / TOKEN_FILE
+    descriptor = os.open(token, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="ascii") as fh:
+        fh.write(contents["kit_token"] + "\n")
     return _summary(contents, Path(path))
 
 

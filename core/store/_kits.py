@@ -19,13 +19,15 @@ global id (`uid`, or an item's `public_id`), which is how a merge recognises it.
 
 from __future__ import annotations
 
+import hmac
+import secrets
 from typing import Any
 
 from sqlalchemy import func, insert, select
 
 from jamii.core.records import (Campaign, Consent, ConsentText, Contributor, ContributorContact,
                                 Item, Kit, KnownContent, RateCard, utcnow)
-from jamii.core.store._base import Actor, StoreBase, StoreError, _actor, _get
+from jamii.core.store._base import Actor, StoreBase, StoreError, _actor, _get, _sha256
 
 KIT_FORMAT = "jamii-kit/1"
 CAMPAIGN_FIELDS = ("id", "slug", "name", "description", "languages", "dialects", "domains",
@@ -56,8 +58,9 @@ class KitStore(StoreBase):
         with self.write() as s:
             actor = _actor(s, actor_id, "make a field kit")
             campaign = _get(s, Campaign, campaign_id)
+            token = secrets.token_urlsafe(32)
             kit = Kit(campaign_id=campaign.id, made_here=True, note=note,
-                      created_by=actor.id if actor is not None else None)
+                      token_sha256=_sha256(token), created_by=actor.id if actor is not None else None)
             s.add(kit)
             s.flush()
             texts = list(s.scalars(select(ConsentText).where(ConsentText.campaign_id == campaign.id)
@@ -79,7 +82,8 @@ class KitStore(StoreBase):
             self._audit(s, actor_id, "kit.issue", "kit", kit.id, campaign=campaign.slug,
                         people=len(people), known_items=len(known))
             contents = {
-                "format": KIT_FORMAT, "kit_id": kit.id, "created_at": kit.created_at.isoformat(),
+                "format": KIT_FORMAT, "kit_id": kit.id, "kit_token": token,
+                "created_at": kit.created_at.isoformat(),
                 "campaign": _row(campaign, CAMPAIGN_FIELDS),
                 "consent_texts": [_row(t, ("id", "version", "language", "text", "sha256", "scopes"))
                                   for t in texts],
@@ -133,7 +137,8 @@ class KitStore(StoreBase):
                 for start in range(0, len(known), 5000):
                     s.execute(insert(KnownContent), [{"campaign_id": camp["id"], "content_sha256": h}
                                                      for h in known[start:start + 5000]])
-                s.add(Kit(id=contents["kit_id"], campaign_id=camp["id"], made_here=False))
+                s.add(Kit(id=contents["kit_id"], campaign_id=camp["id"], made_here=False,
+                          token_sha256=_sha256(contents["kit_token"])))
                 s.flush()
                 self._audit(s, actor_id, "kit.load", "kit", contents["kit_id"],
                             people=len(person_id), known_items=len(known))
@@ -142,6 +147,16 @@ class KitStore(StoreBase):
                              "make a new one with `jamii kit create`.") from None
         self._field_kit = contents["kit_id"]
         return contents["kit_id"]
+
+    def kit_token_ok(self, kit_id: object, token: object) -> bool:
+        """Whether a bundle's token is the one this store issued with kit `kit_id` (compared
+        in constant time): the bundle was made from that kit, not by whoever has the public key."""
+        if not isinstance(kit_id, str) or not isinstance(token, str) or len(token) > 128:
+            return False
+        with self.read() as s:
+            kit = s.get(Kit, kit_id)
+        return bool(kit and kit.made_here and kit.token_sha256
+                     and hmac.compare_digest(kit.token_sha256, _sha256(token)))
 
     def field_kit(self) -> str | None:
         """The kit this store was made from (a field store), or None (a central store)."""

@@ -45,6 +45,7 @@ def upgrade() -> None:
         sa.Column("id", sa.String(length=32), nullable=False),
         sa.Column("campaign_id", sa.Integer(), nullable=False),
         sa.Column("made_here", sa.Boolean(), nullable=False),
+        sa.Column("token_sha256", sa.String(length=64), nullable=True),
         sa.Column("note", sa.String(length=200), nullable=False),
         sa.Column("created_by", sa.Integer(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
