@@ -215,3 +215,18 @@ def test_a_bundle_sealed_by_someone_with_only_the_public_key_is_refused(field_wo
     with pytest.raises(Exception, match="does not prove it comes from a kit"):
         merge_bundle(store, tmp / "forged.bundle", actor_id=OPERATOR)
     assert counts(store) == before
+
+
+def test_a_ledger_amount_the_rate_card_does_not_give_is_a_conflict(field_work):
+    """A field laptop is not trusted with money: an entry raised on the laptop (its store
+    edited by hand) is listed, not owed."""
+    store, camp, _, field, tmp = field_work
+    with field.write() as s:
+        entry = s.scalar(select(CompensationEntry))
+        entry.amount = entry.amount * 1000
+    write_bundle(field, tmp / "b.bundle", actor_id=OPERATOR)
+    report = merge_bundle(store, tmp / "b.bundle", actor_id=OPERATOR)
+    assert report.added["ledger"] == 0 and report.added["reviews"] == 1
+    [conflict] = [c for c in report.conflicts if c["table"] == "ledger"]
+    assert "rate card" in conflict["why"] and "10" in conflict["why"]
+    assert not [e for e in store.ledger(camp.id) if e.kit_id]

@@ -27,10 +27,11 @@ from typing import Any, Iterable, Iterator
 from sqlalchemy import func, select
 
 from jamii.core.records import (Campaign, CompensationEntry, Consent, Contributor,
-                                ContributorContact, Item, Kit, Review, utcnow)
+                                ContributorContact, Item, Kit, RateCard, Review, utcnow)
 from jamii.core.rules import AcceptanceRule, decide
 from jamii.core.store._base import Actor, StoreBase, StoreError, _actor
 from jamii.core.store._kits import _when
+from jamii.core.store._reviews import _priced
 
 TABLES = ("people", "consents", "items", "reviews", "ledger", "withdrawals")
 """In merge order: each table's rows name only records of the tables before it."""
@@ -286,7 +287,10 @@ class KitMergeStore(StoreBase):
                 report.decided[outcome] = report.decided.get(outcome, 0) + 1
 
     def _merge_ledger(self, s, kit: Kit, rows, report: MergeReport) -> None:
+        """A field laptop is not trusted with money: each entry's amount must be what the rate
+        card it names gives for its activity, quantity and the person's compensation choice."""
         have = self._ids(s, CompensationEntry, "uid", (r["uid"] for r in rows))
+        cards = {c.id: c for c in s.scalars(select(RateCard).where(RateCard.campaign_id == kit.campaign_id))}
         people = self._ids(s, Contributor, "uid", (r["person"] for r in rows))
         items = self._ids(s, Item, "public_id", (r.get("item") for r in rows))
         for row in rows:
@@ -301,6 +305,13 @@ class KitMergeStore(StoreBase):
                                 uid=row["uid"])
                 continue
             item = items.get(row.get("item"))
+            priced = self._rate_card_price(s, kit, row, person, cards)
+            if priced != (Decimal(row["amount"]), row["unit"]):
+                report.conflict("ledger", "its amount is not what the kit's rate card gives "
+                                f"for {row['activity']} (expected {priced[0]} {priced[1]})"
+                                if priced else "it names no rate card of the campaign that pays "
+                                f"for {row['activity']}", uid=row["uid"])
+                continue
             s.add(CompensationEntry(uid=row["uid"], kit_id=kit.id, contributor_id=person.id,
                                     campaign_id=kit.campaign_id, activity=row["activity"],
                                     source_key=row["source_key"], item_id=item.id if item else None,
@@ -308,6 +319,19 @@ class KitMergeStore(StoreBase):
                                     quantity=Decimal(row["quantity"]), amount=Decimal(row["amount"]),
                                     unit=row["unit"], created_at=_when(row.get("created_at")) or utcnow()))
             report.added["ledger"] += 1
+
+    @staticmethod
+    def _rate_card_price(s, kit: Kit, row, person: Contributor,
+                         cards: dict[int, RateCard]) -> tuple[Decimal, str] | None:
+        card = cards.get(row.get("rate_card_id"))
+        rate = (card.rates or {}).get(row["activity"]) if card else None
+        if not rate:
+            return None
+        try:
+            quantity = Decimal(row["quantity"])
+        except (ArithmeticError, TypeError, ValueError):
+            return None
+        return _priced(rate, person.compensation_method, person.compensation_choice, quantity)
 
     def _merge_withdrawals(self, s, kit: Kit, rows, report: MergeReport) -> None:
         people = self._ids(s, Contributor, "uid", (r["person"] for r in rows))
