@@ -84,7 +84,9 @@ def kit_merge(store: Store, bundle: Path, as_json: bool, actor) -> None:
     for title, rows in (("Conflicts (not applied)", report.conflicts),
                         ("Duplicates of items already in the campaign (refused)", report.duplicates),
                         ("Items of people who withdrew (kept, never published)", report.withdrawn_authors),
-                        ("People renamed (their pseudonym was taken)", report.renamed)):
+                        ("People renamed (their pseudonym was taken)", report.renamed),
+                        ("People whose roles were reduced (organisers are made centrally)",
+                         report.roles_reduced)):
         if rows:
             click.echo(f"{title}: {len(rows)}")
             for row in rows:

@@ -230,3 +230,25 @@ def test_a_ledger_amount_the_rate_card_does_not_give_is_a_conflict(field_work):
     [conflict] = [c for c in report.conflicts if c["table"] == "ledger"]
     assert "rate card" in conflict["why"] and "10" in conflict["why"]
     assert not [e for e in store.ledger(camp.id) if e.kit_id]
+
+
+def test_a_laptop_edited_by_hand_cannot_make_organisers_or_slip_in_what_no_form_takes(field_work):
+    """The field store is a file on a laptop: what it says is judged again at the merge."""
+    store, camp, _, field, tmp = field_work
+    with field.write() as s:
+        newcomer = s.scalar(select(Contributor).where(Contributor.pseudonym == "mgeni-kitui"))
+        newcomer.roles = ["organiser", "contributor"]
+        item = s.scalar(select(Item).where(Item.client_key == "f-2"))
+        item.content = {**item.content, "response": "<script>alert(1)</script>"}
+        reviewed = s.scalar(select(Item).where(Item.client_key == "f-3"))
+        s.add(Review(item_id=reviewed.id, item_version=1, reviewer_id=newcomer.id,
+                     verdict="approve", reasons=[]))  # the author approving her own item
+    write_bundle(field, tmp / "b.bundle", actor_id=OPERATOR)
+    report = merge_bundle(store, tmp / "b.bundle", actor_id=OPERATOR)
+    merged = store.contributor_by_pseudonym("mgeni-kitui")
+    assert merged.roles == ["contributor"] and report.roles_reduced[0]["roles"] == ["contributor"]
+    why = {c["table"]: c["why"] for c in report.conflicts}
+    assert "HTML" in why["items"] or "refused" in why["items"], why
+    assert "could have recorded" in why["reviews"], why
+    assert report.added["items"] == 2 and report.added["reviews"] == 1
+    assert "<script>" not in str([i.content for i in store.items(camp.id)])

@@ -27,11 +27,16 @@ from typing import Any, Iterable, Iterator
 from sqlalchemy import func, select
 
 from jamii.core.records import (Campaign, CompensationEntry, Consent, Contributor,
-                                ContributorContact, Item, Kit, RateCard, Review, utcnow)
+                                ConsentText, ContributorContact, Item, Kit, RateCard, Review,
+                                utcnow)
+from jamii.core import checks
+from jamii.core import items as item_rules
+from jamii.core.records import VERDICTS
 from jamii.core.rules import AcceptanceRule, decide
 from jamii.core.store._base import Actor, StoreBase, StoreError, _actor
 from jamii.core.store._kits import _when
-from jamii.core.store._reviews import _priced
+from jamii.core.store._people import pseudonym_problems
+from jamii.core.store._reviews import REJECT_REASONS, _priced
 
 TABLES = ("people", "consents", "items", "reviews", "ledger", "withdrawals")
 """In merge order: each table's rows name only records of the tables before it."""
@@ -39,6 +44,8 @@ PERSON_FIELDS = ("uid", "pseudonym", "roles", "invite_code_sha256", "ui_language
                  "languages_spoken", "dialect", "region", "gender", "age_band",
                  "compensation_method", "compensation_choice")
 CONTACT_FIELDS = ("name", "email", "phone", "payment_account", "login_name", "password_hash")
+FIELD_ROLES = ("contributor", "reviewer")
+"""The roles a person added in the field keeps centrally (an organiser is made centrally)."""
 ITEM_FIELDS = ("public_id", "campaign_id", "kind", "language", "dialect", "domain", "status",
                "version", "content", "content_sha256", "client_key", "provenance")
 
@@ -53,6 +60,9 @@ class MergeReport:
     duplicates: list[dict[str, Any]] = field(default_factory=list)
     withdrawn_authors: list[dict[str, Any]] = field(default_factory=list)
     renamed: list[dict[str, Any]] = field(default_factory=list)
+    roles_reduced: list[dict[str, Any]] = field(default_factory=list)
+    """People a kit made organisers (or gave unknown roles): a kit adds contributors and
+    reviewers only, organisers are made centrally."""
     decided: dict[str, int] = field(default_factory=dict)
 
     def conflict(self, table: str, why: str, **ids: Any) -> None:
@@ -66,6 +76,7 @@ class MergeReport:
         self.duplicates += other.duplicates
         self.withdrawn_authors += other.withdrawn_authors
         self.renamed += other.renamed
+        self.roles_reduced += other.roles_reduced
         for outcome, n in other.decided.items():
             self.decided[outcome] = self.decided.get(outcome, 0) + n
 
@@ -162,8 +173,18 @@ class KitMergeStore(StoreBase):
                 report.retries["people"] += 1
                 continue
             values = {f: row.get(f) for f in PERSON_FIELDS}
-            wanted = values["pseudonym"]
-            if s.scalar(select(Contributor.id).where(Contributor.pseudonym == wanted)):
+            roles = [r for r in (values["roles"] or []) if r in FIELD_ROLES] or ["contributor"]
+            if roles != list(values["roles"] or []):
+                report.roles_reduced.append({"uid": row["uid"], "pseudonym": values["pseudonym"],
+                                             "roles": roles})
+            values["roles"] = roles
+            if any(p.blocking for p in pseudonym_problems(values["pseudonym"])):
+                values["pseudonym"] = None
+            for label in ("dialect", "region", "gender", "age_band", "compensation_choice"):
+                if any(p.blocking for p in checks.check_label(label, values[label])):
+                    values[label] = None
+            wanted = values["pseudonym"] or ""
+            if not wanted or s.scalar(select(Contributor.id).where(Contributor.pseudonym == wanted)):
                 values["pseudonym"] = self._new_pseudonym(s)
                 report.renamed.append({"uid": row["uid"], "field_pseudonym": wanted,
                                        "pseudonym": values["pseudonym"]})
@@ -193,6 +214,15 @@ class KitMergeStore(StoreBase):
                     old.withdrawn_at = _when(row["withdrawn_at"])
                 report.retries["consents"] += 1
                 continue
+            text = s.get(ConsentText, row.get("consent_text_id"))
+            campaign = s.get(Campaign, kit.campaign_id)
+            scopes = row.get("scopes")
+            if (text is None or text.campaign_id != kit.campaign_id or not isinstance(scopes, dict)
+                    or not set(scopes) <= set(text.scopes or ()) | set(campaign.consent_scopes or ())
+                    or not all(isinstance(v, bool) for v in scopes.values())):
+                report.conflict("consents", "not a consent to one of the campaign's texts",
+                                uid=row["uid"])
+                continue
             person = people.get(row["person"])
             if person is None:
                 report.conflict("consents", "names a person the bundle does not carry",
@@ -218,6 +248,10 @@ class KitMergeStore(StoreBase):
                 else:
                     report.conflict("items", "the central store holds a different text under this id",
                                     public_id=row["public_id"])
+                continue
+            refusal = self._item_refusal(kit, row)
+            if refusal:
+                report.conflict("items", refusal, public_id=row["public_id"])
                 continue
             same = hashes.get(row["content_sha256"])
             if same is not None and same.campaign_id == kit.campaign_id:
@@ -245,6 +279,31 @@ class KitMergeStore(StoreBase):
             report.added["items"] += 1
         s.flush()
 
+    def _item_refusal(self, kit: Kit, row: dict[str, Any]) -> str | None:
+        """Why an item is not taken as the field sent it, or None. A laptop's store can be
+        edited by hand, so its items are judged as a submission is: content, kind, language,
+        side labels; the content hash is recomputed, never taken from the bundle."""
+        try:
+            cleaned = item_rules.clean_content(row["kind"], row["content"])
+        except (item_rules.ItemError, KeyError, TypeError, ValueError) as exc:
+            return f"not an item a form could make ({exc})"
+        blocking = cleaned.blocking + item_rules.context_problems(dialect=row.get("dialect"),
+                                                                   domain=row.get("domain"))
+        if blocking:
+            return "refused as at submission: " + "; ".join(p.message for p in blocking)
+        campaign = self._kit_campaign(kit)
+        try:
+            self._check_fit(campaign, row["kind"], row["language"], row.get("dialect"), row.get("domain"))
+        except StoreError as exc:
+            return str(exc)
+        row["content"] = cleaned.content
+        row["content_sha256"] = item_rules.content_sha256(row["kind"], cleaned.content)
+        return None
+
+    def _kit_campaign(self, kit: Kit) -> Campaign:
+        with self.read() as s:
+            return s.get(Campaign, kit.campaign_id)
+
     def _merge_reviews(self, s, kit: Kit, rows, report: MergeReport) -> None:
         have = self._ids(s, Review, "uid", (r["uid"] for r in rows))
         items = self._ids(s, Item, "public_id", (r["item"] for r in rows))
@@ -258,6 +317,12 @@ class KitMergeStore(StoreBase):
             if item is None or reviewer is None:
                 report.conflict("reviews", "names an item or reviewer the central store does not hold",
                                 uid=row["uid"])
+                continue
+            if (row.get("verdict") not in VERDICTS or item.author_id == reviewer.id
+                    or not set(row.get("reasons") or []) <= set(REJECT_REASONS)
+                    or not {"reviewer", "organiser"} & set(reviewer.roles or ())):
+                report.conflict("reviews", "not a review the collector could have recorded "
+                                "(verdict, reasons, or who reviewed)", uid=row["uid"])
                 continue
             if s.scalar(select(Review.id).where(Review.item_id == item.id,
                                                 Review.reviewer_id == reviewer.id)):
