@@ -26,6 +26,8 @@ from jamii.core.store._kit_merge import TABLES, MergeReport
 
 BUNDLE_FORMAT = "jamii-bundle/1"
 BATCH = 2000
+MAX_RECORDING_BYTES = 64 << 20
+"""A 30-second clip is about 1 MB at 16 kHz (6 MB at 48 kHz stereo); nothing near this."""
 PUBLIC_KEY_FILE = Path("kit") / "central-public-key.txt"
 
 
@@ -86,7 +88,10 @@ def merge_bundle(store: Store, path: Path, *, actor_id, batch: int = BATCH) -> M
         elif kit_id is None:
             raise StoreError(f"{path} has no manifest first: it was not made by `jamii kit bundle`.")
         elif name.startswith("audio/") and name.endswith(".wav"):
-            data = stream.read()
+            data = stream.read(MAX_RECORDING_BYTES + 1)
+            if len(data) > MAX_RECORDING_BYTES:
+                raise StoreError(f"{path}: the recording {name} is larger than any clip the "
+                                 f"collector takes ({MAX_RECORDING_BYTES >> 20} MB).")
             if store.save_audio(data, ".wav") != name[len("audio/"):-len(".wav")]:
                 raise StoreError(f"{path}: the recording {name} does not match its name.")
         elif name.startswith("tables/") and name[len("tables/"):-len(".jsonl")] in TABLES:
