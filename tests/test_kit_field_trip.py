@@ -5,8 +5,9 @@ the bundle and play from the central store's own folder; a real `jamii kit merge
 killed with SIGKILL at several points, then run again, ends with exactly the rows one clean
 run gives; two kits of one campaign that collected the same text; the central store changing
 its rate card and consent text while a kit was out (what the field promised is what is owed);
-and a pseudonym given to two different people, one in the field and one centrally. Two
-strict xfails name defects found on the way (`KNOWN_BUGS`): the test says what should happen.
+and a pseudonym given to two different people, one in the field and one centrally; a payment
+choice changed centrally meanwhile (the field's work is paid as the field promised), and a
+consent text made in the field (never mixed up with a central text of the same id).
 
 Central stores run on SQLite and PostgreSQL (the `store` fixture) unless a test says otherwise;
 field stores are SQLite, as on a laptop.
@@ -38,19 +39,6 @@ from tests.browser._jamii_browser import app_env, jamii_command
 from tests.support.collector_fixtures import wav
 from tests.support.pg import pg_schema_url
 from tests.test_kit_create import ANSWER, central, field_store  # noqa: F401 - fixture
-
-KNOWN_BUGS = {  # strict: a fix makes its test pass, and then its mark must go
-    "payment choice": (
-        "core/store/_kit_merge.py KitMergeStore._merge_ledger prices each field entry with the "
-        "person's compensation choice as the central store holds it at merge time, so a choice "
-        "changed centrally while the kit was out turns the field's honest entry into a "
-        "conflict and nothing is owed for that work"),
-    "consent text id": (
-        "core/store/_kit_merge.py KitMergeStore._merge_consents takes the field's "
-        "consent_text_id as a central id; a consent text added in the field gets the same "
-        "integer id as one the central store added meanwhile, and the merged consent names a "
-        "text its person never saw (text_sha256 is not compared), with no conflict listed"),
-}
 
 
 @contextmanager
@@ -264,7 +252,6 @@ def test_a_new_rate_card_and_consent_text_centrally_leave_the_field_terms(centra
     assert store.active_consent(merged.id, camp.id) is None  # asked for version 2 next time
 
 
-@pytest.mark.xfail(strict=True, reason=KNOWN_BUGS["payment choice"])
 def test_a_payment_choice_changed_centrally_meanwhile_still_pays_the_field_work(central, tmp_path):
     store, camp, people = central
     with kit_out(store, camp.id, tmp_path) as field:
@@ -282,7 +269,6 @@ def test_a_payment_choice_changed_centrally_meanwhile_still_pays_the_field_work(
     assert owed == [promised], report.conflicts
 
 
-@pytest.mark.xfail(strict=True, reason=KNOWN_BUGS["consent text id"])
 def test_a_consent_never_names_a_text_its_person_did_not_accept(central, tmp_path):
     from jamii.core.records import ConsentText
     from jamii.core.store import StoreError

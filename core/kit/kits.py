@@ -56,6 +56,7 @@ def create_kit(store: Store, campaign_id: int, out: Path, *, actor_id, note: str
     kit_id, contents = store.issue_kit(campaign_id, actor_id=actor_id, note=note)
     contents["central_public_key"] = public
     out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
     part = out.with_name(f".{out.name}.part")
     with gzip.open(part, "wt", encoding="utf-8") as fh:
         json.dump(contents, fh, ensure_ascii=False, separators=(",", ":"))

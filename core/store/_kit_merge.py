@@ -31,7 +31,7 @@ from jamii.core.records import (Campaign, CompensationEntry, Consent, Contributo
                                 utcnow)
 from jamii.core import checks
 from jamii.core import items as item_rules
-from jamii.core.records import VERDICTS
+from jamii.core.records import COMPENSATION_METHODS, VERDICTS
 from jamii.core.rules import AcceptanceRule, decide
 from jamii.core.store._base import Actor, StoreBase, StoreError, _actor
 from jamii.core.store._kits import _when
@@ -85,6 +85,11 @@ def _iso(value: Any) -> Any:
     return value.isoformat() if hasattr(value, "isoformat") else value
 
 
+def _aware(when):
+    """SQLite gives times back without their zone; every time jamii writes is UTC."""
+    return when if when.tzinfo else when.replace(tzinfo=utcnow().tzinfo)
+
+
 class KitMergeStore(StoreBase):
     # --- field: what a bundle carries -------------------------------------------------------
     def kit_records(self, *, actor_id: Actor) -> Iterator[tuple[str, list[dict[str, Any]]]]:
@@ -124,11 +129,15 @@ class KitMergeStore(StoreBase):
                  "suggested_edit": r.suggested_edit, "created_at": _iso(r.created_at)}
                 for r in s.scalars(select(Review).where(Review.kit_id == kit).order_by(Review.id))
                 if r.item_id in public]
+            method = {p.id: (p.compensation_method, p.compensation_choice)
+                      for p in s.scalars(select(Contributor))}
             yield "ledger", [
                 {"uid": e.uid, "person": uid[e.contributor_id], "campaign_id": e.campaign_id,
                  "activity": e.activity, "source_key": e.source_key,
                  "item": public.get(e.item_id), "language": e.language,
                  "rate_card_id": e.rate_card_id, "quantity": str(e.quantity),
+                 "method": method.get(e.contributor_id, (None, None))[0],
+                 "choice": method.get(e.contributor_id, (None, None))[1],
                  "amount": str(e.amount), "unit": e.unit, "created_at": _iso(e.created_at)}
                 for e in s.scalars(select(CompensationEntry).where(CompensationEntry.kit_id == kit)
                                    .order_by(CompensationEntry.id))]
@@ -217,10 +226,13 @@ class KitMergeStore(StoreBase):
             text = s.get(ConsentText, row.get("consent_text_id"))
             campaign = s.get(Campaign, kit.campaign_id)
             scopes = row.get("scopes")
-            if (text is None or text.campaign_id != kit.campaign_id or not isinstance(scopes, dict)
+            if (text is None or text.campaign_id != kit.campaign_id
+                    or text.sha256 != row.get("text_sha256") or text.version != row.get("version")
+                    or _aware(text.created_at) > _aware(kit.created_at) or not isinstance(scopes, dict)
                     or not set(scopes) <= set(text.scopes or ()) | set(campaign.consent_scopes or ())
                     or not all(isinstance(v, bool) for v in scopes.values())):
-                report.conflict("consents", "not a consent to one of the campaign's texts",
+                report.conflict("consents", "not a consent to one of the texts the kit carried "
+                                "(a text made in the field is for an organiser to add centrally)",
                                 uid=row["uid"])
                 continue
             person = people.get(row["person"])
@@ -237,6 +249,7 @@ class KitMergeStore(StoreBase):
 
     def _merge_items(self, s, kit: Kit, rows, report: MergeReport) -> None:
         have = self._ids(s, Item, "public_id", (r["public_id"] for r in rows))
+        campaign = s.get(Campaign, kit.campaign_id)
         people = self._ids(s, Contributor, "uid", (r["author"] for r in rows))
         consents = self._ids(s, Consent, "uid", (r.get("consent") for r in rows))
         hashes = self._ids(s, Item, "content_sha256", (r["content_sha256"] for r in rows))
@@ -249,7 +262,7 @@ class KitMergeStore(StoreBase):
                     report.conflict("items", "the central store holds a different text under this id",
                                     public_id=row["public_id"])
                 continue
-            refusal = self._item_refusal(kit, row)
+            refusal = self._item_refusal(campaign, row)
             if refusal:
                 report.conflict("items", refusal, public_id=row["public_id"])
                 continue
@@ -279,7 +292,7 @@ class KitMergeStore(StoreBase):
             report.added["items"] += 1
         s.flush()
 
-    def _item_refusal(self, kit: Kit, row: dict[str, Any]) -> str | None:
+    def _item_refusal(self, campaign: Campaign, row: dict[str, Any]) -> str | None:
         """Why an item is not taken as the field sent it, or None. A laptop's store can be
         edited by hand, so its items are judged as a submission is: content, kind, language,
         side labels; the content hash is recomputed, never taken from the bundle."""
@@ -291,7 +304,6 @@ class KitMergeStore(StoreBase):
                                                                    domain=row.get("domain"))
         if blocking:
             return "refused as at submission: " + "; ".join(p.message for p in blocking)
-        campaign = self._kit_campaign(kit)
         try:
             self._check_fit(campaign, row["kind"], row["language"], row.get("dialect"), row.get("domain"))
         except StoreError as exc:
@@ -299,10 +311,6 @@ class KitMergeStore(StoreBase):
         row["content"] = cleaned.content
         row["content_sha256"] = item_rules.content_sha256(row["kind"], cleaned.content)
         return None
-
-    def _kit_campaign(self, kit: Kit) -> Campaign:
-        with self.read() as s:
-            return s.get(Campaign, kit.campaign_id)
 
     def _merge_reviews(self, s, kit: Kit, rows, report: MergeReport) -> None:
         have = self._ids(s, Review, "uid", (r["uid"] for r in rows))
@@ -374,7 +382,7 @@ class KitMergeStore(StoreBase):
             if priced != (Decimal(row["amount"]), row["unit"]):
                 report.conflict("ledger", "its amount is not what the kit's rate card gives "
                                 f"for {row['activity']} (expected {priced[0]} {priced[1]})"
-                                if priced else "it names no rate card of the campaign that pays "
+                                if priced else "it names no rate card the kit carried that pays "
                                 f"for {row['activity']}", uid=row["uid"])
                 continue
             s.add(CompensationEntry(uid=row["uid"], kit_id=kit.id, contributor_id=person.id,
@@ -389,14 +397,24 @@ class KitMergeStore(StoreBase):
     def _rate_card_price(s, kit: Kit, row, person: Contributor,
                          cards: dict[int, RateCard]) -> tuple[Decimal, str] | None:
         card = cards.get(row.get("rate_card_id"))
-        rate = (card.rates or {}).get(row["activity"]) if card else None
+        if card is None or _aware(card.created_at) > _aware(kit.created_at):
+            return None  # a card made after the kit is not the one the field paid by
+        rate = (card.rates or {}).get(row["activity"])
         if not rate:
             return None
         try:
             quantity = Decimal(row["quantity"])
         except (ArithmeticError, TypeError, ValueError):
             return None
-        return _priced(rate, person.compensation_method, person.compensation_choice, quantity)
+        # the way of being paid the field knew when the work was done; the central one may
+        # have changed since (a reviewer back in town asking for airtime from now on)
+        if "method" in row:
+            method, choice = row["method"], row.get("choice")
+            if method not in (None, *COMPENSATION_METHODS) or not isinstance(choice, (str, type(None))):
+                return None
+        else:
+            method, choice = person.compensation_method, person.compensation_choice
+        return _priced(rate, method, choice, quantity)
 
     def _merge_withdrawals(self, s, kit: Kit, rows, report: MergeReport) -> None:
         people = self._ids(s, Contributor, "uid", (r["person"] for r in rows))
