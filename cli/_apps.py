@@ -64,8 +64,12 @@ def _serve(app_dir: Path, serve: dict, db_url: str | None, data_dir: str | None,
 @data_option
 def collect_command(db_url, data_dir, **serve) -> None:
     """Start the collector web app on the store."""
-    from jamii import collector
+    import threading
 
+    from jamii import collector
+    from jamii.core.checks import warm_language_detector
+
+    threading.Thread(target=warm_language_detector, name="warm-lingua", daemon=True).start()
     _serve(Path(collector.__file__).parent, serve, db_url, data_dir,
            warm=("jamii.core.items", "jamii.core.langtags"))
 
