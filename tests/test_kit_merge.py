@@ -252,3 +252,19 @@ def test_a_laptop_edited_by_hand_cannot_make_organisers_or_slip_in_what_no_form_
     assert "could have recorded" in why["reviews"], why
     assert report.added["items"] == 2 and report.added["reviews"] == 1
     assert "<script>" not in str([i.content for i in store.items(camp.id)])
+
+
+def test_an_unnormalised_duplicate_is_listed_not_a_batch_that_fails_forever(field_work):
+    """The bundle's word for a content hash is not taken: an item whose stored text differs
+    from a central item's only by normalisation (and whose hash the laptop got wrong) is a
+    duplicate, and the rest of its batch merges."""
+    store, camp, _, field, tmp = field_work
+    with field.write() as s:
+        item = s.scalar(select(Item).where(Item.client_key == "f-2"))
+        item.content = {**item.content, "prompt": "  " + PROMPT + "  "}  # a central item's text
+        item.content_sha256 = "0" * 64
+    write_bundle(field, tmp / "b.bundle", actor_id=OPERATOR)
+    report = merge_bundle(store, tmp / "b.bundle", actor_id=OPERATOR)
+    assert [d["public_id"] for d in report.duplicates] == [item.public_id]
+    assert report.added["items"] == 2
+    assert merge_bundle(store, tmp / "b.bundle", actor_id=OPERATOR).added["items"] == 0

@@ -175,6 +175,19 @@ class KitMergeStore(StoreBase):
                 select(model).where(getattr(model, column).in_(chunk)))})
         return found
 
+    @staticmethod
+    def _same_content(s, campaign_id: int, digests: Iterable[str]) -> dict[str, str]:
+        """content hash -> public id of the campaign's items holding that text (the lookup
+        uses the campaign's unique index, and reads two columns, not whole items)."""
+        digests = list(set(digests))
+        found: dict[str, str] = {}
+        for start in range(0, len(digests), 900):
+            found.update({d: pid for pid, d in s.execute(
+                select(Item.public_id, Item.content_sha256).where(
+                    Item.campaign_id == campaign_id,
+                    Item.content_sha256.in_(digests[start:start + 900])))})
+        return found
+
     def _merge_people(self, s, kit: Kit, rows, report: MergeReport) -> None:
         have = self._ids(s, Contributor, "uid", (r["uid"] for r in rows))
         for row in rows:
@@ -252,23 +265,27 @@ class KitMergeStore(StoreBase):
         campaign = s.get(Campaign, kit.campaign_id)
         people = self._ids(s, Contributor, "uid", (r["author"] for r in rows))
         consents = self._ids(s, Consent, "uid", (r.get("consent") for r in rows))
-        hashes = self._ids(s, Item, "content_sha256", (r["content_sha256"] for r in rows))
+        # judged first: the content hash is recomputed, never the bundle's word for it
+        refusals = {r["public_id"]: self._item_refusal(campaign, r) for r in rows}
+        hashes = self._same_content(s, kit.campaign_id, (r["content_sha256"] for r in rows
+                                                          if not refusals[r["public_id"]]))
         for row in rows:
             old = have.get(row["public_id"])
+            refusal = refusals[row["public_id"]]
             if old is not None:
-                if old.content_sha256 == row["content_sha256"] and old.version == row["version"]:
+                if not refusal and old.content_sha256 == row["content_sha256"] \
+                        and old.version == row["version"]:
                     report.retries["items"] += 1
                 else:
                     report.conflict("items", "the central store holds a different text under this id",
                                     public_id=row["public_id"])
                 continue
-            refusal = self._item_refusal(campaign, row)
             if refusal:
                 report.conflict("items", refusal, public_id=row["public_id"])
                 continue
             same = hashes.get(row["content_sha256"])
-            if same is not None and same.campaign_id == kit.campaign_id:
-                report.duplicates.append({"public_id": row["public_id"], "same_as": same.public_id})
+            if same is not None:
+                report.duplicates.append({"public_id": row["public_id"], "same_as": same})
                 continue
             author = people.get(row["author"])
             if author is None:
@@ -285,7 +302,7 @@ class KitMergeStore(StoreBase):
                                 public_id=row["public_id"])
                 continue
             s.add(item)
-            hashes[row["content_sha256"]] = item
+            hashes[row["content_sha256"]] = item.public_id
             if author.withdrawn_at is not None:
                 report.withdrawn_authors.append({"public_id": row["public_id"],
                                                  "author": author.pseudonym})
