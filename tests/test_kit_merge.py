@@ -268,3 +268,34 @@ def test_an_unnormalised_duplicate_is_listed_not_a_batch_that_fails_forever(fiel
     assert [d["public_id"] for d in report.duplicates] == [item.public_id]
     assert report.added["items"] == 2
     assert merge_bundle(store, tmp / "b.bundle", actor_id=OPERATOR).added["items"] == 0
+
+
+def test_a_malformed_row_says_so_and_its_batch_changes_nothing(field_work):
+    """A bundle with the kit's real token (its laptop) but a row no `jamii kit bundle` writes:
+    a clear refusal, not a traceback, and that batch leaves the store as it was."""
+    import json
+
+    from jamii.core.kit.bundles import BUNDLE_FORMAT
+    from jamii.core.kit.sealed import write_sealed
+    from jamii.core.store import StoreError
+
+    store, camp, people, field, tmp = field_work
+    folder = field.audio_dir.parent / "kit"
+    manifest = {"format": BUNDLE_FORMAT, "kit_id": field.field_kit(),
+                "kit_token": (folder / "kit-token.txt").read_text().strip()}
+    bad = {"uid": "e" * 32, "person": people["amina"][0].uid, "campaign_id": camp.id,
+           "activity": "review", "source_key": "review:x", "item": None, "language": "sw",
+           "rate_card_id": None, "quantity": "one", "amount": "lots", "unit": "KES"}
+    write_sealed(tmp / "bad.bundle", (folder / "central-public-key.txt").read_text().strip(), [
+        ("manifest.json", json.dumps(manifest).encode()),
+        ("tables/ledger.jsonl", json.dumps(bad).encode() + b"\n")])
+    before = counts(store)
+    with pytest.raises(StoreError, match="malformed.*nothing of this batch"):
+        merge_bundle(store, tmp / "bad.bundle", actor_id=OPERATOR)
+    assert counts(store) == before
+    for line in (b"{not json\n", b"[1, 2]\n"):
+        write_sealed(tmp / "junk.bundle", (folder / "central-public-key.txt").read_text().strip(), [
+            ("manifest.json", json.dumps(manifest).encode()), ("tables/items.jsonl", line)])
+        with pytest.raises(StoreError, match="not JSON|not a record"):
+            merge_bundle(store, tmp / "junk.bundle", actor_id=OPERATOR)
+    assert counts(store) == before

@@ -107,7 +107,15 @@ def _batches(stream, size: int) -> Iterator[list[dict[str, Any]]]:
     rows: list[dict[str, Any]] = []
     for line in io.TextIOWrapper(io.BufferedReader(stream), encoding="utf-8"):
         if line.strip():
-            rows.append(json.loads(line))
+            try:
+                row = json.loads(line)
+            except ValueError:
+                raise StoreError("A line of the bundle is not JSON: write the bundle again with "
+                                 "`jamii kit bundle` on the field laptop.") from None
+            if not isinstance(row, dict):
+                raise StoreError("A line of the bundle is not a record: write the bundle again "
+                                 "with `jamii kit bundle` on the field laptop.")
+            rows.append(row)
         if len(rows) >= size:
             yield rows
             rows = []

@@ -159,7 +159,13 @@ class KitMergeStore(StoreBase):
             if kit is None or not kit.made_here:
                 raise StoreError(f"Kit {kit_id} was not made by this store: merge its bundles into "
                                  "the central store that wrote the kit.")
-            getattr(self, f"_merge_{table}")(s, kit, rows, report)
+            try:
+                getattr(self, f"_merge_{table}")(s, kit, rows, report)
+            except (KeyError, TypeError, ValueError, ArithmeticError, AttributeError) as exc:
+                # a row no `jamii kit bundle` writes: this batch is rolled back whole
+                raise StoreError(f"A row of the bundle's {table} is malformed ({type(exc).__name__}: "
+                                 f"{str(exc)[:200]}); nothing of this batch was merged. Write the "
+                                 "bundle again with `jamii kit bundle` on the field laptop.") from None
             self._audit(s, actor_id, "kit.merge", "kit", kit_id, table=table, rows=len(rows),
                         added=report.added[table], retries=report.retries[table],
                         conflicts=len(report.conflicts), duplicates=len(report.duplicates))
