@@ -124,3 +124,27 @@ def test_empty_texts_empty_a_draft_but_start_none(world):
     assert post(url, typed, token=token) == 204
     assert post(url, empty, token=token) == 204
     assert store.draft(amina, camp, "sp", actor_id=amina).fields["sp_transcript"] == " "
+
+
+def test_typing_keeps_the_session_cookie_alive(world):
+    """A person writing for hours without a page load stays signed in: each kept draft sets
+    the cookie again for a fresh idle period; a refused post sets nothing."""
+    url, _, camp, [(amina, token), _] = world
+    host = url.split("://", 1)[1]
+
+    def send(body: dict, cookie: str) -> tuple[int, str | None]:
+        request = urllib.request.Request(
+            f"{url}/drafts", data=json.dumps(body).encode(), method="POST",
+            headers={"Content-Type": "application/json", "Origin": f"http://{host}",
+                     "Cookie": f"jamii_session={cookie}"})
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return response.status, response.headers.get("set-cookie")
+        except urllib.error.HTTPError as refused:
+            return refused.code, refused.headers.get("set-cookie")
+
+    body = {"form": "pr", "campaign": camp, "fields": {"pr_prompt": "Bado naandika..."}}
+    status, cookie = send(body, token)
+    assert status == 204 and cookie and cookie.startswith(f"jamii_session={token};")
+    assert f"Max-Age={30 * 86400}" in cookie and "HttpOnly" in cookie
+    assert send(body, "B" * 43) == (403, None)

@@ -528,3 +528,36 @@ def test_a_contributor_never_sees_the_sign_ins_setting(collector_app):
     at.run()
     assert not at.number_input
     assert collector_app.session_idle_days() is None
+
+
+def _get_with_cookie(url: str, cookie: str) -> tuple[int, str | None]:
+    request = urllib.request.Request(url, headers={"Cookie": cookie, "Accept-Encoding": "gzip"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        response.read()
+        return response.status, response.headers.get("set-cookie")
+
+
+def test_a_page_load_keeps_the_cookie_as_long_as_the_session_is_used(collector, data):
+    """Set once at sign-in, the cookie would end one idle period after it, however active the
+    person: every page load (and kept draft) sets it again for a fresh period, the same value,
+    so a person who keeps using jamii stays signed in. Only the page does it, and only for a
+    value shaped like a token (nothing else from the header is echoed into a response)."""
+    from jamii.core.store import OPERATOR, Store
+
+    store = Store(f"sqlite:///{data / 'jamii.sqlite3'}", data / "audio")
+    try:
+        person, _ = store.add_contributor(roles=["contributor"], actor_id=OPERATOR)
+        _, handoff = store.start_web_session(person.id, actor_id=person.id)
+        token = store.adopt_web_session(handoff)
+    finally:
+        store.close()
+    status, cookie = _get_with_cookie(f"{collector}/write", f"jamii_session={token}")
+    assert status == 200 and cookie, "a page load did not renew the session cookie"
+    assert cookie.startswith(f"jamii_session={token};")
+    assert f"Max-Age={30 * 86400}" in cookie and "HttpOnly" in cookie and "SameSite=lax" in cookie
+    # the bundles, the health check and a browser without the cookie: nothing set
+    assert _get_with_cookie(f"{collector}/healthz", f"jamii_session={token}")[1] is None
+    assert _get_with_cookie(f"{collector}/", "other=1")[1] is None
+    # a value no session has the shape of goes back nowhere
+    assert _get_with_cookie(f"{collector}/", 'jamii_session="x\\r\\nSet-Cookie: a=b"')[1] is None
+    assert _get_with_cookie(f"{collector}/", "jamii_session=short")[1] is None

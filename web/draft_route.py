@@ -77,9 +77,11 @@ async def save_typed_draft(request) -> Any:
 
     from starlette.concurrency import run_in_threadpool
     from starlette.responses import Response
+    from streamlit import config
 
     from jamii.core.store import Forbidden, StoreError
     from jamii.web import session
+    from jamii.web.session_cookie import is_https, set_session_cookie
     from jamii.web.ui import get_store
 
     origin = request.headers.get("origin") or ""
@@ -103,23 +105,28 @@ async def save_typed_draft(request) -> Any:
         return _refused(400, "not a draft")
     store = get_store()
 
-    def keep() -> bool:
-        found = store.web_session_person(request.cookies.get(session.COOKIE),
-                                         idle_days=session.idle_days(store))
+    def keep() -> int | None:
+        """The idle period the cookie is renewed for, or None when it signs nobody in."""
+        days = session.idle_days(store)
+        found = store.web_session_person(request.cookies.get(session.COOKIE), idle_days=days)
         if found is None:
-            return False
+            return None
         person = found[0]
         # empty texts only empty a draft there is: sent after a submit cleared it (a key press
         # a moment before the tap), they must not start a new, empty one
         typed = any(value.strip() for key, value in fields.items() if key != "_key")
         store.save_draft(person.id, campaign, form, fields, merge=True, create=typed,
                          actor_id=person.id)
-        return True
+        return days
 
     try:
         kept = await run_in_threadpool(keep)
     except (Forbidden, StoreError):
         return _refused(400, "this draft cannot be kept")
-    if not kept:
+    if kept is None:
         return _refused(403, "sign in again to keep drafts")
-    return Response(status_code=204, headers={"Cache-Control": "no-store"})
+    response = Response(status_code=204, headers={"Cache-Control": "no-store"})
+    # typing is use: the cookie lives on as the session does (`session_cookie`)
+    set_session_cookie(response, request.cookies[session.COOKIE], https=is_https(request),
+                       days=kept, base=config.get_option("server.baseUrlPath").strip("/"))
+    return response

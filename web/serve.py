@@ -28,6 +28,7 @@ GZIP_LEVEL = 6
 which counts because they are compressed again for every browser that has not cached them."""
 
 from jamii.web.draft_route import save_typed_draft
+from jamii.web.session_cookie import RenewSessionCookie, is_https, set_session_cookie
 
 _log = logging.getLogger(__name__)
 
@@ -63,7 +64,8 @@ def run(script: Path, *, port: int, host: str | None, base_path: str | None,
 
 def app_options() -> dict[str, Any]:
     """What an app's `st.App` adds to Streamlit's own routes: `/healthz`, `/auth/adopt` and
-    `/j/CODE` under the base path, gzip on every response a browser accepts it for, and the
+    `/j/CODE` under the base path, gzip on every response a browser accepts it for, the
+    session cookie renewed while it is used (`session_cookie.RenewSessionCookie`), and the
     browser opened unless headless."""
     from starlette.middleware import Middleware
     from starlette.middleware.gzip import GZipMiddleware
@@ -80,7 +82,8 @@ def app_options() -> dict[str, Any]:
                        Route(f"{prefix}/j/{{rest:path}}", short_invite),
                        Route(f"{prefix}/drafts", save_typed_draft, methods=["POST"])],
             "middleware": [Middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM_SIZE,
-                                      compresslevel=GZIP_LEVEL)],
+                                      compresslevel=GZIP_LEVEL),
+                           Middleware(RenewSessionCookie)],
             "lifespan": _open_browser}
 
 
@@ -155,9 +158,9 @@ def _known_language(raw: object) -> str | None:
 
 async def adopt(request) -> Any:
     """Turn a sign-in's one-use hand-off (posted by the page that signed the person in) into
-    the session cookie: HttpOnly (no script reads it), SameSite=Lax, Secure over HTTPS, for
-    the app's path, kept as long as the session may sit idle (`session.idle_days`: the
-    organiser's choice on the People page, else JAMII_SESSION_IDLE_DAYS, else 30).
+    the session cookie (`session_cookie.set_session_cookie`), kept as long as the session may
+    sit idle (`session.idle_days`: the organiser's choice on the People page, else
+    JAMII_SESSION_IDLE_DAYS, else 30) and renewed by `RenewSessionCookie` while it is used.
 
     Only the app's own pages may post here: the Origin must name this host (a page elsewhere
     cannot plant its own session in someone's browser). A wrong, used or stale hand-off gets
@@ -183,12 +186,10 @@ async def adopt(request) -> Any:
     token = await run_in_threadpool(store.adopt_web_session, handoff)
     if token is None:
         return Response("this sign-in has been used or has expired: sign in again", status_code=403)
-    https = request.url.scheme == "https" or request.headers.get("x-forwarded-proto") == "https"
-    base = config.get_option("server.baseUrlPath").strip("/")
     days = await run_in_threadpool(session.idle_days, store)  # the organiser's, else the env's
     response = Response(status_code=204)
-    response.set_cookie(session.COOKIE, token, max_age=days * 86400,
-                        path=f"/{base}" if base else "/", httponly=True, samesite="lax", secure=https)
+    set_session_cookie(response, token, https=is_https(request), days=days,
+                       base=config.get_option("server.baseUrlPath").strip("/"))
     return response
 
 
