@@ -56,6 +56,48 @@ def kit_bundle(store: Store, out: Path) -> None:
                "leaks nothing.")
 
 
+@kit_group.command("news")
+@click.option("--kit", "kit_id", required=True, help="The kit's id (as `jamii kit create` printed it).")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="The news file to write (carry it to the field laptop).")
+@actor_option
+@store_options
+def kit_news(store: Store, kit_id: str, out: Path, actor) -> None:
+    """Write what changed centrally since a kit was made (withdrawals, roles, new consent
+    texts, rate cards, campaign settings, new items' hashes) for `jamii kit update` on its
+    laptop, when no push can bring it. Only that kit's laptop can check it; no personal data."""
+    from jamii.core.kit.news import write_news
+
+    news = write_news(store, kit_id, out, actor_id=acting(store, actor))
+    click.echo(f"News for kit {kit_id} written to {out}: {len(news['withdrawals'])} withdrawals, "
+               f"{len(news['people'])} role changes, {len(news['consent_texts'])} consent texts, "
+               f"{len(news['rate_cards'])} rate cards, {len(news['known_content'])} item hashes. "
+               f"On the field laptop: jamii kit update {out.name}")
+
+
+@kit_group.command("update")
+@click.argument("news_file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@store_options
+def kit_update(store: Store, news_file: Path) -> None:
+    """Apply news from the central store (`jamii kit news`) to this field store: all of it or,
+    if the file is not the central store's news for this kit, nothing."""
+    from jamii.core.kit.news import apply_news_file
+    from jamii.core.store import OPERATOR
+
+    report = apply_news_file(store, news_file, actor_id=OPERATOR)
+    if not report.changed:
+        click.echo(f"News of {report.made_at} for kit {report.kit_id}: nothing new here.")
+    else:
+        click.echo(f"News of {report.made_at} for kit {report.kit_id} applied: "
+                   f"{len(report.withdrawn)} people withdrawn, {len(report.roles_changed)} roles "
+                   f"changed, {len(report.consent_texts_added)} consent texts and "
+                   f"{len(report.rate_cards_added)} rate cards added, campaign settings changed: "
+                   f"{', '.join(report.campaign_fields) or 'none'}, "
+                   f"{report.known_content_added} central item hashes added.")
+    for row in report.conflicts:
+        click.echo("Not applied: " + ", ".join(f"{k}={v}" for k, v in row.items()))
+
+
 @kit_group.command("merge")
 @click.argument("bundle", type=click.Path(dir_okay=False, exists=True, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the whole report as JSON.")

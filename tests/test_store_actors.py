@@ -52,6 +52,10 @@ EMPTY_STORE_ONLY = {"load_kit"}
 """Refused on any store that holds a campaign (as this module's world does), so its actor
 check is tested where a store is new: tests/test_kit_create.py (a contributor is refused)."""
 
+FIELD_STORE_ONLY = {"apply_kit_news"}
+"""Refused on a store not made from a kit (this module's world is central), so its actor check
+is tested on a field store: tests/test_kit_news.py (a contributor is refused, nothing changes)."""
+
 FILES = {"save_audio"}
 """Writes a content-addressed audio file that no record points to until `submit_item`
 (which checks its author) stores the item; the file alone is in no release or page."""
@@ -213,6 +217,7 @@ MUTATORS: dict[str, Mutator] = {
     "issue_kit": Mutator(lambda w, a: w.store.issue_kit(w.campaign, actor_id=a)),
     "merge_kit_rows": Mutator(lambda w, a: w.store.merge_kit_rows(
         w.store.kits(w.campaign)[0].id, "people", [], actor_id=a)),
+    "kit_news": Mutator(lambda w, a: w.store.kit_news(w.store.kits(w.campaign)[0].id, actor_id=a)),
     "set_session_idle_days": Mutator(lambda w, a: w.store.set_session_idle_days(7, actor_id=a)),
     "record_sheet_ratings": Mutator(lambda w, a: w.store.record_sheet_ratings(
         w.campaign, [{"row": 2, "task": w.task_public_id, "rater": _pseudonym(w, w.reviewer),
@@ -243,7 +248,8 @@ def snapshot(store: Store) -> dict[str, list[tuple]]:
 
 
 def test_every_public_method_is_classified():
-    lists = [READERS, INFRASTRUCTURE, BEFORE_SIGN_IN, FILES, EMPTY_STORE_ONLY, set(MUTATORS)]
+    lists = [READERS, INFRASTRUCTURE, BEFORE_SIGN_IN, FILES, EMPTY_STORE_ONLY, FIELD_STORE_ONLY,
+             set(MUTATORS)]
     classified = set().union(*lists)
     unlisted = _public_methods() - classified
     assert not unlisted, (f"classify {sorted(unlisted)} in tests/test_store_actors.py: a reader, "

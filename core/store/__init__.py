@@ -31,6 +31,7 @@ from jamii.core.store._consent import ConsentStore
 from jamii.core.store._imports import ImportQueries
 from jamii.core.store._drafts import DraftStore, DraftView
 from jamii.core.store._kit_merge import KitMergeStore, MergeReport
+from jamii.core.store._kit_news import KitNewsStore, NewsReport
 from jamii.core.store._kits import KIT_FORMAT, KitStore
 from jamii.core.store._items import DuplicateItem, ItemStore, Submitted
 from jamii.core.store._ledger import LedgerStore
@@ -53,6 +54,7 @@ class Store(
     DraftStore,
     KitStore,
     KitMergeStore,
+    KitNewsStore,
     ReviewStore,
     RatingStore,
     LedgerStore,
@@ -67,5 +69,5 @@ class Store(
         return cls(settings.db_url, settings.audio_dir)
 
 
-__all__ = ["Store", "OPERATOR", "Operator", "Flagged", "StoreError", "NotFound", "Forbidden", "DuplicateItem", "Submitted", "DraftView", "KIT_FORMAT", "MergeReport",
+__all__ = ["Store", "OPERATOR", "Operator", "Flagged", "StoreError", "NotFound", "Forbidden", "DuplicateItem", "Submitted", "DraftView", "KIT_FORMAT", "MergeReport", "NewsReport",
            "REJECT_REASONS", "QueueReport", "RatingTaskView", "SheetReport", "new_invite_code", "make_engine", "migrate", "as_datetime"]

@@ -34,6 +34,7 @@ from jamii.core import items as item_rules
 from jamii.core.records import COMPENSATION_METHODS, VERDICTS
 from jamii.core.rules import AcceptanceRule, decide
 from jamii.core.store._base import Actor, StoreBase, StoreError, _actor
+from jamii.core.store._kit_news import sent_in_news
 from jamii.core.store._kits import _when
 from jamii.core.store._people import pseudonym_problems
 from jamii.core.store._reviews import REJECT_REASONS, _priced
@@ -243,15 +244,25 @@ class KitMergeStore(StoreBase):
                 report.retries["consents"] += 1
                 continue
             text = s.get(ConsentText, row.get("consent_text_id"))
+            if (text is None or text.sha256 != row.get("text_sha256")) and isinstance(
+                    row.get("text_sha256"), str) and isinstance(row.get("version"), str):
+                # a text news brought the field may have another id there: same sha, same version
+                text = s.scalar(select(ConsentText).where(
+                    ConsentText.campaign_id == kit.campaign_id,
+                    ConsentText.sha256 == row["text_sha256"],
+                    ConsentText.version == row["version"]).order_by(ConsentText.id).limit(1))
             campaign = s.get(Campaign, kit.campaign_id)
             scopes = row.get("scopes")
             if (text is None or text.campaign_id != kit.campaign_id
                     or text.sha256 != row.get("text_sha256") or text.version != row.get("version")
-                    or _aware(text.created_at) > _aware(kit.created_at) or not isinstance(scopes, dict)
+                    or (_aware(text.created_at) > _aware(kit.created_at)
+                        and text.id not in sent_in_news(s, kit)["consent_texts"])
+                    or not isinstance(scopes, dict)
                     or not set(scopes) <= set(text.scopes or ()) | set(campaign.consent_scopes or ())
                     or not all(isinstance(v, bool) for v in scopes.values())):
                 report.conflict("consents", "not a consent to one of the texts the kit carried "
-                                "(a text made in the field is for an organiser to add centrally)",
+                                "or news sent it (a text made in the field is for an organiser "
+                                "to add centrally)",
                                 uid=row["uid"])
                 continue
             person = people.get(row["person"])
@@ -260,7 +271,7 @@ class KitMergeStore(StoreBase):
                                 uid=row["uid"])
                 continue
             s.add(Consent(uid=row["uid"], kit_id=kit.id, contributor_id=person.id,
-                          campaign_id=kit.campaign_id, consent_text_id=row["consent_text_id"],
+                          campaign_id=kit.campaign_id, consent_text_id=text.id,
                           version=row["version"], text_sha256=row["text_sha256"],
                           scopes=row["scopes"], accepted_at=_when(row["accepted_at"]),
                           withdrawn_at=_when(row.get("withdrawn_at"))))
@@ -420,8 +431,9 @@ class KitMergeStore(StoreBase):
     def _rate_card_price(s, kit: Kit, row, person: Contributor,
                          cards: dict[int, RateCard]) -> tuple[Decimal, str] | None:
         card = cards.get(row.get("rate_card_id"))
-        if card is None or _aware(card.created_at) > _aware(kit.created_at):
-            return None  # a card made after the kit is not the one the field paid by
+        if card is None or (_aware(card.created_at) > _aware(kit.created_at)
+                            and card.id not in sent_in_news(s, kit)["rate_cards"]):
+            return None  # a card made after the kit, and never sent to it, is not the field's
         rate = (card.rates or {}).get(row["activity"])
         if not rate:
             return None
