@@ -47,14 +47,9 @@ ICONS = {
 }
 
 home = access.home_page(viewer)
-pages = {
-    pid: st.Page(str(HERE / "views" / f"{pid}.py"), title=tr(f"nav.{pid}"), icon=ICONS[pid],
-                 url_path=pid.replace("_", "-"), default=(pid == home))
-    for pid in access.PAGES
-}
-by_path = {p.url_path: pid for pid, p in pages.items()}
-current = st.navigation(list(pages.values()), position="hidden")
-current_id = by_path.get(current.url_path, home)
+pages, current, current_id = web.navigation(
+    {pid: HERE / "views" / f"{pid}.py" for pid in access.PAGES}, home,
+    title=lambda pid: tr(f"nav.{pid}"), icon=ICONS.__getitem__)
 
 
 with st.sidebar:

@@ -35,14 +35,9 @@ ICONS = {
     "sign_in": ":material/login:",
 }
 home = "coverage" if access.refusal("coverage", viewer) is None else "leaderboard"
-pages = {
-    pid: st.Page(str(HERE / "views" / f"{pid}.py"), title=tr(f"dash.nav.{pid}"), icon=ICONS[pid],
-                 url_path=pid.replace("_", "-"), default=(pid == "leaderboard"))
-    for pid in access.PAGES
-}
-by_path = {p.url_path: pid for pid, p in pages.items()}
-current = st.navigation(list(pages.values()), position="hidden")
-current_id = by_path.get(current.url_path, "leaderboard")
+pages, current, current_id = web.navigation(
+    {pid: HERE / "views" / f"{pid}.py" for pid in access.PAGES}, "leaderboard",
+    title=lambda pid: tr(f"dash.nav.{pid}"), icon=ICONS.__getitem__)
 
 
 with st.sidebar:

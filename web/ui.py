@@ -131,6 +131,31 @@ def clear_current() -> None:
     _local.__dict__.clear()
 
 
+ROOT_PAGE = "home"
+"""The hidden name of the page at the app's root: its URL is `/`, and it runs the viewer's home
+page (sign-in when signed out, the first form when signed in)."""
+
+
+def navigation(files: Mapping[str, Any], home: str, *, title: Callable[[str], str],
+               icon: Callable[[str], str]) -> tuple[dict[str, st.Page], st.Page, str]:
+    """Every page at its own address, whoever views it (`/sign-in`, `/write`), and the
+    viewer's home page at the root too; returns the pages by id, the page to run and its id.
+
+    Streamlit gives the default page the root as its only address. Were the home page itself
+    the default, its address would move with the viewer: a printed `/sign-in` link, or a
+    `/write?code=...` link that signs a person in (and so makes `write` their home), would end
+    on "Page not found". So the root is a page of its own, the home page's file under a fixed
+    hidden name, listed last so that links and tests find the page itself first."""
+    pages = {pid: st.Page(str(path), title=title(pid), icon=icon(pid),
+                          url_path=pid.replace("_", "-"))
+             for pid, path in files.items()}
+    root = st.Page(str(files[home]), title=title(home), icon=icon(home), url_path=ROOT_PAGE,
+                   default=True)
+    current = st.navigation([*pages.values(), root], position="hidden")
+    by_path = {p.url_path: pid for pid, p in pages.items()}
+    return pages, current, by_path.get(current.url_path, home)
+
+
 def serve_page(store: Store, viewer: Viewer, page: st.Page, page_id: str,
                pages: Mapping[str, st.Page], *, refusal: Callable[[str, Viewer], str | None],
                home: str, refused_home: str, label: Callable[[str], str],

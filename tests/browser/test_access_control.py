@@ -213,3 +213,22 @@ def test_an_invite_link_signs_in_and_leaves_no_code_in_the_address(new_st, jamii
     other.wait_text(SW("sign_in.unknown"))
     assert "code=" not in other.page.url
     assert SW("sign_in.title") in other.main().inner_text()
+
+
+def test_a_link_to_a_page_works_whoever_opens_it(new_st, jamii_app):
+    """Each page keeps its own address whether or not the viewer is signed in: a printed
+    `/sign-in?lang=sw` shows the Swahili sign-in, and a `/write?code=` link signs its person in
+    and shows the form it names; neither ends on Streamlit's "Page not found"."""
+    st = new_st()
+    st.goto("sign-in", lang="sw")
+    st.wait_text(SW("sign_in.title"))
+    assert "Page not found" not in st.page.inner_text("body")
+    assert urlparse(st.page.url).path.rstrip("/").endswith("sign-in")
+    other = new_st()
+    other.goto("write", lang="sw", code=CONTRIBUTOR[0])
+    other.wait_text(SW("write.intro"))
+    other.page.wait_for_timeout(1500)  # the toast comes a moment after the page
+    assert "Page not found" not in other.page.inner_text("body")
+    assert urlparse(other.page.url).path.rstrip("/").endswith("write")
+    assert "code=" not in other.page.url
+    assert_still_contributor(other, jamii_app.store)
