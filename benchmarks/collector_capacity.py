@@ -1,27 +1,58 @@
-"""How many contributors one collector process serves: N people writing at once in chromium.
+"""How many contributors one collector process serves: N people writing at once, as protocol
+clients and in chromium.
 
-    python benchmarks/collector_capacity.py [--sizes 10,20,30] [--seconds 75] [--think-s 4.5]
-                                            [--pg-url URL] [--keep]
+    python benchmarks/collector_capacity.py [--clients browser|protocol|both]
+                                            [--protocol-sizes 30,60,100] [--sizes 10,20,30]
+                                            [--seconds 75] [--think-s 4.5] [--pg-url URL] [--keep]
+
+Two kinds of client, each measured on a `jamii collect` process of its own (`both`, the default,
+runs the protocol clients first, then chromium):
+
+- **protocol** (`--protocol-sizes`): each contributor is a `StreamlitClient`
+  (benchmarks/_st_protocol_client.py), which speaks Streamlit 1.67's websocket protocol as its
+  frontend does: the page's and the connection manager's HTTP requests, the websocket with the
+  frontend's subprotocols and the page's cookies, one `BackMsg` `rerun_script` per run with the
+  query string, the current page's hash, the widgets' states and the cached messages' hashes,
+  and the server's `ForwardMsg`s up to `script_finished`. It signs in as the browser does: the
+  invite link's run, then the `/auth/adopt` hand-off that run's `st.html` script would post
+  (same Origin), which answers with the HttpOnly `jamii_session` cookie; it then posts each
+  item's texts to `/drafts` with that cookie, as the page's draft script does while a person
+  types (a refused post is counted as `drafts_refused`), and submits the form as the frontend's
+  `submitForm` does: both text areas' values and the send button's trigger in one rerun. After
+  a failed action it reconnects signed in by the cookie alone, as a reload would. It draws
+  nothing and runs no page script: **this measures the server** (and the wire), not a phone's
+  rendering. All the protocol clients run in this one Python process, whose own CPU is
+  measured (`client_cpu_s_per_action`, `client_cpu_share`) so a reader can see how little of
+  the machine they take from the server;
+- **browser** (`--sizes`): one headless chromium holds every contributor, each in their own
+  browser context with a phone's viewport, all driven from this one process by asyncio
+  Playwright. This is the whole contributor path, page drawing included; but on a 2-core
+  machine chromium takes several times the server's CPU per action, so beyond a few actions per
+  second **it measures the machine, not the server** (see below).
 
 Setup (not measured): a fresh PostgreSQL schema (`--pg-url`, else JAMII_BENCH_PG_URL or
 JAMII_TEST_PG_URL, default `postgresql+psycopg://postgres@127.0.0.1:5432/test`; dropped
 afterwards unless `--keep`), `jamii init` on it (the seeded campaign), and as many
-contributors as the largest size, each with their own invite code, Swahili as their language,
-and the campaign's consent accepted. One `jamii collect` process serves the whole run. One
-headless chromium holds every contributor, each in their own browser context with a phone's
-viewport, all driven from this one process by asyncio Playwright.
+contributors as the largest sizes of the kinds run together (plus two for the warm-ups), each
+with their own invite code, Swahili as their language, and the campaign's consent accepted.
+For each kind:
 
 1. warm-up: one extra contributor signs in and sends an item, then leaves; the server's
    resident memory (RSS, with any children) is then read as `rss_idle_mb`;
 2. for each size N, smallest first, more contributors sign in by invite link
-   (`/?code=CODE&lang=en`, two at a time) until N are connected, each until the
-   prompt/response form shows (their home page); those signed in before stay connected;
+   (`/?code=CODE&lang=en`, two browsers or four protocol clients at a time) until N are
+   connected, each until the prompt/response form shows (their home page); those signed in
+   before stay connected;
 3. for `--seconds`, each of the N repeats one action, starting one every `--think-s` seconds
    on average (jittered by a third either way: 3 to 6 s by default): type a unique prompt and
    response, press the send button, wait for the next empty form with its success message.
    The action's latency is from the click to that empty form, both by the page's own clock
    (a click listener and a MutationObserver in the page, so Playwright's round trips are not
-   counted). Each contributor's first action starts at a random moment of the first period,
+   counted). A protocol client's action posts the texts' draft, then sends the form's rerun;
+   its latency is from sending that `BackMsg` to receiving the run's `script_finished`, the
+   run's deltas in between, which must hold a new success message with the item's public id
+   and the prompt box emptied (no drawing, so no page clock and no `ws_*` figures).
+   Each contributor's first action starts at a random moment of the first period,
    so the actions are spread out. `ws_p50_ms`/`ws_p95_ms`: the same actions from the
    websocket frame the click sent to the last frame of the run it started, as chromium's
    network service timed them (CDP `Network.webSocketFrame*`): the server's part and the
@@ -32,10 +63,13 @@ viewport, all driven from this one process by asyncio Playwright.
    signed in until the last action has finished, divided by the actions started meanwhile:
    `cpu_s_per_action`, which thus includes what the N sessions cost while idle between
    actions. `rss_per_session_mb` = (RSS at the end of the actions - `rss_idle_mb`) / N;
-5. correctness, in the store: every item a browser saw saved must be stored exactly once,
-   found by the unique word in its prompt, under the public id the page showed.
+5. correctness, in the store: every item a client saw saved must be stored exactly once,
+   found by the unique word in its prompt, under the public id the page (or the protocol
+   client's success message) showed.
 
-The fields are found by their English labels and the button by its role and name. In an
+A protocol client finds the form's widgets by their ids (a keyed widget's id ends with its
+key: `pr_prompt`, `pr_response`; the send button is the form's submitter). In chromium the
+fields are found by their English labels and the button by its role and name. In an
 `st.form` both fields are filled and the button clicked; outside one (plain widgets, which
 commit on blur) each field is blurred after typing and its run waited for, as a person would
 take longer to type than the run takes; so the script works with either form of the page.
@@ -44,27 +78,43 @@ Projection. A contributor who sends one item every 20 s costs `cpu_s_per_action 
 core, so one core serves `20 / cpu_s_per_action` of them (`contributors_per_core`, from the
 largest N run). This is a CPU bound: it assumes the server's cost grows linearly with the
 actions and that nothing else (the database, locks, Streamlit's one event loop) saturates
-first; a collector process is one Python process, so "per core" is also "per process". Whether
-p95 stays under 500 ms near that load is not measured; `p95_ms` at the largest N, and the
-server's share of a core there (`server_cpu_share`), say how close the run came.
+first; a collector process is one Python process, so "per core" is also "per process".
+The projection is taken from the protocol clients when they ran (their `cpu_s_per_action` is
+the server's alone), else from chromium. `p95_ms` at the largest N, and the server's share of a
+core there (`server_cpu_share`), say how close the run came to that load; a run with
+`--think-s 20` measures the projection's own pace.
 
-The browsers, the Playwright driver and this script share the machine's cores with the server
+The protocol clients take little CPU (a few ms per action, against 50-70 ms for the server),
+so with them the server has the machine to itself, postgres and other work apart; what they
+leave out is the phone's own work (parsing and drawing the deltas, the page's scripts), which
+costs the phone, not the server. With chromium, the browsers, the Playwright driver and this script share the machine's cores with the server
 and the database (2 cores on the CI machine), and a page costs chromium several times the CPU
 an action costs the server (`browser_cpu_s_per_action`): the latencies include waiting for a
 core the browsers hold, and the largest N a machine can run is bounded by chromium, not by
-the server. `machine_busy` (the machine's busy share of all its cores), `browser_cpu_s` (the
-driver and chromium) and `db_cpu_s` (every postgres process on the machine, whoever uses it)
-are printed so that a run can be judged. (The server runs in its own session, so with the
+the server. `machine_busy` (the machine's busy share of all its cores), `cpu_pressure` (the
+share of the time some runnable task waited for a core, Linux's /proc/pressure/cpu: near 1
+when other work crowds the machine), `browser_cpu_s` (the driver and chromium) and
+`db_cpu_s` (every postgres process on the machine, whoever uses it) are printed so that a run
+of either kind can be judged. (The server runs in its own session, so with the
 kernel's autogroup scheduling it competes with the browsers as one group against another,
 not thread against thread; renicing the browsers would change nothing there.)
 
 Targets (printed, never asserted): at least 100 contributors per core projected, and p95
-under 500 ms at the largest N. The script exits 1 only for a correctness failure: an item a
-browser saw saved that is not stored, or an item stored twice. The last line is one JSON object:
+under 500 ms at the largest N, judged on the protocol clients (`p95_under_500ms_at_largest_n`;
+null when they did not run). The script exits 1 only for a correctness failure: an item a
+client saw saved that is not stored, or an item stored twice. The last line is one JSON
+object: per client kind its sizes and summary, then the headline (the protocol clients' when
+they ran, else chromium's):
 
-    {"sizes": {"10": {"p50_ms", "p95_ms", "actions", "cpu_s_per_action", "rss_per_session_mb",
-     "missing", "duplicated", ...}, ...}, "largest_n", "p95_ms", "cpu_s_per_action",
-     "rss_per_session_mb", "contributors_per_core", "targets", "met", ...}
+    {"clients": ["protocol", "browser"],
+     "protocol": {"sizes": {"30": {"p50_ms", "p95_ms", "actions", "cpu_s_per_action",
+                  "rss_per_session_mb", "client_cpu_s_per_action", "client_cpu_share",
+                  "drafts_refused", "missing", "duplicated", ...}, ...},
+                  "largest_n", "p95_ms", "cpu_s_per_action", "contributors_per_core",
+                  "p95_under_500ms_at_largest_n", ...},
+     "browser": {"sizes": {"10": {..., "ws_p95_ms", "browser_cpu_s_per_action", ...}}, ...},
+     "largest_n", "p95_ms", "cpu_s_per_action", "rss_per_session_mb", "contributors_per_core",
+     "p95_under_500ms_at_largest_n", "headline_clients", "targets", "met", ...}
 """
 
 from __future__ import annotations
@@ -284,6 +334,16 @@ def rss_mb(procs) -> float:
     return total / 2**20
 
 
+def cpu_stalled_s() -> float | None:
+    """Seconds in which some runnable task on the machine waited for a core (Linux PSI,
+    /proc/pressure/cpu `some total`), or None where the kernel does not keep it."""
+    try:
+        with open("/proc/pressure/cpu") as f:
+            return int(f.readline().rsplit("total=", 1)[1]) / 1e6
+    except (OSError, IndexError, ValueError):
+        return None
+
+
 class Meter:
     """CPU seconds of the server, the browsers (this process's other descendants: the Playwright
     driver and chromium), this process itself (the clients' Python side: asyncio Playwright's
@@ -311,6 +371,7 @@ class Meter:
                 "client": cpu_by_pid([self.me]),
                 "db": cpu_by_pid(self._postgres()),
                 "busy": sum(times) - times.idle - getattr(times, "iowait", 0.0),
+                "stalled": cpu_stalled_s(),
                 "wall": time.monotonic()}
 
     def start(self) -> None:
@@ -328,7 +389,10 @@ class Meter:
         return {"wall_s": wall, "server_cpu_s": spent("server"), "browser_cpu_s": spent("browser"),
                 "client_cpu_s": spent("client"), "db_cpu_s": spent("db"),
                 "machine_busy": (last["busy"] - self.first["busy"]) / (wall * cores)
-                if wall else 0.0}
+                if wall else 0.0,
+                "cpu_pressure": (last["stalled"] - self.first["stalled"]) / wall
+                if wall and last["stalled"] is not None and self.first["stalled"] is not None
+                else None}
 
     def rss_mb(self) -> float:
         return rss_mb(tree(self.server))
@@ -741,6 +805,8 @@ async def run_size(crowd: Crowd, n: int, rss_idle: float, args) -> dict:
         "client_cpu_s_per_action": per_action(spent["client_cpu_s"], 4),
         "client_cpu_share": round(spent["client_cpu_s"] / wall, 3),
         "machine_busy": round(spent["machine_busy"], 3),
+        "cpu_pressure": None if spent["cpu_pressure"] is None
+        else round(spent["cpu_pressure"], 3),
         "rss_idle_mb": round(rss_idle, 1), "rss_signed_in_mb": round(rss_signed_in, 1),
         "rss_end_mb": round(rss_end, 1), "rss_peak_mb": round(peak[0], 1),
         "rss_per_session_mb": round((rss_end - rss_idle) / max(1, len(active)), 2),
@@ -882,8 +948,10 @@ def report(kind: str, sizes: dict[str, dict], summary: dict, cores: int) -> None
         r = sizes[str(summary["largest_n"])]
         used = (f"the browsers {r['browser_cpu_s'] / r['seconds']:.2f} cores" if browser else
                 f"the protocol clients {r['client_cpu_share']:.2f} of a core")
+        stalled = ("" if r["cpu_pressure"] is None else
+                   f", some task waiting for a core {r['cpu_pressure']:.0%} of the time")
         print(f"at N={summary['largest_n']}: the machine was {r['machine_busy']:.0%} busy (load "
-              f"average {r['load_avg'][0]}), the server used {r['server_cpu_share']:.0%} of a "
+              f"average {r['load_avg'][0]}{stalled}), the server used {r['server_cpu_share']:.0%} of a "
               f"core, {used}, {r['actions_per_s']} actions/s.")
 
 
