@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import io
 import json
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
 from jamii.core.kit.kits import TOKEN_FILE, central_key_path
 from jamii.core.kit.sealed import load_or_create_key, read_sealed, verify_sealed, write_sealed
@@ -48,24 +49,41 @@ def write_bundle(store: Store, out: Path, *, actor_id) -> BundleSummary:
                          "nothing to bundle.")
     public = key_file.read_text(encoding="ascii").strip()
     token = (store.audio_dir.parent / "kit" / TOKEN_FILE).read_text(encoding="ascii").strip()
-    tables = dict(store.kit_records(actor_id=actor_id))
-    audio = sorted({row["content"]["audio_sha256"] for row in tables["items"]
-                    if row["kind"] == "speech" and row["content"].get("audio_sha256")})
-    rows = {table: len(tables[table]) for table in TABLES}
-    manifest = {"format": BUNDLE_FORMAT, "kit_id": kit_id, "kit_token": token, "rows": rows,
-                "recordings": len(audio)}
+    # Each table goes to a file of its own as it comes, so no more than one table's rows are
+    # in memory at once; the files sit in the store's own folder (which holds all of it in
+    # the clear already), never beside the bundle, which may be on a USB stick.
+    with tempfile.TemporaryDirectory(prefix=".bundle-", dir=store.audio_dir.parent) as spool:
+        rows: dict[str, int] = {}
+        audio: set[str] = set()
+        for table, records in store.kit_records(actor_id=actor_id):
+            rows[table] = _spool(records, Path(spool) / f"{table}.jsonl",
+                                 audio if table == "items" else None)
+            del records
+        manifest = {"format": BUNDLE_FORMAT, "kit_id": kit_id, "kit_token": token, "rows": rows,
+                    "recordings": len(audio)}
 
-    def members() -> Iterator[tuple[str, Any]]:
-        yield "manifest.json", json.dumps(manifest).encode()
-        for digest in audio:
-            yield f"audio/{digest}.wav", store.audio_path(digest, ".wav")
-        for table in TABLES:
-            yield f"tables/{table}.jsonl", b"".join(
-                json.dumps(row, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
-                for row in tables[table])
+        def members() -> Iterator[tuple[str, Any]]:
+            yield "manifest.json", json.dumps(manifest).encode()
+            for digest in sorted(audio):
+                yield f"audio/{digest}.wav", store.audio_path(digest, ".wav")
+            for table in TABLES:
+                yield f"tables/{table}.jsonl", Path(spool) / f"{table}.jsonl"
 
-    write_sealed(out, public, members())
+        write_sealed(out, public, members())
     return BundleSummary(kit_id, Path(out), rows, len(audio))
+
+
+def _spool(rows: Iterable[dict[str, Any]], path: Path, audio: set[str] | None) -> int:
+    """`rows` (a list or a generator) as JSON lines into `path`; how many. With `audio`, the
+    recordings the rows (items) need are added to it."""
+    count = 0
+    with open(path, "wb") as out:
+        for row in rows:
+            out.write(json.dumps(row, ensure_ascii=False, separators=(",", ":")).encode() + b"\n")
+            count += 1
+            if audio is not None and row["kind"] == "speech" and row["content"].get("audio_sha256"):
+                audio.add(row["content"]["audio_sha256"])
+    return count
 
 
 def merge_bundle(store: Store, path: Path, *, actor_id, batch: int = BATCH) -> MergeReport:

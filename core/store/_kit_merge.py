@@ -347,85 +347,160 @@ class KitMergeStore(StoreBase):
         return None
 
     def _merge_reviews(self, s, kit: Kit, rows, report: MergeReport) -> None:
+        """One query per question for the whole batch (already here? which item, reviewer?
+        already reviewed centrally?), then one locked read and one grouped count of votes for
+        the items it touched: a review's rules are the same as row by row."""
         have = self._ids(s, Review, "uid", (r["uid"] for r in rows))
-        items = self._ids(s, Item, "public_id", (r["item"] for r in rows))
+        items = self._item_keys(s, (r["item"] for r in rows))
         people = self._ids(s, Contributor, "uid", (r["reviewer"] for r in rows))
+        reviewed = self._reviewed_pairs(s, {items[r["item"]][0] for r in rows if r["item"] in items})
         touched = set()
-        for row in rows:
-            if row["uid"] in have:
-                report.retries["reviews"] += 1
-                continue
-            item, reviewer = items.get(row["item"]), people.get(row["reviewer"])
-            if item is None or reviewer is None:
-                report.conflict("reviews", "names an item or reviewer the central store does not hold",
-                                uid=row["uid"])
-                continue
-            if (row.get("verdict") not in VERDICTS or item.author_id == reviewer.id
-                    or not set(row.get("reasons") or []) <= set(REJECT_REASONS)
-                    or not {"reviewer", "organiser"} & set(reviewer.roles or ())):
-                report.conflict("reviews", "not a review the collector could have recorded "
-                                "(verdict, reasons, or who reviewed)", uid=row["uid"])
-                continue
-            if s.scalar(select(Review.id).where(Review.item_id == item.id,
-                                                Review.reviewer_id == reviewer.id)):
-                report.conflict("reviews", "this reviewer already reviewed this item centrally",
-                                uid=row["uid"])
-                continue
-            s.add(Review(uid=row["uid"], kit_id=kit.id, item_id=item.id,
-                         item_version=row["item_version"], reviewer_id=reviewer.id,
-                         verdict=row["verdict"], reasons=row["reasons"] or [],
-                         suggested_edit=row.get("suggested_edit"),
-                         created_at=_when(row.get("created_at")) or utcnow()))
-            touched.add(item.id)
-            report.added["reviews"] += 1
+        with s.no_autoflush:
+            for row in rows:
+                if row["uid"] in have:
+                    report.retries["reviews"] += 1
+                    continue
+                item, reviewer = items.get(row["item"]), people.get(row["reviewer"])
+                if item is None or reviewer is None:
+                    report.conflict("reviews", "names an item or reviewer the central store does "
+                                    "not hold", uid=row["uid"])
+                    continue
+                item_id, author_id = item
+                if (row.get("verdict") not in VERDICTS or author_id == reviewer.id
+                        or not set(row.get("reasons") or []) <= set(REJECT_REASONS)
+                        or not {"reviewer", "organiser"} & set(reviewer.roles or ())):
+                    report.conflict("reviews", "not a review the collector could have recorded "
+                                    "(verdict, reasons, or who reviewed)", uid=row["uid"])
+                    continue
+                if (item_id, reviewer.id) in reviewed:  # centrally, or earlier in this batch
+                    report.conflict("reviews", "this reviewer already reviewed this item centrally",
+                                    uid=row["uid"])
+                    continue
+                s.add(Review(uid=row["uid"], kit_id=kit.id, item_id=item_id,
+                             item_version=row["item_version"], reviewer_id=reviewer.id,
+                             verdict=row["verdict"], reasons=row["reasons"] or [],
+                             suggested_edit=row.get("suggested_edit"),
+                             created_at=_when(row.get("created_at")) or utcnow()))
+                have[row["uid"]] = None  # the same id twice in a batch: the second is a retry
+                reviewed.add((item_id, reviewer.id))
+                touched.add(item_id)
+                report.added["reviews"] += 1
         s.flush()
         campaign = s.get(Campaign, kit.campaign_id)
-        rule = AcceptanceRule.from_campaign(campaign.acceptance_rule)
-        for item_id in sorted(touched):  # the campaign's rule over every review, central ones too
-            item = s.get(Item, item_id, with_for_update=True)
-            if item.status != "submitted":
+        self._decide_merged(s, AcceptanceRule.from_campaign(campaign.acceptance_rule),
+                            sorted(touched), report)
+
+    @staticmethod
+    def _item_keys(s, public_ids: Iterable[str]) -> dict[str, tuple[int, int]]:
+        """public id -> (item id, author id), two columns instead of whole items."""
+        keys = list({k for k in public_ids if k})
+        found: dict[str, tuple[int, int]] = {}
+        for start in range(0, len(keys), 900):
+            found.update({pid: (iid, author) for pid, iid, author in s.execute(
+                select(Item.public_id, Item.id, Item.author_id).where(
+                    Item.public_id.in_(keys[start:start + 900])))})
+        return found
+
+    @staticmethod
+    def _reviewed_pairs(s, item_ids: Iterable[int]) -> set[tuple[int, int]]:
+        """(item id, reviewer id) of every review the central store holds of these items."""
+        ids = list(item_ids)
+        pairs: set[tuple[int, int]] = set()
+        for start in range(0, len(ids), 900):
+            pairs.update((item_id, reviewer_id) for item_id, reviewer_id in s.execute(
+                select(Review.item_id, Review.reviewer_id).where(
+                    Review.item_id.in_(ids[start:start + 900]))))
+        return pairs
+
+    @staticmethod
+    def _decide_merged(s, rule: AcceptanceRule, item_ids: list[int], report: MergeReport) -> None:
+        """The campaign's rule over every review of these items, central ones too: the still
+        undecided ones are locked (in id order, as two merges or a merge and a reviewer may
+        touch the same items), their votes counted in one query, the decided ones updated."""
+        for start in range(0, len(item_ids), 900):
+            chunk = item_ids[start:start + 900]
+            open_items = {item_id: version for item_id, version in s.execute(
+                select(Item.id, Item.version).where(Item.id.in_(chunk), Item.status == "submitted")
+                .order_by(Item.id).with_for_update())}
+            if not open_items:
                 continue
-            votes = dict(s.execute(select(Review.verdict, func.count()).where(
-                Review.item_id == item.id, Review.item_version == item.version)
-                .group_by(Review.verdict)).all())
-            outcome = decide(votes.get("approve", 0), votes.get("reject", 0), rule)
-            if outcome:
-                item.status, item.decided_at = outcome, utcnow()
-                report.decided[outcome] = report.decided.get(outcome, 0) + 1
+            votes: dict[int, dict[str, int]] = {}
+            for item_id, version, verdict, n in s.execute(
+                    select(Review.item_id, Review.item_version, Review.verdict, func.count())
+                    .where(Review.item_id.in_(list(open_items)))
+                    .group_by(Review.item_id, Review.item_version, Review.verdict)):
+                if open_items[item_id] == version:
+                    votes.setdefault(item_id, {})[verdict] = n
+            decided: dict[str, list[int]] = {}
+            for item_id in open_items:
+                mine = votes.get(item_id, {})
+                outcome = decide(mine.get("approve", 0), mine.get("reject", 0), rule)
+                if outcome:
+                    decided.setdefault(outcome, []).append(item_id)
+            now = utcnow()
+            from sqlalchemy import update
+
+            for outcome, ids in decided.items():
+                s.execute(update(Item).where(Item.id.in_(ids))
+                          .values(status=outcome, decided_at=now)
+                          .execution_options(synchronize_session=False))
+                report.decided[outcome] = report.decided.get(outcome, 0) + len(ids)
 
     def _merge_ledger(self, s, kit: Kit, rows, report: MergeReport) -> None:
         """A field laptop is not trusted with money: each entry's amount must be what the rate
-        card it names gives for its activity, quantity and the person's compensation choice."""
+        card it names gives for its activity, quantity and the person's compensation choice.
+        Which entries the central store holds already (by id, or by activity and source key)
+        is asked once per batch and activity, not once per entry."""
         have = self._ids(s, CompensationEntry, "uid", (r["uid"] for r in rows))
         cards = {c.id: c for c in s.scalars(select(RateCard).where(RateCard.campaign_id == kit.campaign_id))}
         people = self._ids(s, Contributor, "uid", (r["person"] for r in rows))
-        items = self._ids(s, Item, "public_id", (r.get("item") for r in rows))
+        items = self._item_keys(s, (r.get("item") for r in rows))
+        recorded = self._recorded_sources(s, rows)
+        with s.no_autoflush:
+            for row in rows:
+                source = (row["activity"], row["source_key"])
+                if row["uid"] in have or source in recorded:
+                    report.retries["ledger"] += 1  # this work was recorded (and maybe paid) already
+                    continue
+                person = people.get(row["person"])
+                if person is None:
+                    report.conflict("ledger", "names a person the central store does not hold",
+                                    uid=row["uid"])
+                    continue
+                item = items.get(row.get("item"))
+                priced = self._rate_card_price(s, kit, row, person, cards)
+                if priced != (Decimal(row["amount"]), row["unit"]):
+                    report.conflict("ledger", "its amount is not what the kit's rate card gives "
+                                    f"for {row['activity']} (expected {priced[0]} {priced[1]})"
+                                    if priced else "it names no rate card the kit carried that pays "
+                                    f"for {row['activity']}", uid=row["uid"])
+                    continue
+                s.add(CompensationEntry(uid=row["uid"], kit_id=kit.id, contributor_id=person.id,
+                                        campaign_id=kit.campaign_id, activity=row["activity"],
+                                        source_key=row["source_key"], item_id=item[0] if item else None,
+                                        language=row.get("language"), rate_card_id=row.get("rate_card_id"),
+                                        quantity=Decimal(row["quantity"]), amount=Decimal(row["amount"]),
+                                        unit=row["unit"], created_at=_when(row.get("created_at")) or utcnow()))
+                have[row["uid"]] = None  # the same entry twice in a batch is paid once
+                recorded.add(source)
+                report.added["ledger"] += 1
+
+    @staticmethod
+    def _recorded_sources(s, rows) -> set[tuple[str, str]]:
+        """(activity, source key) of the batch's entries the central store holds already: one
+        query per activity and 900 keys, through the (activity, source_key) unique index."""
+        wanted: dict[str, set[str]] = {}
         for row in rows:
-            if row["uid"] in have or s.scalar(select(CompensationEntry.id).where(
-                    CompensationEntry.activity == row["activity"],
-                    CompensationEntry.source_key == row["source_key"])):
-                report.retries["ledger"] += 1  # this work was recorded (and maybe paid) already
-                continue
-            person = people.get(row["person"])
-            if person is None:
-                report.conflict("ledger", "names a person the central store does not hold",
-                                uid=row["uid"])
-                continue
-            item = items.get(row.get("item"))
-            priced = self._rate_card_price(s, kit, row, person, cards)
-            if priced != (Decimal(row["amount"]), row["unit"]):
-                report.conflict("ledger", "its amount is not what the kit's rate card gives "
-                                f"for {row['activity']} (expected {priced[0]} {priced[1]})"
-                                if priced else "it names no rate card the kit carried that pays "
-                                f"for {row['activity']}", uid=row["uid"])
-                continue
-            s.add(CompensationEntry(uid=row["uid"], kit_id=kit.id, contributor_id=person.id,
-                                    campaign_id=kit.campaign_id, activity=row["activity"],
-                                    source_key=row["source_key"], item_id=item.id if item else None,
-                                    language=row.get("language"), rate_card_id=row.get("rate_card_id"),
-                                    quantity=Decimal(row["quantity"]), amount=Decimal(row["amount"]),
-                                    unit=row["unit"], created_at=_when(row.get("created_at")) or utcnow()))
-            report.added["ledger"] += 1
+            wanted.setdefault(row["activity"], set()).add(row["source_key"])
+        found: set[tuple[str, str]] = set()
+        for activity, keys in wanted.items():
+            keys = list(keys)
+            for start in range(0, len(keys), 900):
+                found.update((activity, key) for key in s.scalars(
+                    select(CompensationEntry.source_key).where(
+                        CompensationEntry.activity == activity,
+                        CompensationEntry.source_key.in_(keys[start:start + 900]))))
+        return found
 
     @staticmethod
     def _rate_card_price(s, kit: Kit, row, person: Contributor,
