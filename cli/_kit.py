@@ -119,6 +119,11 @@ def kit_merge(store: Store, bundle: Path, as_json: bool, actor) -> None:
     if as_json:
         click.echo(json.dumps(dataclasses.asdict(report), indent=2, ensure_ascii=False))
         return
+    _echo_report(report)
+
+
+def _echo_report(report) -> None:
+    """A MergeReport as `jamii kit merge` and `jamii kit push` print it."""
     for table, n in report.added.items():
         click.echo(f"{table}: {n} added, {report.retries[table]} already here")
     for outcome, n in report.decided.items():
@@ -133,3 +138,98 @@ def kit_merge(store: Store, bundle: Path, as_json: bool, actor) -> None:
             click.echo(f"{title}: {len(rows)}")
             for row in rows:
                 click.echo("  " + ", ".join(f"{k}={v}" for k, v in row.items()))
+
+
+@kit_group.group("token")
+def kit_token_group() -> None:
+    """API tokens that let a field laptop push its bundle (`jamii kit push`) to this store's
+    collector: one campaign each, shown once, kept only as a hash, revocable."""
+
+
+@kit_token_group.command("create")
+@click.option("--campaign", "-c", required=True, help="Campaign short name (slug).")
+@click.option("--note", default="", help="A note kept with the token (e.g. which laptop).")
+@actor_option
+@store_options
+def kit_token_create(store: Store, campaign: str, note: str, actor) -> None:
+    """Issue a token for pushing bundles of the campaign's kits. Name yourself with --as: the
+    merges it brings act as you, and it works only while you are an organiser."""
+    found = store.campaign(campaign)
+    token_id, token = store.issue_api_token(found.id, note, actor_id=acting(store, actor))
+    click.echo(f"API token {token_id} for campaign '{found.slug}' (shown this once; give it to "
+               "the field laptop, which pushes with `jamii kit push FILE --to URL --token-file "
+               "FILE` or JAMII_PUSH_TOKEN):")
+    click.echo(token)
+
+
+@kit_token_group.command("revoke")
+@click.argument("token_id", type=int)
+@actor_option
+@store_options
+def kit_token_revoke(store: Store, token_id: int, actor) -> None:
+    """Stop a token working from its next request."""
+    if store.revoke_api_token(token_id, actor_id=acting(store, actor)):
+        click.echo(f"API token {token_id} revoked.")
+    else:
+        click.echo(f"API token {token_id} was already revoked.")
+
+
+@kit_token_group.command("list")
+@click.option("--campaign", "-c", required=True, help="Campaign short name (slug).")
+@actor_option
+@store_options
+def kit_token_list(store: Store, campaign: str, actor) -> None:
+    """The campaign's tokens (never the tokens themselves: only their hashes are kept)."""
+    found = store.campaign(campaign)
+    tokens = store.api_tokens(found.id, actor_id=acting(store, actor))
+    if not tokens:
+        click.echo(f"No API tokens for campaign '{found.slug}'.")
+    for t in tokens:
+        state = f"revoked {t.revoked_at:%Y-%m-%d %H:%M}" if t.revoked_at else "active"
+        issuer = store.contributor(t.created_by).pseudonym
+        click.echo(f"{t.id}\t{state}\tissued {t.created_at:%Y-%m-%d %H:%M} by {issuer}"
+                   + (f"\t{t.note}" if t.note else ""))
+
+
+@kit_group.command("push")
+@click.argument("bundle", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option("--to", "url", required=True, metavar="URL",
+              help="The central collector's address, e.g. https://jamii.example.org (with its "
+                   "base path, if it has one).")
+@click.option("--token-file", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="A file holding the API token (jamii kit token create); else JAMII_PUSH_TOKEN.")
+@store_options
+def kit_push(store: Store, bundle: Path, url: str, token_file: Path | None) -> None:
+    """Send a bundle to the central collector over the network, in chunks that resume after a
+    dropped connection; the central store merges it and answers with what changed there since
+    the kit was made (withdrawals, consent texts, rate cards), which this store applies."""
+    import os
+
+    from jamii.core.kit.push import push_bundle
+
+    token = (token_file.read_text(encoding="utf-8").strip() if token_file
+             else os.environ.get("JAMII_PUSH_TOKEN", "").strip())
+    if not token:
+        raise click.UsageError("Give the API token an organiser issued (jamii kit token create) "
+                               "with --token-file FILE or JAMII_PUSH_TOKEN; never on the "
+                               "command line, where other users of this laptop can read it.")
+    if url.lower().startswith("http://") and not url.lower().startswith(
+            ("http://127.", "http://localhost", "http://[::1]")):
+        click.echo("Warning: plain http, so the token and the (sealed) bundle travel unencrypted; "
+                   "prefer https.", err=True)
+    done = push_bundle(store, bundle, url, token, echo=lambda line: click.echo(line, err=True))
+    click.echo(f"Pushed {bundle} ({done.bytes_sent} bytes sent"
+               + (f", resumed {done.resumed} times" if done.resumed else "") + "); merged:")
+    _echo_report(done.report)
+    if done.news is not None:
+        click.echo(f"Central news applied to this store: {_news_line(done.news)}")
+
+
+def _news_line(news) -> str:
+    parts = [f"{len(news.withdrawn)} people withdrawn" if news.withdrawn else "",
+             f"{len(news.roles_changed)} roles changed" if news.roles_changed else "",
+             f"{len(news.consent_texts_added)} consent texts" if news.consent_texts_added else "",
+             f"{len(news.rate_cards_added)} rate cards" if news.rate_cards_added else "",
+             f"campaign settings: {', '.join(news.campaign_fields)}" if news.campaign_fields else "",
+             f"{news.known_content_added} central items by hash" if news.known_content_added else ""]
+    return "; ".join(p for p in parts if p) or "nothing new"

@@ -516,6 +516,23 @@ class Kit(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class ApiToken(Base):
+    """An organiser-issued token that lets a field laptop push its bundle to this store's
+    upload route (`jamii kit push`), for one campaign. Only its SHA-256 is kept; it works
+    while not revoked and while the organiser who issued it is still one."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"), index=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    note: Mapped[str] = mapped_column(String(200), default="")
+    created_by: Mapped[int] = mapped_column(ForeignKey("contributors.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None]
+    revoked_by: Mapped[int | None] = mapped_column(ForeignKey("contributors.id"))
+
+
 class KnownContent(Base):
     """In a field store: the content hashes of the central store's items when the kit was made
     (never their texts), so a duplicate is refused in the field as it would be centrally."""

@@ -35,6 +35,7 @@ READERS = {
     "pairwise_votes", "direct_ratings", "rating_progress", "ratings_stamp", "reviews_stamp", "rated_values", "web_session_active",
     "web_session_adopted", "draft", "session_idle_days", "field_kit", "kits",
     "kit_records", "kit_token_ok",
+    "api_tokens",
     "gold_results", "rating_task_models",
 }
 """Methods that read records and change none."""
@@ -44,7 +45,7 @@ INFRASTRUCTURE = {"open", "close", "read", "write", "tables"}
 the caller a raw session; only the store's own modules and test set-up use it)."""
 
 BEFORE_SIGN_IN = {"sign_in_with_code", "sign_in_with_password", "sign_in_clock", "adopt_web_session",
-                  "web_session_person"}
+                  "web_session_person", "api_token_campaign"}
 """Sign-in: there is no actor yet; guessing is throttled instead (core/store/_signin.py), and a
 web session is found by the 256-bit secret the browser holds (core/store/_web_sessions.py)."""
 
@@ -120,6 +121,7 @@ def world(store) -> World:
     web_session, _ = store.start_web_session(bob, actor_id=bob)
     store.save_draft(bob, camp.id, "cx", {"cx_question": "Nipande lini?"}, actor_id=bob)
     store.issue_kit(camp.id, actor_id=OPERATOR, note="Kitui hall")
+    store.issue_api_token(camp.id, "Kitui laptop", actor_id=org)
     return World(store, camp.id, org, gone, alice, bob, rev, newcomer, ct.id, item.id, entry,
                  task.task_id, task.public_id, web_session=web_session)
 
@@ -218,6 +220,10 @@ MUTATORS: dict[str, Mutator] = {
     "merge_kit_rows": Mutator(lambda w, a: w.store.merge_kit_rows(
         w.store.kits(w.campaign)[0].id, "people", [], actor_id=a)),
     "kit_news": Mutator(lambda w, a: w.store.kit_news(w.store.kits(w.campaign)[0].id, actor_id=a)),
+    "issue_api_token": Mutator(lambda w, a: w.store.issue_api_token(w.campaign, actor_id=a),
+                               good=lambda w: w.organiser),
+    "revoke_api_token": Mutator(lambda w, a: w.store.revoke_api_token(
+        w.store.api_tokens(w.campaign, actor_id=OPERATOR)[0].id, actor_id=a)),
     "set_session_idle_days": Mutator(lambda w, a: w.store.set_session_idle_days(7, actor_id=a)),
     "record_sheet_ratings": Mutator(lambda w, a: w.store.record_sheet_ratings(
         w.campaign, [{"row": 2, "task": w.task_public_id, "rater": _pseudonym(w, w.reviewer),

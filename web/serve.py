@@ -28,6 +28,7 @@ GZIP_LEVEL = 6
 which counts because they are compressed again for every browser that has not cached them."""
 
 from jamii.web.draft_route import save_typed_draft
+from jamii.web.kit_upload import kit_upload_routes
 from jamii.web.session_cookie import RenewSessionCookie, is_https, set_session_cookie
 
 _log = logging.getLogger(__name__)
@@ -80,7 +81,8 @@ def app_options() -> dict[str, Any]:
     return {"routes": [Route(f"{prefix}/healthz", healthz),
                        Route(f"{prefix}/auth/adopt", adopt, methods=["POST"]),
                        Route(f"{prefix}/j/{{rest:path}}", short_invite),
-                       Route(f"{prefix}/drafts", save_typed_draft, methods=["POST"])],
+                       Route(f"{prefix}/drafts", save_typed_draft, methods=["POST"]),
+                       *kit_upload_routes(prefix)],
             "middleware": [Middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM_SIZE,
                                       compresslevel=GZIP_LEVEL),
                            Middleware(RenewSessionCookie)],

@@ -13,7 +13,8 @@ records), `_privacy` (personal-data flags),
 `_imports` (bulk import), `_signin` and `_web_sessions` (a sign-in that survives a reload),
 `_drafts` (half-written items kept for their person), `_app_settings` (organisers' settings),
 `_kits` (field kits: what one carries out, a field store made from one), `_kit_merge` (a
-field store's work bundled, and merged back);
+field store's work bundled, and merged back); `_api_tokens` (what lets a field
+laptop push its bundle);
 `_base` holds database sessions, the audit trail, the actor
 check and the helpers they share. Callers only ever see `Store`.
 """
@@ -25,6 +26,7 @@ from pathlib import Path
 from jamii.core.settings import Settings, load_settings
 from jamii.core.store._base import (OPERATOR, Forbidden, NotFound, Operator, StoreError,
                                     make_engine, migrate)
+from jamii.core.store._api_tokens import ApiTokenStore
 from jamii.core.store._app_settings import AppSettingStore
 from jamii.core.store._campaigns import CampaignStore
 from jamii.core.store._consent import ConsentStore
@@ -55,6 +57,7 @@ class Store(
     KitStore,
     KitMergeStore,
     KitNewsStore,
+    ApiTokenStore,
     ReviewStore,
     RatingStore,
     LedgerStore,
