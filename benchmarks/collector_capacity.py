@@ -575,9 +575,9 @@ class ProtocolContributor(Pacing):
         hand-off to `/auth/adopt`, which must answer with the session cookie."""
         import _st_protocol_client as stp
 
-        if self.client is not None:
+        if self.client is not None:  # a reload: a new page, so a new Streamlit session
             await self.client.close()
-            self.client.cookies.pop("_streamlit_xsrf", None)
+            self.client.session_id = None
         client = self.client or stp.StreamlitClient(self.base_url)
         self.client = client
         await client.open("/", f"code={self.person['code']}&lang=en" if code else "lang=en")
