@@ -27,8 +27,8 @@ from typing import Any, Iterable, Iterator
 from sqlalchemy import func, select
 
 from jamii.core.records import (Campaign, CompensationEntry, Consent, Contributor,
-                                ConsentText, ContributorContact, Item, Kit, RateCard, Review,
-                                utcnow)
+                                ConsentText, ContributorContact, Item, ItemRevision, Kit, RateCard,
+                                Review, new_uid, utcnow)
 from jamii.core import checks
 from jamii.core import items as item_rules
 from jamii.core.records import COMPENSATION_METHODS, VERDICTS
@@ -61,6 +61,9 @@ class MergeReport:
     duplicates: list[dict[str, Any]] = field(default_factory=list)
     withdrawn_authors: list[dict[str, Any]] = field(default_factory=list)
     renamed: list[dict[str, Any]] = field(default_factory=list)
+    edited: list[dict[str, Any]] = field(default_factory=list)
+    """Items the field edited after an earlier bundle brought them: the new version applied on
+    top of the one it edited, and back to review."""
     roles_reduced: list[dict[str, Any]] = field(default_factory=list)
     """People a kit made organisers (or gave unknown roles): a kit adds contributors and
     reviewers only, organisers are made centrally."""
@@ -77,6 +80,7 @@ class MergeReport:
         self.duplicates += other.duplicates
         self.withdrawn_authors += other.withdrawn_authors
         self.renamed += other.renamed
+        self.edited += other.edited
         self.roles_reduced += other.roles_reduced
         for outcome, n in other.decided.items():
             self.decided[outcome] = self.decided.get(outcome, 0) + n
@@ -121,8 +125,10 @@ class KitMergeStore(StoreBase):
                 for c in s.scalars(select(Consent).where(Consent.kit_id == kit).order_by(Consent.id))]
             items = list(s.scalars(select(Item).where(Item.kit_id == kit).order_by(Item.id)))
             public = {i.id: i.public_id for i in items}
+            earlier = self._earlier_versions(s, items)
             yield "items", [{**{f: getattr(i, f) for f in ITEM_FIELDS}, "author": uid[i.author_id],
-                             "consent": consent_uid.get(i.consent_id), "created_at": _iso(i.created_at)}
+                             "consent": consent_uid.get(i.consent_id), "created_at": _iso(i.created_at),
+                             "revisions": earlier.get(i.id, [])}
                             for i in items]
             yield "reviews", [
                 {"uid": r.uid, "item": public[r.item_id], "item_version": r.item_version,
@@ -146,6 +152,22 @@ class KitMergeStore(StoreBase):
                 {"person": p.uid, "withdrawn_at": _iso(p.withdrawn_at)}
                 for p in s.scalars(select(Contributor).where(Contributor.withdrawn_at.is_not(None))
                                    .order_by(Contributor.id))]
+
+    @staticmethod
+    def _earlier_versions(s, items: list[Item]) -> dict[int, list[dict[str, Any]]]:
+        """item id -> the versions an edit replaced, oldest first, each by its revision's uid
+        and content hash: how an edit names its parent (the merge applies an edit only on top
+        of the version the field edited)."""
+        kinds = {i.id: i.kind for i in items}
+        found: dict[int, list[dict[str, Any]]] = {}
+        ids = list(kinds)
+        for start in range(0, len(ids), 900):
+            for rev in s.scalars(select(ItemRevision).where(
+                    ItemRevision.item_id.in_(ids[start:start + 900])).order_by(ItemRevision.version)):
+                found.setdefault(rev.item_id, []).append({
+                    "uid": rev.uid, "version": rev.version,
+                    "content_sha256": item_rules.content_sha256(kinds[rev.item_id], rev.content)})
+        return found
 
     # --- central: one batch of one table ----------------------------------------------------
     def merge_kit_rows(self, kit_id: str, table: str, rows: list[dict[str, Any]], *,
@@ -290,12 +312,21 @@ class KitMergeStore(StoreBase):
             old = have.get(row["public_id"])
             refusal = refusals[row["public_id"]]
             if old is not None:
-                if not refusal and old.content_sha256 == row["content_sha256"] \
-                        and old.version == row["version"]:
-                    report.retries["items"] += 1
+                if not refusal and (old.content_sha256 == row["content_sha256"]
+                                    and old.version == row["version"]
+                                    or self._superseded(s, old, row)):
+                    report.retries["items"] += 1  # or an older bundle's version, since edited
+                    continue
+                why = refusal or self._edit_refusal(kit, old, row, people.get(row["author"]))
+                same = hashes.get(row["content_sha256"])
+                if why:
+                    report.conflict("items", why, public_id=row["public_id"])
+                elif same is not None and same != old.public_id:
+                    report.duplicates.append({"public_id": row["public_id"], "same_as": same})
                 else:
-                    report.conflict("items", "the central store holds a different text under this id",
-                                    public_id=row["public_id"])
+                    self._apply_edit(s, kit, old, row)
+                    hashes[row["content_sha256"]] = old.public_id
+                    report.edited.append({"public_id": old.public_id, "version": old.version})
                 continue
             if refusal:
                 report.conflict("items", refusal, public_id=row["public_id"])
@@ -326,6 +357,52 @@ class KitMergeStore(StoreBase):
             report.added["items"] += 1
         s.flush()
 
+    @staticmethod
+    def _edit_refusal(kit: Kit, old: Item, row: dict[str, Any],
+                      author: Contributor | None) -> str | None:
+        """Why a field version of an item the central store holds is not applied as an edit, or
+        None. An edit applies only on top of the very version it edited (its parent, named by
+        version and content hash among the row's `revisions`); anything else is a conflict."""
+        if (old.kit_id != kit.id or author is None or author.id != old.author_id
+                or row.get("campaign_id") != old.campaign_id or row.get("kind") != old.kind):
+            return "the central store holds a different item under this id"
+        parent = next((r for r in row.get("revisions") or [] if r.get("version") == old.version), None)
+        if not isinstance(row.get("version"), int) or row["version"] <= old.version:
+            return (f"the central store holds version {old.version} of this item, changed since "
+                    f"the field's version {row.get('version')}")
+        if parent is None or parent.get("content_sha256") != old.content_sha256:
+            return (f"an edit of another version than the central store's version {old.version} "
+                    "(a stale parent): the item was changed centrally meanwhile")
+        if old.status not in ("submitted", "needs_edit"):
+            return (f"the central store decided this item ({old.status}) while the field edited "
+                    "it: write the edit as a new item")
+        return None
+
+    @staticmethod
+    def _superseded(s, old: Item, row: dict[str, Any]) -> bool:
+        """The row is a version the central store already replaced by a later edit from the
+        same kit: an earlier bundle arriving after a later one."""
+        if not isinstance(row.get("version"), int) or row["version"] >= old.version \
+                or old.kit_id is None:
+            return False
+        earlier = s.scalar(select(ItemRevision.content).where(
+            ItemRevision.item_id == old.id, ItemRevision.version == row["version"]))
+        return earlier is not None and \
+            item_rules.content_sha256(old.kind, earlier) == row["content_sha256"]
+
+    @staticmethod
+    def _apply_edit(s, kit: Kit, old: Item, row: dict[str, Any]) -> None:
+        """The field's edit, as `accept_edit` makes one: the replaced version kept as a revision
+        (under the uid the field gave it), the new one back to review."""
+        parent = next(r for r in row["revisions"] if r["version"] == old.version)
+        uid = parent.get("uid")
+        if not isinstance(uid, str) or s.scalar(select(ItemRevision.id).where(ItemRevision.uid == uid)):
+            uid = new_uid()  # a revision id already taken is a hand-edited laptop's: never reused
+        s.add(ItemRevision(uid=uid, kit_id=kit.id, item_id=old.id,
+                           version=old.version, content=old.content, edited_by=old.author_id))
+        old.version, old.content = row["version"], row["content"]
+        old.content_sha256, old.status = row["content_sha256"], "submitted"
+
     def _item_refusal(self, campaign: Campaign, row: dict[str, Any]) -> str | None:
         """Why an item is not taken as the field sent it, or None. A laptop's store can be
         edited by hand, so its items are judged as a submission is: content, kind, language,
@@ -354,7 +431,7 @@ class KitMergeStore(StoreBase):
         items = self._item_keys(s, (r["item"] for r in rows))
         people = self._ids(s, Contributor, "uid", (r["reviewer"] for r in rows))
         reviewed = self._reviewed_pairs(s, {items[r["item"]][0] for r in rows if r["item"] in items})
-        touched = set()
+        touched, new = set(), []
         with s.no_autoflush:
             for row in rows:
                 if row["uid"] in have:
@@ -376,16 +453,19 @@ class KitMergeStore(StoreBase):
                     report.conflict("reviews", "this reviewer already reviewed this item centrally",
                                     uid=row["uid"])
                     continue
-                s.add(Review(uid=row["uid"], kit_id=kit.id, item_id=item_id,
-                             item_version=row["item_version"], reviewer_id=reviewer.id,
-                             verdict=row["verdict"], reasons=row["reasons"] or [],
-                             suggested_edit=row.get("suggested_edit"),
-                             created_at=_when(row.get("created_at")) or utcnow()))
+                new.append(dict(uid=row["uid"], kit_id=kit.id, item_id=item_id,
+                                item_version=row["item_version"], reviewer_id=reviewer.id,
+                                verdict=row["verdict"], reasons=row["reasons"] or [],
+                                suggested_edit=row.get("suggested_edit"),
+                                created_at=_when(row.get("created_at")) or utcnow()))
                 have[row["uid"]] = None  # the same id twice in a batch: the second is a retry
                 reviewed.add((item_id, reviewer.id))
                 touched.add(item_id)
                 report.added["reviews"] += 1
-        s.flush()
+        if new:  # one multi-row insert, as a bulk load would, not an ORM record each
+            from sqlalchemy import insert
+
+            s.execute(insert(Review), new)
         campaign = s.get(Campaign, kit.campaign_id)
         self._decide_merged(s, AcceptanceRule.from_campaign(campaign.acceptance_rule),
                             sorted(touched), report)
@@ -456,6 +536,7 @@ class KitMergeStore(StoreBase):
         people = self._ids(s, Contributor, "uid", (r["person"] for r in rows))
         items = self._item_keys(s, (r.get("item") for r in rows))
         recorded = self._recorded_sources(s, rows)
+        new = []
         with s.no_autoflush:
             for row in rows:
                 source = (row["activity"], row["source_key"])
@@ -475,15 +556,19 @@ class KitMergeStore(StoreBase):
                                     if priced else "it names no rate card the kit carried that pays "
                                     f"for {row['activity']}", uid=row["uid"])
                     continue
-                s.add(CompensationEntry(uid=row["uid"], kit_id=kit.id, contributor_id=person.id,
-                                        campaign_id=kit.campaign_id, activity=row["activity"],
-                                        source_key=row["source_key"], item_id=item[0] if item else None,
-                                        language=row.get("language"), rate_card_id=row.get("rate_card_id"),
-                                        quantity=Decimal(row["quantity"]), amount=Decimal(row["amount"]),
-                                        unit=row["unit"], created_at=_when(row.get("created_at")) or utcnow()))
+                new.append(dict(uid=row["uid"], kit_id=kit.id, contributor_id=person.id,
+                                campaign_id=kit.campaign_id, activity=row["activity"],
+                                source_key=row["source_key"], item_id=item[0] if item else None,
+                                language=row.get("language"), rate_card_id=row.get("rate_card_id"),
+                                quantity=Decimal(row["quantity"]), amount=Decimal(row["amount"]),
+                                unit=row["unit"], created_at=_when(row.get("created_at")) or utcnow()))
                 have[row["uid"]] = None  # the same entry twice in a batch is paid once
                 recorded.add(source)
                 report.added["ledger"] += 1
+        if new:
+            from sqlalchemy import insert
+
+            s.execute(insert(CompensationEntry), new)
 
     @staticmethod
     def _recorded_sources(s, rows) -> set[tuple[str, str]]:
