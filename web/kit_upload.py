@@ -28,7 +28,9 @@ that kit's (checked again from its sealed manifest before the merge; `merge_bund
 verifies the seal and the kit's secret token). When the last byte arrives the whole file's
 SHA-256 is checked and the merge runs in a thread of its own (merges take minutes), acting as
 the organiser who issued the token; the answer polled with GET then carries its report and the
-news of what changed centrally since the kit was made (`Store.kit_news`).
+news of what changed centrally since the kit was made (`Store.kit_news`), as the signed news
+file `jamii kit news` writes (core/kit/news.py), so the field checks it came from its central
+store unchanged, even over plain http.
 
 Files: `<data>/kit/uploads/<id>.part` (the bytes), `<id>.json` (what the upload is for, written
 once), `<id>.state.json` (the merge's state) and two lock files. `<id>` is 32 random hex digits
@@ -397,6 +399,7 @@ def _start_merge(store, folder: Path, upload_id: str) -> None:
 def _merge(store, folder: Path, upload_id: str) -> None:
     """Check the whole file and its kit, merge it as the token's issuer, keep the answer."""
     from jamii.core.kit.bundles import merge_bundle
+    from jamii.core.kit.news import sign_news
     from jamii.core.kit.push import file_sha256
     from jamii.core.kit.sealed import SealedError
     from jamii.core.store import StoreError
@@ -432,7 +435,7 @@ def _merge(store, folder: Path, upload_id: str) -> None:
                 return
             issuer = int(meta["issuer_id"])
             report = merge_bundle(store, part, actor_id=issuer)
-            news = store.kit_news(kit_id, actor_id=issuer)
+            news = sign_news(store, store.kit_news(kit_id, actor_id=issuer)).decode("utf-8")
         except (SealedError, StoreError) as refused:
             end({"state": "failed", "message": str(refused)})
             return
@@ -441,7 +444,7 @@ def _merge(store, folder: Path, upload_id: str) -> None:
             return  # state stays "merging": the next status request starts it again
         end({"state": "done", "message": "merged",
              "report": json.loads(json.dumps(dataclasses.asdict(report), default=str)),
-             "news": json.loads(json.dumps(news, default=str))})
+             "news": news})
 
 
 def _sealed_kit(store, path: Path) -> str | None:

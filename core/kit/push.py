@@ -1,5 +1,6 @@
 """`jamii kit push`: send a bundle to the central collector's upload route, resuming after a
-dropped connection, wait for its merge, and apply the central news it answers with.
+dropped connection, wait for its merge, and apply the central news it answers with (signed with the kit's key,
+checked as `jamii kit update` checks a news file).
 
     result = push_bundle(field, Path("kitui-1.bundle"), "https://jamii.example.org", token)
     result.report   # the central merge's MergeReport, as `jamii kit merge` prints it
@@ -28,6 +29,7 @@ from pathlib import Path
 from typing import Any, Callable
 from urllib.parse import urljoin, urlsplit
 
+from jamii.core.kit.news import MAX_NEWS_BYTES, verify_news
 from jamii.core.store import OPERATOR, MergeReport, Store, StoreError
 
 CHUNK = 4 << 20
@@ -116,8 +118,10 @@ def push_bundle(field: Store, bundle: Path, url: str, token: str, *, chunk: int 
     state = client.wait_for_merge(location)
     report = MergeReport(**{k: v for k, v in (state.get("report") or {}).items()
                             if k in MergeReport.__dataclass_fields__})
-    news = state.get("news")
-    applied = field.apply_kit_news(news, actor_id=OPERATOR) if news else None
+    signed = state.get("news")
+    applied = None
+    if isinstance(signed, str) and signed:  # checked as a news file is: the kit's own key
+        applied = field.apply_kit_news(verify_news(field, signed.encode("utf-8")), actor_id=OPERATOR)
     return PushResult(location, length - start, resumed, report, applied)
 
 
@@ -178,7 +182,7 @@ class _Client:
                 **headers, "Authorization": f"Bearer {self.token}", "Tus-Resumable": TUS_VERSION,
                 "Content-Length": str(len(body))})
             response = conn.getresponse()
-            answer = response.read(1 << 24) if method != "HEAD" else b""
+            answer = response.read(MAX_NEWS_BYTES + (1 << 24)) if method != "HEAD" else b""
             status = response.status
             got = {k.lower(): v for k, v in response.getheaders()}
         except (OSError, http.client.HTTPException, socket.timeout) as dropped:
