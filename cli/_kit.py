@@ -131,6 +131,8 @@ def _echo_report(report) -> None:
     for title, rows in (("Conflicts (not applied)", report.conflicts),
                         ("Duplicates of items already in the campaign (refused)", report.duplicates),
                         ("Items of people who withdrew (kept, never published)", report.withdrawn_authors),
+                        ("Items edited in the field (new version applied, back to review)",
+                         report.edited),
                         ("People renamed (their pseudonym was taken)", report.renamed),
                         ("People whose roles were reduced (organisers are made centrally)",
                          report.roles_reduced)):
