@@ -58,7 +58,8 @@ def central_item(store, public_id: str) -> Item:
 
 
 def bundle_rows(field, table: str) -> list[dict]:
-    return dict(field.kit_records(actor_id=OPERATOR))[table]
+    return [row for name, rows in field.kit_records(actor_id=OPERATOR) if name == table
+            for row in rows]
 
 
 def one_field_review_merged(kit_out) -> None:
