@@ -125,3 +125,28 @@ def test_an_edit_that_names_no_parent_is_a_stale_parent(central, tmp_path, monke
     [conflict] = report.conflicts
     assert "stale parent" in conflict["why"]
     assert store.item(public_id).content == FIRST
+
+
+def test_a_field_review_of_an_edit_that_was_not_applied_is_not_counted(central, tmp_path):
+    """Centrally and in the field the item reached version 2, with different texts. The field
+    reviewer's approval of the field's version 2 must not count as a vote on the central one,
+    which they never read."""
+    store, camp, people = central
+    store.update_campaign(camp.id, acceptance_rule={"min_votes": 1, "tie_reject_at": 3},
+                          actor_id=OPERATOR)
+    ctx, field, amina, public_id = out_and_back_once(store, camp, people, tmp_path)
+    try:
+        store.accept_edit(store.item(public_id).id, people["amina"][0].id, CENTRAL_EDIT)
+        field.accept_edit(field.item(public_id).id, amina.id, FIELD_EDIT)
+        reviewer = field.sign_in_with_password("mkaguzi", "a long reviewer secret")
+        field.record_review(field.item(public_id).id, reviewer.id, "approve")
+        assert field.item(public_id).status == "accepted"  # in the field, on its own text
+        write_bundle(field, tmp_path / "second.bundle", actor_id=OPERATOR)
+    finally:
+        ctx.__exit__(None, None, None)
+    report = merge_bundle(store, tmp_path / "second.bundle", actor_id=OPERATOR)
+    assert {c["table"] for c in report.conflicts} == {"items", "reviews"}
+    assert report.added["reviews"] == 0
+    item = store.item(public_id)
+    assert (item.status, item.content["response"]) == ("submitted", CENTRAL_EDIT["response"])
+    assert store.reviews_of(item.id) == []

@@ -130,8 +130,12 @@ class KitMergeStore(StoreBase):
                              "consent": consent_uid.get(i.consent_id), "created_at": _iso(i.created_at),
                              "revisions": earlier.get(i.id, [])}
                             for i in items]
+            seen = {(i.id, i.version): i.content_sha256 for i in items}
+            seen.update({(item_id, v["version"]): v["content_sha256"]
+                         for item_id, versions in earlier.items() for v in versions})
             yield "reviews", [
                 {"uid": r.uid, "item": public[r.item_id], "item_version": r.item_version,
+                 "item_sha256": seen.get((r.item_id, r.item_version)),
                  "reviewer": uid[r.reviewer_id], "verdict": r.verdict, "reasons": r.reasons,
                  "suggested_edit": r.suggested_edit, "created_at": _iso(r.created_at)}
                 for r in s.scalars(select(Review).where(Review.kit_id == kit).order_by(Review.id))
@@ -423,6 +427,22 @@ class KitMergeStore(StoreBase):
         row["content_sha256"] = item_rules.content_sha256(row["kind"], cleaned.content)
         return None
 
+    @staticmethod
+    def _version_hashes(s, item_ids: Iterable[int]) -> dict[tuple[int, int], str]:
+        """(item id, version) -> content hash, of every version the central store holds of
+        these items: the current one (one indexed read per batch) and any an edit replaced."""
+        ids = sorted(item_ids)
+        found: dict[tuple[int, int], str] = {}
+        for start in range(0, len(ids), 900):
+            chunk = ids[start:start + 900]
+            found.update({(i, v): h for i, v, h in s.execute(
+                select(Item.id, Item.version, Item.content_sha256).where(Item.id.in_(chunk)))})
+            for item_id, version, content, kind in s.execute(
+                    select(ItemRevision.item_id, ItemRevision.version, ItemRevision.content, Item.kind)
+                    .join(Item, Item.id == ItemRevision.item_id).where(ItemRevision.item_id.in_(chunk))):
+                found[(item_id, version)] = item_rules.content_sha256(kind, content)
+        return found
+
     def _merge_reviews(self, s, kit: Kit, rows, report: MergeReport) -> None:
         """One query per question for the whole batch (already here? which item, reviewer?
         already reviewed centrally?), then one locked read and one grouped count of votes for
@@ -431,6 +451,7 @@ class KitMergeStore(StoreBase):
         items = self._item_keys(s, (r["item"] for r in rows))
         people = self._ids(s, Contributor, "uid", (r["reviewer"] for r in rows))
         reviewed = self._reviewed_pairs(s, {items[r["item"]][0] for r in rows if r["item"] in items})
+        versions = self._version_hashes(s, {items[r["item"]][0] for r in rows if r["item"] in items})
         touched, new = set(), []
         with s.no_autoflush:
             for row in rows:
@@ -448,6 +469,13 @@ class KitMergeStore(StoreBase):
                         or not {"reviewer", "organiser"} & set(reviewer.roles or ())):
                     report.conflict("reviews", "not a review the collector could have recorded "
                                     "(verdict, reasons, or who reviewed)", uid=row["uid"])
+                    continue
+                if row.get("item_sha256") is not None and \
+                        versions.get((item_id, row["item_version"])) != row["item_sha256"]:
+                    # the field's edit it reviewed was not applied (a conflict): counting it
+                    # would be a vote on a text the reviewer never saw
+                    report.conflict("reviews", "reviews a version of the item the central store "
+                                    "does not hold", uid=row["uid"])
                     continue
                 if (item_id, reviewer.id) in reviewed:  # centrally, or earlier in this batch
                     report.conflict("reviews", "this reviewer already reviewed this item centrally",
