@@ -545,7 +545,7 @@ def step_bare(url: str, audio: str, field_url: str, field_audio: str) -> dict:
 
     field = Store(field_url, field_audio, create=False)
     kit = field.field_kit()
-    tables = dict(field.kit_records(actor_id=OPERATOR))
+    tables = {table: list(rows) for table, rows in field.kit_records(actor_id=OPERATOR)}
     clips = {d: field.audio_path(d).read_bytes() for d in sorted(
         {r["content"]["audio_sha256"] for r in tables["items"] if r["kind"] == "speech"})}
     field.close()

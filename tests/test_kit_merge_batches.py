@@ -125,7 +125,7 @@ def test_a_review_batch_mixing_retries_conflicts_and_new_reviews_reports_each(ki
 
     def review(item, who, **changes) -> dict:
         return {**merged, "uid": uuid.uuid4().hex, "item": item.public_id,
-                "reviewer": people[who].uid, **changes}
+                "item_sha256": item.content_sha256, "reviewer": people[who].uid, **changes}
 
     new = review(items[2], "mkaguzi2")
     rows = {"retry": merged,
@@ -201,3 +201,22 @@ def test_writing_a_bundle_holds_no_table_whole_in_memory(central, tmp_path, monk
         field.close()
     # 18,000 more items and reviews held whole would be some 20 MB more
     assert peaks[20_000] < peaks[2_000] + (1 << 20), peaks
+
+
+def test_a_bundle_line_that_is_not_utf8_is_refused_as_not_json(kit_out):
+    """The merge parses each line's bytes: a line a text editor mangled says so, no traceback."""
+    import json
+
+    from jamii.core.kit.bundles import BUNDLE_FORMAT
+    from jamii.core.kit.sealed import write_sealed
+    from jamii.core.store import StoreError
+
+    store, _, _, field, _, tmp = kit_out
+    folder = field.audio_dir.parent / "kit"
+    manifest = {"format": BUNDLE_FORMAT, "kit_id": field.field_kit(),
+                "kit_token": (folder / "kit-token.txt").read_text().strip()}
+    write_sealed(tmp / "mangled.bundle", (folder / "central-public-key.txt").read_text().strip(), [
+        ("manifest.json", json.dumps(manifest).encode()),
+        ("tables/items.jsonl", b'{"public_id": "itm_\xff"}\n')])
+    with pytest.raises(StoreError, match="not JSON"):
+        merge_bundle(store, tmp / "mangled.bundle", actor_id=OPERATOR)

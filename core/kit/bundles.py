@@ -20,8 +20,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
+import orjson
+
 from jamii.core.kit.kits import TOKEN_FILE, central_key_path
-from jamii.core.kit.sealed import load_or_create_key, read_sealed, verify_sealed, write_sealed
+from jamii.core.kit.sealed import CHUNK, load_or_create_key, read_sealed, verify_sealed, write_sealed
 from jamii.core.store import Store, StoreError
 from jamii.core.store._kit_merge import TABLES, MergeReport
 
@@ -123,10 +125,10 @@ def merge_bundle(store: Store, path: Path, *, actor_id, batch: int = BATCH) -> M
 
 def _batches(stream, size: int) -> Iterator[list[dict[str, Any]]]:
     rows: list[dict[str, Any]] = []
-    for line in io.TextIOWrapper(io.BufferedReader(stream), encoding="utf-8"):
+    for line in io.BufferedReader(stream, CHUNK):
         if line.strip():
             try:
-                row = json.loads(line)
+                row = orjson.loads(line)  # bytes, UTF-8 checked; a quarter of json's time
             except ValueError:
                 raise StoreError("A line of the bundle is not JSON: write the bundle again with "
                                  "`jamii kit bundle` on the field laptop.") from None
