@@ -13,8 +13,8 @@ records), `_privacy` (personal-data flags),
 `_imports` (bulk import), `_signin` and `_web_sessions` (a sign-in that survives a reload),
 `_drafts` (half-written items kept for their person), `_app_settings` (organisers' settings),
 `_kits` (field kits: what one carries out, a field store made from one), `_kit_merge` (a
-field store's work bundled, and merged back); `_api_tokens` (what lets a field
-laptop push its bundle);
+field store's work bundled, and merged back), `_kit_news` (what changed centrally, applied in
+the field), `_api_tokens` (what lets a field laptop push its bundle);
 `_base` holds database sessions, the audit trail, the actor
 check and the helpers they share. Callers only ever see `Store`.
 """
