@@ -347,3 +347,36 @@ def test_jamii_kit_news_and_kit_update_on_the_command_line(central, tmp_path):
         refused = runner.invoke(cli, ["kit", "update", str(tmp_path / "bad.news"), "--db", field.url,
                                       "--data-dir", str(field_data)])
         assert refused.exit_code != 0 and "does not prove" in refused.output
+
+
+def test_a_forged_mac_that_is_not_ascii_is_refused_as_any_forgery(central, tmp_path):
+    """hmac.compare_digest raises TypeError on str with non-ASCII characters: that must be a
+    refusal saying what is wrong, not a traceback."""
+    store, camp, _people = central
+    with kit_out(store, camp.id, tmp_path) as field:
+        write_news(store, field.field_kit(), tmp_path / "k.news", actor_id=OPERATOR)
+        header, payload = (tmp_path / "k.news").read_bytes().split(b"\n", 1)
+        forged = json.loads(header)
+        forged["hmac_sha256"] = "é" * 64
+        before = snapshot(field)
+        with pytest.raises(StoreError, match="does not prove"):
+            verify_news(field, json.dumps(forged).encode() + b"\n" + payload)
+        assert snapshot(field) == before
+
+
+def test_older_news_is_refused_after_newer_news_that_changed_nothing(central, tmp_path):
+    """News applied that finds the field as it says is still the newest the field has seen:
+    news made before it, replayed, would undo what the central store changed back since."""
+    store, camp, people = central
+    reviewer = people["reviewer"]
+    with kit_out(store, camp.id, tmp_path) as field:
+        store.withdraw(people["amina"][0].id, actor_id=OPERATOR, reason="")
+        assert carry(store, field, tmp_path, "first.news").withdrawn
+        store.set_roles(reviewer.id, ["contributor"], actor_id=OPERATOR)  # a reviewer no more...
+        write_news(store, field.field_kit(), tmp_path / "kept.news", actor_id=OPERATOR)
+        store.set_roles(reviewer.id, ["reviewer"], actor_id=OPERATOR)  # ...and again, centrally
+        assert not carry(store, field, tmp_path, "newest.news").changed
+        before = snapshot(field)
+        with pytest.raises(StoreError, match="before news this store applied"):
+            apply_news_file(field, tmp_path / "kept.news", actor_id=OPERATOR)
+        assert snapshot(field) == before

@@ -33,7 +33,8 @@ file `jamii kit news` writes (core/kit/news.py), so the field checks it came fro
 store unchanged, even over plain http.
 
 Files: `<data>/kit/uploads/<id>.part` (the bytes), `<id>.json` (what the upload is for, written
-once), `<id>.state.json` (the merge's state) and two lock files. `<id>` is 32 random hex digits
+once), `<id>.state.json` (the merge's state), `<id>.answer.json` (an ended merge's answer, sent
+as it is) and two lock files. `<id>` is 32 random hex digits
 made here; nothing a client sends is ever part of a path. The bytes are deleted when the merge
 ends (done or refused); an upload left unfinished is deleted after `STALE_DAYS`. Appends to one
 upload are serialised with a file lock (two processes on one data folder too): a second writer
@@ -43,6 +44,7 @@ next status request: merges resume and never add anything twice.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import dataclasses
@@ -72,6 +74,9 @@ STALE_DAYS = 7
 FREE_MARGIN = 256 << 20
 """Disk space left free beyond a new upload's length, for the store itself."""
 WRITE_BUFFER = 1 << 20
+READ_TIMEOUT = 60.0
+"""Seconds a PATCH may send nothing before it ends, keeping what arrived: a phone link dropped
+half-open (or a slow-loris) would otherwise hold the upload's lock, and every resume get 409."""
 UPLOAD_ID = re.compile(r"[0-9a-f]{32}")
 KIT_ID = re.compile(r"[0-9a-f]{32}")
 SHA256 = re.compile(r"[0-9a-f]{64}")
@@ -228,13 +233,16 @@ async def create_upload(request) -> Any:
         folder = uploads_folder(store)
         with _locked(folder / ".create.lock", wait=True):
             _sweep(folder)
-            mine = []
+            mine, reserved = [], 0
             for path in folder.glob("*.json"):
                 if not UPLOAD_ID.fullmatch(path.stem):
                     continue
                 other = _read_json(path)
-                if not other or other.get("token_sha256") != token_sha256 \
-                        or (folder / f"{path.stem}.state.json").exists():
+                if not other or (folder / f"{path.stem}.state.json").exists():
+                    continue
+                # what every unfinished upload may still write, whoever's it is
+                reserved += max(0, int(other.get("length", 0)) - _offset(folder, path.stem, other))
+                if other.get("token_sha256") != token_sha256:
                     continue
                 if (other.get("sha256"), other.get("length")) == (meta["sha256"], length):
                     return 200, path.stem  # the same bundle, still being sent: resume it
@@ -242,7 +250,7 @@ async def create_upload(request) -> Any:
             if len(mine) >= MAX_OPEN_PER_TOKEN:
                 return _answer(429, f"this token has {len(mine)} unfinished uploads: finish "
                                     "them, or wait a week for them to be cleared")
-            if shutil.disk_usage(folder).free < length + FREE_MARGIN:
+            if shutil.disk_usage(folder).free < reserved + length + FREE_MARGIN:
                 return _answer(507, "the central server has no room for this bundle now: "
                                     "tell its operator, or carry the bundle by file")
             upload_id = secrets.token_hex(16)
@@ -269,7 +277,7 @@ def _sweep(folder: Path) -> None:
         if not UPLOAD_ID.fullmatch(upload_id):
             continue
         files = [folder / f"{upload_id}{ext}" for ext in
-                 (".part", ".json", ".state.json", ".lock", ".merge.lock")]
+                 (".part", ".json", ".state.json", ".answer.json", ".lock", ".merge.lock")]
         try:
             newest = max(f.stat().st_mtime for f in files if f.exists())
         except ValueError:
@@ -306,6 +314,10 @@ async def upload(request) -> Any:
             "Upload-Length": str(length)})
     if request.method == "GET":
         state = await run_in_threadpool(_status, store, folder, upload_id, meta)
+        if isinstance(state, Path):  # an ended merge's answer (news may be 100s of MB): streamed
+            from starlette.responses import FileResponse
+
+            return FileResponse(state, media_type="application/json", headers=NO_STORE)
         return JSONResponse(state, headers=NO_STORE)
     return await _append(request, store, folder, upload_id, meta)
 
@@ -341,7 +353,7 @@ async def _append(request, store, folder: Path, upload_id: str, meta: dict[str, 
             fh.seek(current)
             pending = bytearray()
             try:
-                async for piece in request.stream():
+                async for piece in _idle_limited(request.stream()):
                     received += len(piece)
                     if received > limit:
                         refused = _answer(413, f"a chunk is at most {limit} bytes")
@@ -374,10 +386,24 @@ async def _append(request, store, folder: Path, upload_id: str, meta: dict[str, 
     return Response(status_code=204, headers={**NO_STORE, "Upload-Offset": str(now)})
 
 
+async def _idle_limited(stream) -> Any:
+    """The body's pieces, ending (as a cut connection does) once none came for READ_TIMEOUT."""
+    pieces = stream.__aiter__()
+    while True:
+        try:
+            yield await asyncio.wait_for(pieces.__anext__(), READ_TIMEOUT)
+        except (StopAsyncIteration, asyncio.TimeoutError):
+            return
+
+
 # --------------------------------------------------------------------------- merge
-def _status(store, folder: Path, upload_id: str, meta: dict[str, Any]) -> dict[str, Any]:
-    """What the client polls; starts a merge again that a restart or a server error cut short."""
+def _status(store, folder: Path, upload_id: str, meta: dict[str, Any]) -> dict[str, Any] | Path:
+    """What the client polls; starts a merge again that a restart or a server error cut short.
+    An ended merge's answer is its file, never read here."""
     state = _read_json(folder / f"{upload_id}.state.json")
+    answer = folder / f"{upload_id}.answer.json"
+    if state is not None and state.get("state") in ("done", "failed") and answer.exists():
+        return answer
     if state is None:
         return {"state": "receiving", "offset": _offset(folder, upload_id, meta),
                 "length": int(meta["length"])}
@@ -413,8 +439,11 @@ def _merge(store, folder: Path, upload_id: str) -> None:
         meta = _read_json(folder / f"{upload_id}.json") or {}
         part = folder / f"{upload_id}.part"
 
-        def end(final: dict[str, Any]) -> None:
-            _write_json(state_path, final)
+        def end(final: dict[str, Any]) -> None:  # the answer apart: a status reads only the state
+            length = int(meta.get("length", 0))
+            _write_json(folder / f"{upload_id}.answer.json",
+                        {"offset": length, "length": length, **final})
+            _write_json(state_path, {"state": final["state"]})
             part.unlink(missing_ok=True)  # the rest is a few hundred bytes, swept in a week
 
         if attempts > MAX_MERGE_ATTEMPTS:
@@ -436,8 +465,9 @@ def _merge(store, folder: Path, upload_id: str) -> None:
             issuer = int(meta["issuer_id"])
             report = merge_bundle(store, part, actor_id=issuer)
             news = sign_news(store, store.kit_news(kit_id, actor_id=issuer)).decode("utf-8")
-        except (SealedError, StoreError) as refused:
-            end({"state": "failed", "message": str(refused)})
+        except (SealedError, StoreError) as refused:  # their messages name the file: not here
+            end({"state": "failed", "message": str(refused).replace(str(part), "this bundle")
+                 .replace(str(store.audio_dir.parent), "the central server's data folder")})
             return
         except Exception:  # noqa: BLE001 - a database gone away, a full disk: try again later
             _log.exception("kit upload %s: the merge stopped", upload_id)

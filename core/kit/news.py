@@ -111,7 +111,7 @@ def verify_news(field: Store | Path | str, data: bytes) -> dict[str, Any]:
                        f"made from kit {kit_id}.")
     payload = bytes(data[end + 1:])
     expected = hmac.new(_key(token_sha256), payload, hashlib.sha256).hexdigest()
-    if not hmac.compare_digest(expected, header["hmac_sha256"]):
+    if not hmac.compare_digest(expected.encode(), header["hmac_sha256"].encode("utf-8", "replace")):
         raise _refused("This news does not prove it comes from the central store that wrote this "
                        "laptop's kit: it was changed on the way, or made for another kit.")
     try:

@@ -40,6 +40,9 @@ MAX_WAIT = 30.0
 MAX_FAILURES = 10
 """Failures in a row, with no byte gained between them, before a push gives up (some minutes)."""
 POLL = 2.0
+MAX_BUSY = 300.0
+"""Seconds a push is told, at the same offset, that another request is writing its upload (409)
+before it gives up: well past the server ending a request that sends nothing (60 s)."""
 TUS_VERSION = "1.0.0"
 
 
@@ -83,7 +86,7 @@ def push_bundle(field: Store, bundle: Path, url: str, token: str, *, chunk: int 
     status, headers, _ = client.call("POST", client.base + "/kit/uploads", headers={
         "Upload-Length": str(length), "Upload-Metadata": metadata})
     location = client.resolve(headers.get("location", ""))
-    resumed = 0
+    resumed, busy_since = 0, None
     if status == 200:
         echo("Going on with the upload of this bundle that was started before.")
     with open(bundle, "rb") as fh:
@@ -105,13 +108,20 @@ def push_bundle(field: Store, bundle: Path, url: str, token: str, *, chunk: int 
                 continue
             if answer == 409:  # not where the server is, or it is still ending a cut request
                 before, offset = offset, client.offset(location)
-                if offset == before:
-                    sleep(FIRST_WAIT / 2)
+                if offset != before:
+                    busy_since = None
+                    continue
+                busy_since = busy_since or time.monotonic()
+                if time.monotonic() - busy_since > MAX_BUSY:
+                    raise PushError(f"The central server says another request is still writing "
+                                    f"this upload (at byte {offset}). Run the same command again "
+                                    "later: the upload goes on where it stopped.")
+                sleep(FIRST_WAIT / 2)
                 continue
             new = _int(headers.get("upload-offset"))
             if new is None or new <= offset:
                 raise PushError("The central server answered with no progress: check its URL.")
-            offset = new
+            offset, busy_since = new, None
             client.failures = 0
             echo(f"Sent {offset} of {length} bytes.")
     echo("Uploaded; the central store is checking and merging it (this can take minutes).")

@@ -192,7 +192,8 @@ class KitNewsStore(StoreBase):
                     report.campaign_fields.append(name)
             self._news_people(s, clean, report)
             report.known_content_added = _add_known(s, campaign.id, clean["known_content"])
-            if report.changed:
+            # news that changed nothing is the newest seen too: older news must not undo it
+            if report.changed or last is None or _aware(last) < clean["made_at"]:
                 self._audit(s, actor_id, "kit.news.apply", "kit", mine.id, made_at=news["made_at"],
                             withdrawn=len(report.withdrawn), roles=len(report.roles_changed),
                             consent_texts=len(report.consent_texts_added),
