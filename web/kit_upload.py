@@ -417,6 +417,11 @@ def _status(store, folder: Path, upload_id: str, meta: dict[str, Any]) -> dict[s
             **{k: v for k, v in state.items() if k != "attempts"}}
 
 
+_ONE_MERGE = threading.Lock()
+"""Merges run one after another in a process: a token holder re-sending a bundle (each copy
+adds nothing) cannot start merges side by side to take the server's cores and connections."""
+
+
 def _start_merge(store, folder: Path, upload_id: str) -> None:
     threading.Thread(target=_merge, args=(store, folder, upload_id), daemon=True,
                      name=f"kit-merge-{upload_id[:8]}").start()
@@ -435,46 +440,47 @@ def _merge(store, folder: Path, upload_id: str) -> None:
         state = _read_json(state_path)
         if not had or state is None or state.get("state") != "merging":
             return  # another thread or process has it, or it is over
-        attempts = int(state.get("attempts", 0)) + 1
-        meta = _read_json(folder / f"{upload_id}.json") or {}
-        part = folder / f"{upload_id}.part"
+        with _ONE_MERGE:  # one merge at a time per process; others wait, holding their lock
+            attempts = int(state.get("attempts", 0)) + 1
+            meta = _read_json(folder / f"{upload_id}.json") or {}
+            part = folder / f"{upload_id}.part"
 
-        def end(final: dict[str, Any]) -> None:  # the answer apart: a status reads only the state
-            length = int(meta.get("length", 0))
-            _write_json(folder / f"{upload_id}.answer.json",
-                        {"offset": length, "length": length, **final})
-            _write_json(state_path, {"state": final["state"]})
-            part.unlink(missing_ok=True)  # the rest is a few hundred bytes, swept in a week
+            def end(final: dict[str, Any]) -> None:  # the answer apart: a status reads only the state
+                length = int(meta.get("length", 0))
+                _write_json(folder / f"{upload_id}.answer.json",
+                            {"offset": length, "length": length, **final})
+                _write_json(state_path, {"state": final["state"]})
+                part.unlink(missing_ok=True)  # the rest is a few hundred bytes, swept in a week
 
-        if attempts > MAX_MERGE_ATTEMPTS:
-            end({"state": "failed", "message": "the merge stopped on a server error several "
-                 "times (see the central server's log); push again after it is fixed"})
-            return
-        _write_json(state_path, {**state, "attempts": attempts})
-        try:
-            if file_sha256(part) != meta["sha256"]:
-                end({"state": "failed", "message": "the bytes that arrived do not match the "
-                     "bundle's sha256: push it again"})
+            if attempts > MAX_MERGE_ATTEMPTS:
+                end({"state": "failed", "message": "the merge stopped on a server error several "
+                     "times (see the central server's log); push again after it is fixed"})
                 return
-            kit_id = _sealed_kit(store, part)
-            if kit_id != meta["kit_id"] or not any(
-                    k.id == kit_id and k.made_here for k in store.kits(meta["campaign_id"])):
-                end({"state": "failed", "message": "this bundle is not from a kit of the token's "
-                     "campaign: push it with a token of its own campaign; nothing was merged"})
+            _write_json(state_path, {**state, "attempts": attempts})
+            try:
+                if file_sha256(part) != meta["sha256"]:
+                    end({"state": "failed", "message": "the bytes that arrived do not match the "
+                         "bundle's sha256: push it again"})
+                    return
+                kit_id = _sealed_kit(store, part)
+                if kit_id != meta["kit_id"] or not any(
+                        k.id == kit_id and k.made_here for k in store.kits(meta["campaign_id"])):
+                    end({"state": "failed", "message": "this bundle is not from a kit of the token's "
+                         "campaign: push it with a token of its own campaign; nothing was merged"})
+                    return
+                issuer = int(meta["issuer_id"])
+                report = merge_bundle(store, part, actor_id=issuer)
+                news = sign_news(store, store.kit_news(kit_id, actor_id=issuer)).decode("utf-8")
+            except (SealedError, StoreError) as refused:  # their messages name the file: not here
+                end({"state": "failed", "message": str(refused).replace(str(part), "this bundle")
+                     .replace(str(store.audio_dir.parent), "the central server's data folder")})
                 return
-            issuer = int(meta["issuer_id"])
-            report = merge_bundle(store, part, actor_id=issuer)
-            news = sign_news(store, store.kit_news(kit_id, actor_id=issuer)).decode("utf-8")
-        except (SealedError, StoreError) as refused:  # their messages name the file: not here
-            end({"state": "failed", "message": str(refused).replace(str(part), "this bundle")
-                 .replace(str(store.audio_dir.parent), "the central server's data folder")})
-            return
-        except Exception:  # noqa: BLE001 - a database gone away, a full disk: try again later
-            _log.exception("kit upload %s: the merge stopped", upload_id)
-            return  # state stays "merging": the next status request starts it again
-        end({"state": "done", "message": "merged",
-             "report": json.loads(json.dumps(dataclasses.asdict(report), default=str)),
-             "news": news})
+            except Exception:  # noqa: BLE001 - a database gone away, a full disk: try again later
+                _log.exception("kit upload %s: the merge stopped", upload_id)
+                return  # state stays "merging": the next status request starts it again
+            end({"state": "done", "message": "merged",
+                 "report": json.loads(json.dumps(dataclasses.asdict(report), default=str)),
+                 "news": news})
 
 
 def _sealed_kit(store, path: Path) -> str | None:

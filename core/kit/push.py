@@ -202,7 +202,7 @@ class _Client:
         if status >= 500 and status != 507:
             raise _Retry(f"HTTP {status}")
         if status not in accept:
-            reason = answer.decode("utf-8", "replace").strip()[:500] or f"HTTP {status}"
+            reason = _printable(answer.decode("utf-8", "replace").strip()[:500]) or f"HTTP {status}"
             raise PushError(f"The central server refused the push ({status}): {reason}")
         self.wait = FIRST_WAIT if status in (200, 201, 204) else self.wait
         return status, got, answer
@@ -218,6 +218,7 @@ class _Client:
         while True:
             _, _, body = self.call("GET", location, headers={"Accept": "application/json"},
                                    accept=(200,))
+            self.failures = 0  # a long merge is waited out: only failures in a row end it
             try:
                 state = json.loads(body)
             except ValueError:
@@ -228,11 +229,18 @@ class _Client:
             if state.get("state") == "done":
                 return state
             if state.get("state") == "failed":
-                raise PushError(f"The central store did not merge the bundle: {state.get('message')}")
+                raise PushError("The central store did not merge the bundle: "
+                                f"{_printable(str(state.get('message'))[:500])}")
             if state.get("state") == "receiving":
                 raise PushError("The central server is still waiting for bytes of this upload: "
                                 "run the same command again.")
             self.sleep(POLL)
+
+
+def _printable(text: str) -> str:
+    """A server's words as a terminal may show them: no escape sequence or control character
+    (a hostile or broken server could otherwise rewrite what the operator's terminal shows)."""
+    return "".join(c if c.isprintable() else "?" for c in text)
 
 
 def _int(value: object) -> int | None:
