@@ -203,6 +203,57 @@ def test_writing_a_bundle_holds_no_table_whole_in_memory(central, tmp_path, monk
     assert peaks[20_000] < peaks[2_000] + (1 << 20), peaks
 
 
+def _field_items(field, camp_id: int, start: int, n: int) -> None:
+    """n items (and a review each) written straight into the field store, as a long day of
+    collecting leaves them: what kit_records must stream, not hold."""
+    from sqlalchemy import insert
+
+    from jamii.core.records import Contributor, new_uid
+
+    kit = field.field_kit()
+    with field.write() as s:
+        author, reviewer = list(s.scalars(select(Contributor.id).order_by(Contributor.id)))[:2]
+        s.execute(insert(Item), [
+            {"public_id": f"itm_{i:016x}", "campaign_id": camp_id, "kind": "prompt_response",
+             "language": "sw", "domain": "agriculture", "status": "submitted", "version": 1,
+             "content": content(f"Swali la shamba namba {i} kuhusu mahindi na maharage?"),
+             "content_sha256": f"{i:064x}", "client_key": f"k-{i}", "provenance": {},
+             "author_id": author, "kit_id": kit} for i in range(start, start + n)])
+        ids = list(s.scalars(select(Item.id).where(Item.kit_id == kit, Item.id > 0)
+                             .order_by(Item.id.desc()).limit(n)))
+        s.execute(insert(Review), [{"uid": new_uid(), "item_id": i, "item_version": 1,
+                                    "reviewer_id": reviewer, "verdict": "approve", "reasons": [],
+                                    "kit_id": kit} for i in ids])
+
+
+def test_a_field_stores_rows_are_streamed_into_the_bundle(central, tmp_path):
+    """The field store's own kit_records, not a stand-in: bundling five times the items takes
+    about the same memory (it grew some 4.5 MB per 1,000 items when each table was a list)."""
+    store, camp, _ = central
+    if store.engine.dialect.name != "sqlite":
+        pytest.skip("the field store is SQLite; once is enough")
+    create_kit(store, camp.id, tmp_path / "k.kit", actor_id=OPERATOR)
+    field = field_store(tmp_path)
+    init_from_kit(field, tmp_path / "k.kit", actor_id=OPERATOR)
+    peaks = {}
+    try:
+        made = 0
+        for n in (2_000, 10_000):
+            _field_items(field, camp.id, made, n - made)
+            made = n
+            tracemalloc.start()
+            try:
+                done = write_bundle(field, tmp_path / f"{n}.bundle", actor_id=OPERATOR)
+                peaks[n] = tracemalloc.get_traced_memory()[1]
+            finally:
+                tracemalloc.stop()
+            assert done.rows["items"] == done.rows["reviews"] == n
+    finally:
+        field.close()
+    # 8,000 more items held whole would be some 36 MB more; a few small per-item maps remain
+    assert peaks[10_000] < peaks[2_000] + (8 << 20), peaks
+
+
 def test_a_bundle_line_that_is_not_utf8_is_refused_as_not_json(kit_out):
     """The merge parses each line's bytes: a line a text editor mangled says so, no traceback."""
     import json

@@ -39,6 +39,8 @@ from jamii.core.store._kits import _when
 from jamii.core.store._people import pseudonym_problems
 from jamii.core.store._reviews import REJECT_REASONS, _priced
 
+CHUNK = 1000
+"""Rows a bundle reads from the field store at a time."""
 TABLES = ("people", "consents", "items", "reviews", "ledger", "withdrawals")
 """In merge order: each table's rows name only records of the tables before it."""
 PERSON_FIELDS = ("uid", "pseudonym", "roles", "invite_code_sha256", "ui_language",
@@ -97,9 +99,9 @@ def _aware(when):
 
 class KitMergeStore(StoreBase):
     # --- field: what a bundle carries -------------------------------------------------------
-    def kit_records(self, *, actor_id: Actor) -> Iterator[tuple[str, list[dict[str, Any]]]]:
+    def kit_records(self, *, actor_id: Actor) -> Iterator[tuple[str, Iterable[dict[str, Any]]]]:
         """Everything this field store made, as (table, rows) in merge order, by global ids
-        only. A bundle carries all of it every time: a bundle lost on the way loses nothing,
+        only; a table's rows are read as they are taken, so take each before the next table. A bundle carries all of it every time: a bundle lost on the way loses nothing,
         and the central store takes each record once however many bundles carry it."""
         kit = self.field_kit()
         if kit is None:
@@ -123,26 +125,33 @@ class KitMergeStore(StoreBase):
                  "text_sha256": c.text_sha256, "scopes": c.scopes,
                  "accepted_at": _iso(c.accepted_at), "withdrawn_at": _iso(c.withdrawn_at)}
                 for c in s.scalars(select(Consent).where(Consent.kit_id == kit).order_by(Consent.id))]
-            items = list(s.scalars(select(Item).where(Item.kit_id == kit).order_by(Item.id)))
-            public = {i.id: i.public_id for i in items}
-            earlier = self._earlier_versions(s, items)
-            yield "items", [{**{f: getattr(i, f) for f in ITEM_FIELDS}, "author": uid[i.author_id],
-                             "consent": consent_uid.get(i.consent_id), "created_at": _iso(i.created_at),
-                             "revisions": earlier.get(i.id, [])}
-                            for i in items]
-            seen = {(i.id, i.version): i.content_sha256 for i in items}
+            # items, reviews and ledger entries go out as generators, read in chunks: a long
+            # campaign's kit never holds them all (write_bundle spools each to a file)
+            kinds = dict(s.execute(select(Item.id, Item.kind).where(Item.kit_id == kit)).all())
+            public = dict(s.execute(select(Item.id, Item.public_id).where(Item.kit_id == kit)).all())
+            earlier = self._earlier_versions(s, kinds)
+            seen = {(i, v): h for i, v, h in s.execute(
+                select(Item.id, Item.version, Item.content_sha256).where(Item.kit_id == kit))}
             seen.update({(item_id, v["version"]): v["content_sha256"]
                          for item_id, versions in earlier.items() for v in versions})
-            yield "reviews", [
+
+            def chunked(query):
+                return s.scalars(query.execution_options(yield_per=CHUNK))
+
+            yield "items", ({**{f: getattr(i, f) for f in ITEM_FIELDS}, "author": uid[i.author_id],
+                             "consent": consent_uid.get(i.consent_id), "created_at": _iso(i.created_at),
+                             "revisions": earlier.get(i.id, [])}
+                            for i in chunked(select(Item).where(Item.kit_id == kit).order_by(Item.id)))
+            yield "reviews", (
                 {"uid": r.uid, "item": public[r.item_id], "item_version": r.item_version,
                  "item_sha256": seen.get((r.item_id, r.item_version)),
                  "reviewer": uid[r.reviewer_id], "verdict": r.verdict, "reasons": r.reasons,
                  "suggested_edit": r.suggested_edit, "created_at": _iso(r.created_at)}
-                for r in s.scalars(select(Review).where(Review.kit_id == kit).order_by(Review.id))
-                if r.item_id in public]
+                for r in chunked(select(Review).where(Review.kit_id == kit).order_by(Review.id))
+                if r.item_id in public)
             method = {p.id: (p.compensation_method, p.compensation_choice)
                       for p in s.scalars(select(Contributor))}
-            yield "ledger", [
+            yield "ledger", (
                 {"uid": e.uid, "person": uid[e.contributor_id], "campaign_id": e.campaign_id,
                  "activity": e.activity, "source_key": e.source_key,
                  "item": public.get(e.item_id), "language": e.language,
@@ -150,19 +159,18 @@ class KitMergeStore(StoreBase):
                  "method": method.get(e.contributor_id, (None, None))[0],
                  "choice": method.get(e.contributor_id, (None, None))[1],
                  "amount": str(e.amount), "unit": e.unit, "created_at": _iso(e.created_at)}
-                for e in s.scalars(select(CompensationEntry).where(CompensationEntry.kit_id == kit)
-                                   .order_by(CompensationEntry.id))]
+                for e in chunked(select(CompensationEntry).where(CompensationEntry.kit_id == kit)
+                                 .order_by(CompensationEntry.id)))
             yield "withdrawals", [
                 {"person": p.uid, "withdrawn_at": _iso(p.withdrawn_at)}
                 for p in s.scalars(select(Contributor).where(Contributor.withdrawn_at.is_not(None))
                                    .order_by(Contributor.id))]
 
     @staticmethod
-    def _earlier_versions(s, items: list[Item]) -> dict[int, list[dict[str, Any]]]:
+    def _earlier_versions(s, kinds: dict[int, str]) -> dict[int, list[dict[str, Any]]]:
         """item id -> the versions an edit replaced, oldest first, each by its revision's uid
         and content hash: how an edit names its parent (the merge applies an edit only on top
-        of the version the field edited)."""
-        kinds = {i.id: i.kind for i in items}
+        of the version the field edited). `kinds`: item id -> kind, of the kit's items."""
         found: dict[int, list[dict[str, Any]]] = {}
         ids = list(kinds)
         for start in range(0, len(ids), 900):
