@@ -153,6 +153,32 @@ def test_a_review_batch_mixing_retries_conflicts_and_new_reviews_reports_each(ki
             Review.item_id == central_item(store, items[2].public_id).id)) == 1
 
 
+def _bundling_peaks(central, tmp_path, sizes, prepare) -> dict[int, int]:
+    """write_bundle's traced peak memory on a field store of the central campaign's kit, for
+    each size in turn; `prepare(field, n, previous n)` gives the store n items and reviews."""
+    store, camp, _ = central
+    if store.engine.dialect.name != "sqlite":
+        pytest.skip("the field store is SQLite; once is enough")
+    create_kit(store, camp.id, tmp_path / "k.kit", actor_id=OPERATOR)
+    field = field_store(tmp_path)
+    init_from_kit(field, tmp_path / "k.kit", actor_id=OPERATOR)
+    peaks, before = {}, 0
+    try:
+        for n in sizes:
+            prepare(field, n, before)
+            before = n
+            tracemalloc.start()
+            try:
+                done = write_bundle(field, tmp_path / f"{n}.bundle", actor_id=OPERATOR)
+                peaks[n] = tracemalloc.get_traced_memory()[1]
+            finally:
+                tracemalloc.stop()
+            assert done.rows["items"] == done.rows["reviews"] == n
+    finally:
+        field.close()
+    return peaks
+
+
 def _generated_records(n_items: int):
     """kit_records' tables as a store streaming them would give them: each row made as it is
     asked for, so whatever memory grows with the number of rows is write_bundle's own."""
@@ -180,25 +206,10 @@ def _generated_records(n_items: int):
 def test_writing_a_bundle_holds_no_table_whole_in_memory(central, tmp_path, monkeypatch):
     """Fed its rows one at a time, write_bundle's peak is the same for a kit ten times the
     size: each table goes to a file as it comes, then into the sealed stream."""
-    store, camp, _ = central
-    if store.engine.dialect.name != "sqlite":
-        pytest.skip("the field store is SQLite; once is enough")
-    create_kit(store, camp.id, tmp_path / "k.kit", actor_id=OPERATOR)
-    field = field_store(tmp_path)
-    init_from_kit(field, tmp_path / "k.kit", actor_id=OPERATOR)
-    peaks = {}
-    try:
-        for n in (2_000, 20_000):
-            monkeypatch.setattr(field, "kit_records", _generated_records(n))
-            tracemalloc.start()
-            try:
-                done = write_bundle(field, tmp_path / f"{n}.bundle", actor_id=OPERATOR)
-                peaks[n] = tracemalloc.get_traced_memory()[1]
-            finally:
-                tracemalloc.stop()
-            assert done.rows["items"] == done.rows["reviews"] == n
-    finally:
-        field.close()
+    def prepare(field, n, _before):
+        monkeypatch.setattr(field, "kit_records", _generated_records(n))
+
+    peaks = _bundling_peaks(central, tmp_path, (2_000, 20_000), prepare)
     # 18,000 more items and reviews held whole would be some 20 MB more
     assert peaks[20_000] < peaks[2_000] + (1 << 20), peaks
 
@@ -229,27 +240,9 @@ def _field_items(field, camp_id: int, start: int, n: int) -> None:
 def test_a_field_stores_rows_are_streamed_into_the_bundle(central, tmp_path):
     """The field store's own kit_records, not a stand-in: bundling five times the items takes
     about the same memory (it grew some 4.5 MB per 1,000 items when each table was a list)."""
-    store, camp, _ = central
-    if store.engine.dialect.name != "sqlite":
-        pytest.skip("the field store is SQLite; once is enough")
-    create_kit(store, camp.id, tmp_path / "k.kit", actor_id=OPERATOR)
-    field = field_store(tmp_path)
-    init_from_kit(field, tmp_path / "k.kit", actor_id=OPERATOR)
-    peaks = {}
-    try:
-        made = 0
-        for n in (2_000, 10_000):
-            _field_items(field, camp.id, made, n - made)
-            made = n
-            tracemalloc.start()
-            try:
-                done = write_bundle(field, tmp_path / f"{n}.bundle", actor_id=OPERATOR)
-                peaks[n] = tracemalloc.get_traced_memory()[1]
-            finally:
-                tracemalloc.stop()
-            assert done.rows["items"] == done.rows["reviews"] == n
-    finally:
-        field.close()
+    camp_id = central[1].id
+    peaks = _bundling_peaks(central, tmp_path, (2_000, 10_000),
+                            lambda field, n, before: _field_items(field, camp_id, before, n - before))
     # 8,000 more items held whole would be some 36 MB more; a few small per-item maps remain
     assert peaks[10_000] < peaks[2_000] + (8 << 20), peaks
 
