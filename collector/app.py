@@ -57,7 +57,7 @@ with st.sidebar:
     if viewer.campaign is not None:
         st.caption(ui.plain(viewer.campaign.name))
     visible = set(access.visible_pages(viewer))
-    if "rate" in visible and not rating.in_menu(store.may_rate(viewer.campaign.id, viewer.id)):
+    if "rate" in visible and not rating.in_menu(viewer.rating_refusal):  # Store.may_rate's
         visible.discard("rate")  # only reviewers rate in this campaign
     for group_key, ids in MENU_GROUPS:
         shown = [pid for pid in ids if pid in visible]

@@ -24,6 +24,8 @@ from jamii.web.session import Viewer
 
 AUDIO_STATE = "_draft_audio:{form}"
 """Where a restored recording waits (bytes) until it is sent, replaced or dropped."""
+CLEARED_STATE = "_draft_cleared:{form}"
+"""Set by `clear`: the next `keep` has no draft to change unless it saves a recording."""
 
 
 def _sig(fields: dict[str, Any]) -> str:
@@ -83,7 +85,14 @@ def keep(store: Store, state: MutableMapping[str, Any], viewer: Viewer, form: st
     sig = _sig(fields)
     audio_sha = hashlib.sha256(audio).hexdigest() if audio else None
     saved_audio = state.get(f"_draft_audio_sha:{form}")
+    cleared = state.pop(CLEARED_STATE.format(form=form), False)
     if sig == state.get(f"_draft_sig:{form}") and audio_sha == saved_audio:
+        return False
+    if cleared and audio_sha == saved_audio:
+        # the first save after `clear` could only change an existing draft (no recording: no
+        # create), and `clear` has just deleted the store's: nothing to write, only to remember
+        state[f"_draft_sig:{form}"] = sig
+        state[f"_draft_audio_sha:{form}"] = audio_sha
         return False
     person = viewer.person.id
     try:
@@ -106,3 +115,4 @@ def clear(store: Store, state: MutableMapping[str, Any], viewer: Viewer, form: s
         pass
     for slot in (f"_draft_sig:{form}", f"_draft_audio_sha:{form}", AUDIO_STATE.format(form=form)):
         state.pop(slot, None)
+    state[CLEARED_STATE.format(form=form)] = True

@@ -69,6 +69,18 @@ def _catalogue(tag: str, folders: tuple[Path, ...]) -> dict[str, str]:
     return merged
 
 
+_listed: dict[tuple[Path, ...], tuple[tuple, list[str]]] = {}
+"""Folders -> (their `_stamp`s, the tags found in them): `Catalogues.available_languages`."""
+
+
+def _stamp(folder: Path) -> tuple[int, int, int] | None:
+    try:
+        found = folder.stat()
+    except OSError:
+        return None
+    return found.st_mtime_ns, found.st_ino, found.st_dev
+
+
 class Catalogues:
     """One app's catalogue folders: the shared `web/locales`, then `folders`, then JAMII_LOCALES."""
 
@@ -85,10 +97,18 @@ class Catalogues:
         return _catalogue(tag, tuple(self.folders()))
 
     def available_languages(self) -> list[str]:
-        """Tags with a catalogue, English first."""
-        tags = {p.stem for folder in self.folders() if folder.is_dir()
-                for p in folder.glob("*.yaml")}
-        return [DEFAULT_LANGUAGE] + sorted(t for t in tags if t != DEFAULT_LANGUAGE)
+        """Tags with a catalogue, English first. The folders are listed again only when one
+        of them changed (a file added, removed or renamed changes its modification time):
+        each page run asks several times."""
+        folders = tuple(self.folders())
+        stamp = tuple(_stamp(folder) for folder in folders)
+        kept = _listed.get(folders)
+        if kept is None or kept[0] != stamp:
+            tags = {p.stem for folder in folders if folder.is_dir()
+                    for p in folder.glob("*.yaml")}
+            kept = (stamp, [DEFAULT_LANGUAGE] + sorted(t for t in tags if t != DEFAULT_LANGUAGE))
+            _listed[folders] = kept
+        return list(kept[1])
 
     def resolve_language(self, *candidates: str | None) -> str:
         """The first candidate with a catalogue (exact tag, then its language), else English."""

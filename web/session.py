@@ -13,12 +13,12 @@ Each app keeps its own access table (page id -> what it needs, from the requirem
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Mapping, MutableMapping, NamedTuple
 from weakref import WeakKeyDictionary
 
 from jamii.core.records import Campaign, Consent, Contributor
-from jamii.core.store import NotFound, Store
+from jamii.core.store import Store
 from jamii.web.i18n import Translator
 
 SESSION_KEY = "contributor_id"
@@ -162,6 +162,10 @@ class Viewer:
     campaign: Campaign | None
     consent: Consent | None
     tr: Translator
+    campaigns: list[Campaign] = field(default_factory=list)
+    """Every campaign, as read with the rest (the campaign menu)."""
+    rating_refusal: str | None = "withdrawn"
+    """`Store.may_rate`'s answer for this viewer in `campaign`, read with the rest."""
 
     @property
     def signed_in(self) -> bool:
@@ -228,22 +232,22 @@ def build_viewer(store: Store, state: MutableMapping[str, Any], query_lang: str 
                  translator: type[Translator]) -> Viewer:
     """Read the signed-in person, their campaign and consent from the store, and the language
     (the first of the query's, the session's and the person's own that `translator` has)."""
-    person = None
+    person_id = None
     raw_id = state.get(SESSION_KEY)
     if raw_id is not None:
         try:
-            person = store.contributor(int(raw_id))
-        except (NotFound, TypeError, ValueError):
+            person_id = int(raw_id)
+        except (TypeError, ValueError):
             state.pop(SESSION_KEY, None)  # a stale or forged id signs out, it never signs in
-    campaigns = store.campaigns()
-    campaign = None
-    if campaigns:
-        chosen = state.get(CAMPAIGN_KEY)
-        campaign = next((c for c in campaigns if c.id == chosen), campaigns[0])
-    consent = store.active_consent(person.id, campaign.id) if person and campaign else None
+    # one read for the person, the campaigns, the consent and may_rate (one connection a run)
+    found = store.viewer_records(person_id, state.get(CAMPAIGN_KEY))
+    person, campaign, consent = found.person, found.campaign, found.consent
+    if person_id is not None and person is None:
+        state.pop(SESSION_KEY, None)
     language = translator.catalogues.resolve_language(query_lang, state.get(LANG_KEY),
                                                       person.ui_language if person else None)
-    return Viewer(person=person, campaign=campaign, consent=consent, tr=translator(language))
+    return Viewer(person=person, campaign=campaign, consent=consent, tr=translator(language),
+                  campaigns=found.campaigns, rating_refusal=found.rating_refusal)
 
 
 def sign_in(store: Store, *, code: str | None = None, login: str | None = None,

@@ -335,7 +335,7 @@ def account_controls(store: Store, viewer: Viewer, tr: Translator, *, languages:
 
     st.selectbox(tr("app.language"), languages, index=languages.index(tr.language),
                  format_func=autonym, key=lang_key, on_change=set_language)
-    campaigns = store.campaigns() if viewer.signed_in else []
+    campaigns = viewer.campaigns if viewer.signed_in else []  # read with the viewer
     if len(campaigns) > 1 and viewer.campaign is not None:
         ids = [c.id for c in campaigns]
         st.selectbox(tr("app.campaign"), ids, index=ids.index(viewer.campaign.id),

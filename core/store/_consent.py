@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Iterable, NamedTuple
 
 from sqlalchemy import select
 
 from jamii.core import checks
-from jamii.core.records import CONSENT_SCOPES, Campaign, Consent, ConsentText
+from jamii.core.records import CONSENT_SCOPES, Campaign, Consent, ConsentText, Contributor
 from jamii.core.store._base import (Actor, NotFound, StoreBase, StoreError, _active_consent,
                                     _actor, _get, _refuse_bad_text, _sha256, _tag)
+
+
+class ViewerRecords(NamedTuple):
+    """What one page view reads about its viewer (`ConsentStore.viewer_records`)."""
+
+    person: Contributor | None
+    campaigns: list[Campaign]
+    campaign: Campaign | None
+    consent: Consent | None
+    rating_refusal: str | None
+    """`Store.may_rate`'s answer for the person in `campaign` ("no_campaign" without one)."""
 
 
 class ConsentStore(StoreBase):
@@ -99,6 +110,25 @@ class ConsentStore(StoreBase):
         """The newest unwithdrawn consent to the campaign's current version, if any."""
         with self.read() as s:
             return _active_consent(s, contributor_id, campaign_id)
+
+    def viewer_records(self, person_id: int | None, campaign_id: object = None) -> ViewerRecords:
+        """Everything a page view reads about its viewer, in one read (one connection, where
+        `contributor`, `campaigns`, `active_consent` and `may_rate` take one each): the person
+        with id `person_id` (None when it is None or names nobody), every campaign by id, the
+        one with id `campaign_id` (else the first), the person's active consent to it and
+        whether they may rate in it. Nothing is cached: each call reads the store afresh."""
+        from jamii.core.store._ratings import RatingStore
+
+        with self.read() as s:
+            person = s.get(Contributor, person_id) if person_id is not None else None
+            campaigns = list(s.scalars(select(Campaign).order_by(Campaign.id)))
+            campaign = next((c for c in campaigns if c.id == campaign_id),
+                            campaigns[0] if campaigns else None)
+            if campaign is None:
+                return ViewerRecords(person, campaigns, None, None, "no_campaign")
+            consent = _active_consent(s, person.id, campaign.id) if person else None
+            refusal = RatingStore._rating_refusal(s, campaign, person, consent)
+            return ViewerRecords(person, campaigns, campaign, consent, refusal)
 
     def consents_of(self, contributor_id: int) -> list[Consent]:
         with self.read() as s:

@@ -111,6 +111,10 @@ def _json(value) -> dict:
     return value if isinstance(value, dict) else json.loads(value)
 
 
+_READ = object()
+"""`_rating_refusal`'s default: read the consent."""
+
+
 class RatingStore(StoreBase):
     # --- settings -------------------------------------------------------------------------
     def rating_settings(self, campaign_id: int) -> dict[str, Any]:
@@ -134,8 +138,10 @@ class RatingStore(StoreBase):
 
     # --- who may rate ---------------------------------------------------------------------
     @staticmethod
-    def _rating_refusal(session, campaign: Campaign, person: Contributor | None) -> str | None:
-        """Why this person may not rate in this campaign (a code the pages translate), or None."""
+    def _rating_refusal(session, campaign: Campaign, person: Contributor | None,
+                        consent: Any = _READ) -> str | None:
+        """Why this person may not rate in this campaign (a code the pages translate), or None.
+        `consent`: their active consent to it when the caller has just read it."""
         if person is None or person.withdrawn_at is not None:
             return "withdrawn"
         policy = ratings.settings_of(campaign.rating_settings)["raters"]
@@ -144,7 +150,8 @@ class RatingStore(StoreBase):
             return None
         if policy == "reviewers":
             return "reviewers_only"
-        consent = _active_consent(session, person.id, campaign.id)
+        if consent is _READ:
+            consent = _active_consent(session, person.id, campaign.id)
         if consent is None or not (consent.scopes or {}).get(ratings.RATING_SCOPE):
             return "no_rating_consent"
         return None
