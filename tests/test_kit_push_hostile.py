@@ -77,8 +77,17 @@ async def acall(app, method: str, path: str, *, token: str | None, headers=None,
             b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body"))
 
 
+def run(coroutine):
+    """The coroutine on a loop of its own thread: earlier tests in the same process (the
+    browser tests' Playwright) can leave an event loop set as running in this one."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
 def call(world, method: str, path: str, **kw):
-    return asyncio.run(acall(world["app"], method, path, token=kw.pop("token", world["token"]), **kw))
+    return run(acall(world["app"], method, path, token=kw.pop("token", world["token"]), **kw))
 
 
 def create(world, data: bytes) -> str:
@@ -114,7 +123,7 @@ def test_a_patch_whose_body_stops_arriving_does_not_hold_the_upload_for_ever(cen
                                          headers=patch_headers(100), body=[data[100:200]])
         assert status == 204 and headers["upload-offset"] == "200"
 
-    asyncio.run(scenario())
+    run(scenario())
 
 
 def test_free_space_counts_what_every_unfinished_upload_may_still_write(central, monkeypatch):

@@ -36,7 +36,7 @@ READERS = {
     "web_session_adopted", "draft", "session_idle_days", "field_kit", "kits",
     "kit_records", "kit_token_ok",
     "api_tokens",
-    "gold_results", "rating_task_models",
+    "gold_results", "rating_task_models", "viewer_records",
 }
 """Methods that read records and change none."""
 
