@@ -12,6 +12,8 @@ Central stores on SQLite and PostgreSQL (the `store` fixture); the field store i
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 from sqlalchemy import select
 
 from jamii.core.kit.bundles import merge_bundle, write_bundle
@@ -25,18 +27,24 @@ FIELD_EDIT = {**FIRST, "response": "Mwanzoni mwa mvua za vuli, Oktoba au Novemba
 CENTRAL_EDIT = {**FIRST, "response": "Baada ya mvua ya kwanza kunyesha vizuri."}
 
 
+@contextmanager
 def out_and_back_once(store, camp, people, tmp_path):
-    """A kit goes out, Amina writes one item, the first bundle is merged. The field store stays
-    open for what happens next."""
-    ctx = kit_out(store, camp.id, tmp_path)
-    field = ctx.__enter__()
-    amina = field.sign_in_with_code(people["amina"][1])
-    item = field.submit_item(campaign_id=camp.id, author_id=amina.id, kind="prompt_response",
-                             language="sw", content=FIRST, client_key="edit-1").item
-    write_bundle(field, tmp_path / "first.bundle", actor_id=OPERATOR)
-    first = merge_bundle(store, tmp_path / "first.bundle", actor_id=OPERATOR)
-    assert first.added["items"] == 1 and not first.conflicts
-    return ctx, field, amina, item.public_id
+    """A kit goes out, Amina writes one item, the first bundle is merged; the block then acts
+    with the field store still open (field, Amina there, the item's public id)."""
+    with kit_out(store, camp.id, tmp_path) as field:
+        amina = field.sign_in_with_code(people["amina"][1])
+        item = field.submit_item(campaign_id=camp.id, author_id=amina.id, kind="prompt_response",
+                                 language="sw", content=FIRST, client_key="edit-1").item
+        write_bundle(field, tmp_path / "first.bundle", actor_id=OPERATOR)
+        first = merge_bundle(store, tmp_path / "first.bundle", actor_id=OPERATOR)
+        assert first.added["items"] == 1 and not first.conflicts
+        yield field, amina, item.public_id
+
+
+def second_bundle_merged(store, field, tmp_path):
+    """The field's next bundle, written and merged: the merge's report."""
+    write_bundle(field, tmp_path / "second.bundle", actor_id=OPERATOR)
+    return merge_bundle(store, tmp_path / "second.bundle", actor_id=OPERATOR)
 
 
 def revisions(store, public_id: str) -> list[tuple[int, dict]]:
@@ -48,14 +56,9 @@ def revisions(store, public_id: str) -> list[tuple[int, dict]]:
 
 def test_a_field_edit_of_the_version_the_central_store_holds_is_applied(central, tmp_path):
     store, camp, people = central
-    ctx, field, amina, public_id = out_and_back_once(store, camp, people, tmp_path)
-    try:
+    with out_and_back_once(store, camp, people, tmp_path) as (field, amina, public_id):
         field.accept_edit(field.item(public_id).id, amina.id, FIELD_EDIT)
-        write_bundle(field, tmp_path / "second.bundle", actor_id=OPERATOR)
-    finally:
-        ctx.__exit__(None, None, None)
-
-    report = merge_bundle(store, tmp_path / "second.bundle", actor_id=OPERATOR)
+        report = second_bundle_merged(store, field, tmp_path)
     assert not report.conflicts, report.conflicts
     assert report.edited == [{"public_id": public_id, "version": 2}]
     item = store.item(public_id)
@@ -71,16 +74,11 @@ def test_a_field_edit_of_the_version_the_central_store_holds_is_applied(central,
 
 def test_an_edit_of_a_version_changed_centrally_meanwhile_is_a_listed_conflict(central, tmp_path):
     store, camp, people = central
-    ctx, field, amina, public_id = out_and_back_once(store, camp, people, tmp_path)
-    try:
+    with out_and_back_once(store, camp, people, tmp_path) as (field, amina, public_id):
         # centrally, Amina (at the central office) revises her item; in the field, the same item
         store.accept_edit(store.item(public_id).id, people["amina"][0].id, CENTRAL_EDIT)
         field.accept_edit(field.item(public_id).id, amina.id, FIELD_EDIT)
-        write_bundle(field, tmp_path / "second.bundle", actor_id=OPERATOR)
-    finally:
-        ctx.__exit__(None, None, None)
-
-    report = merge_bundle(store, tmp_path / "second.bundle", actor_id=OPERATOR)
+        report = second_bundle_merged(store, field, tmp_path)
     [conflict] = report.conflicts
     assert conflict["public_id"] == public_id and "changed since" in conflict["why"]
     assert not report.edited
@@ -91,16 +89,11 @@ def test_an_edit_of_an_item_decided_centrally_meanwhile_is_a_listed_conflict(cen
     store, camp, people = central
     store.update_campaign(camp.id, acceptance_rule={"min_votes": 1, "tie_reject_at": 3},
                           actor_id=OPERATOR)
-    ctx, field, amina, public_id = out_and_back_once(store, camp, people, tmp_path)
-    try:
+    with out_and_back_once(store, camp, people, tmp_path) as (field, amina, public_id):
         store.record_review(store.item(public_id).id, people["reviewer"].id, "approve")
         assert store.item(public_id).status == "accepted"
         field.accept_edit(field.item(public_id).id, amina.id, FIELD_EDIT)
-        write_bundle(field, tmp_path / "second.bundle", actor_id=OPERATOR)
-    finally:
-        ctx.__exit__(None, None, None)
-
-    report = merge_bundle(store, tmp_path / "second.bundle", actor_id=OPERATOR)
+        report = second_bundle_merged(store, field, tmp_path)
     [conflict] = report.conflicts
     assert conflict["public_id"] == public_id and "decided" in conflict["why"]
     item = store.item(public_id)
@@ -113,15 +106,11 @@ def test_an_edit_that_names_no_parent_is_a_stale_parent(central, tmp_path, monke
     from jamii.core.store import _kit_merge
 
     store, camp, people = central
-    ctx, field, amina, public_id = out_and_back_once(store, camp, people, tmp_path)
-    try:
+    with out_and_back_once(store, camp, people, tmp_path) as (field, amina, public_id):
         field.accept_edit(field.item(public_id).id, amina.id, FIELD_EDIT)
         monkeypatch.setattr(_kit_merge.KitMergeStore, "_earlier_versions",
                             staticmethod(lambda s, items: {}))
-        write_bundle(field, tmp_path / "second.bundle", actor_id=OPERATOR)
-    finally:
-        ctx.__exit__(None, None, None)
-    report = merge_bundle(store, tmp_path / "second.bundle", actor_id=OPERATOR)
+        report = second_bundle_merged(store, field, tmp_path)
     [conflict] = report.conflicts
     assert "stale parent" in conflict["why"]
     assert store.item(public_id).content == FIRST
@@ -134,17 +123,13 @@ def test_a_field_review_of_an_edit_that_was_not_applied_is_not_counted(central, 
     store, camp, people = central
     store.update_campaign(camp.id, acceptance_rule={"min_votes": 1, "tie_reject_at": 3},
                           actor_id=OPERATOR)
-    ctx, field, amina, public_id = out_and_back_once(store, camp, people, tmp_path)
-    try:
+    with out_and_back_once(store, camp, people, tmp_path) as (field, amina, public_id):
         store.accept_edit(store.item(public_id).id, people["amina"][0].id, CENTRAL_EDIT)
         field.accept_edit(field.item(public_id).id, amina.id, FIELD_EDIT)
         reviewer = field.sign_in_with_password("mkaguzi", "a long reviewer secret")
         field.record_review(field.item(public_id).id, reviewer.id, "approve")
         assert field.item(public_id).status == "accepted"  # in the field, on its own text
-        write_bundle(field, tmp_path / "second.bundle", actor_id=OPERATOR)
-    finally:
-        ctx.__exit__(None, None, None)
-    report = merge_bundle(store, tmp_path / "second.bundle", actor_id=OPERATOR)
+        report = second_bundle_merged(store, field, tmp_path)
     assert {c["table"] for c in report.conflicts} == {"items", "reviews"}
     assert report.added["reviews"] == 0
     item = store.item(public_id)
