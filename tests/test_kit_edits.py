@@ -135,3 +135,21 @@ def test_a_field_review_of_an_edit_that_was_not_applied_is_not_counted(central, 
     item = store.item(public_id)
     assert (item.status, item.content["response"]) == ("submitted", CENTRAL_EDIT["response"])
     assert store.reviews_of(item.id) == []
+
+
+def test_an_edit_takes_away_the_organisers_personal_data_clearance(central, tmp_path):
+    """An organiser cleared the first text's flagged number ("a public hotline"). Their word
+    was about that text: an edit, made centrally or in the field, is scanned afresh at release,
+    so a personal number written into it is never published on the old clearance."""
+    store, camp, people = central
+    organiser, _ = store.add_contributor(roles=["organiser"], actor_id=OPERATOR)
+    with out_and_back_once(store, camp, people, tmp_path) as (field, amina, public_id):
+        store.clear_pii([store.item(public_id).id], actor_id=organiser.id, note="public hotline")
+        assert store.item(public_id).pii_cleared_by == organiser.id
+        field.accept_edit(field.item(public_id).id, amina.id, FIELD_EDIT)
+        report = second_bundle_merged(store, field, tmp_path)
+    assert report.edited and store.item(public_id).pii_cleared_by is None
+    # the same for an edit made centrally
+    store.clear_pii([store.item(public_id).id], actor_id=organiser.id, note="public hotline")
+    store.accept_edit(store.item(public_id).id, people["amina"][0].id, CENTRAL_EDIT)
+    assert store.item(public_id).pii_cleared_by is None

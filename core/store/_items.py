@@ -166,6 +166,7 @@ class ItemStore(StoreBase):
             item.content = cleaned.content
             item.content_sha256 = item_rules.content_sha256(item.kind, cleaned.content)
             item.status = "submitted"
+            item.pii_cleared_by = None  # an organiser cleared the old text, not this one
         return item
 
     # --- reading --------------------------------------------------------------------------

@@ -414,6 +414,7 @@ class KitMergeStore(StoreBase):
                            version=old.version, content=old.content, edited_by=old.author_id))
         old.version, old.content = row["version"], row["content"]
         old.content_sha256, old.status = row["content_sha256"], "submitted"
+        old.pii_cleared_by = None  # an organiser cleared the old text, not this one
 
     def _item_refusal(self, campaign: Campaign, row: dict[str, Any]) -> str | None:
         """Why an item is not taken as the field sent it, or None. A laptop's store can be
